@@ -4,13 +4,14 @@ for any SDK or tool, through the standard credential_process hook.
 
 Usage: aws_sso_credential_process.py [--profile NAME] [options]
 
-Wire it into ~/.aws/config (the SSO keys live in another profile, see below):
+Wire it into ~/.aws/config, keeping the sso_* keys out of the profile that
+has credential_process (SDKs with their own SSO support would skip it):
 
     [profile my-app]
     credential_process = /usr/bin/python3 /path/to/aws_sso_credential_process.py --profile my-sso
 
     [profile my-sso]
-    sso_session = my-sso        # or the legacy sso_start_url + sso_region
+    sso_session = my-sso
     sso_account_id = 111122223333
     sso_role_name = Admin
 
@@ -18,9 +19,10 @@ Wire it into ~/.aws/config (the SSO keys live in another profile, see below):
     sso_start_url = https://d-1234567890.awsapps.com/start
     sso_region = us-east-1
 
-It reads the SSO login that `aws sso login` cached in ~/.aws/sso/cache,
-exchanges it for role credentials, caches them in ~/.aws/cli/cache exactly as
-the AWS CLI v2 does, and prints them as credential_process JSON on stdout.
+It reads the SSO login that `aws sso login` cached in ~/.aws/sso/cache
+(refreshing it when it can), exchanges it for role credentials, caches them
+in ~/.aws/cli/cache exactly as the AWS CLI v2 does, and prints them as
+credential_process JSON on stdout. With --interactive it logs in itself.
 
 Options (flag > environment variable > profile > [sso-session] section):
   --profile NAME        profile to read settings from (never taken from
@@ -30,6 +32,13 @@ Options (flag > environment variable > profile > [sso-session] section):
   --start-url URL       AWS_SSO_START_URL   / sso_start_url
   --region REGION       AWS_SSO_REGION      / sso_region
   --sso-session NAME    AWS_SSO_SESSION     / sso_session
+  -i, --interactive     log in when needed: AWS_SSO_INTERACTIVE_AUTH=true /
+                        sso_interactive_auth = true (off by default)
+  -n, --noninteractive  never log in, whatever the environment or profile say
+  --use-device-code     log in with a device code instead of a browser
+                        redirect: AWS_SSO_USE_DEVICE_CODE / sso_use_device_code
+  --no-browser          only print the login link and code:
+                        AWS_SSO_DISABLE_BROWSER=true
   --force-refresh       ignore cached role credentials and fetch new ones
   --debug               log to ~/.aws/sso/aws-sso-credential-process-log.txt
                         (secrets redacted) and show tracebacks; also
@@ -37,16 +46,19 @@ Options (flag > environment variable > profile > [sso-session] section):
   --version             print the version and exit
   -h, --help            print this help and exit
 
-Also honoured: AWS_CONFIG_FILE, AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL,
-[services] sections and endpoint_url, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS /
-ignore_configured_endpoint_urls, AWS_USE_FIPS_ENDPOINT / use_fips_endpoint,
-AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint, AWS_CA_BUNDLE /
-ca_bundle, HTTPS_PROXY / HTTP_PROXY / NO_PROXY, AWS_SSO_CONNECT_TIMEOUT and
-AWS_SSO_READ_TIMEOUT (seconds; defaults 5 and 15).
+Also honoured: AWS_CONFIG_FILE, AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC,
+AWS_ENDPOINT_URL, [services] sections and endpoint_url,
+AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / ignore_configured_endpoint_urls,
+AWS_USE_FIPS_ENDPOINT / use_fips_endpoint, AWS_USE_DUALSTACK_ENDPOINT /
+use_dualstack_endpoint, AWS_CA_BUNDLE / ca_bundle, HTTPS_PROXY / HTTP_PROXY /
+NO_PROXY, BROWSER, sso_registration_scopes, and these limits in seconds:
+AWS_SSO_CONNECT_TIMEOUT (5), AWS_SSO_READ_TIMEOUT (15), AWS_SSO_LOGIN_TIMEOUT
+(600) and AWS_SSO_LOCK_TIMEOUT (600).
 
 Exit codes: 0 success, 1 login required, 2 usage or configuration error,
-4 no access to the account or role, 5 SSO service or network failure,
-70 unexpected error, 130 interrupted.
+3 login failed, 4 no access to the account or role, 5 SSO service or network
+failure, 6 timed out waiting for another process's login, 70 unexpected
+error, 130 interrupted.
 
 Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 """
@@ -68,18 +80,23 @@ PROG = "aws-sso-credential-process"
 # Constants
 # --------------------------------------------------------------------------
 
-#: (attribute, flag, environment variable, config key, what it is).
+#: (attribute, flag, environment variable, config key, what it is, type).
 #: One table drives argument parsing, precedence and "missing" errors.
 SETTINGS = (
-    ("account_id", "--account-id", "AWS_SSO_ACCOUNT_ID", "sso_account_id", "account ID"),
-    ("role_name", "--role-name", "AWS_SSO_ROLE_NAME", "sso_role_name", "role name"),
-    ("start_url", "--start-url", "AWS_SSO_START_URL", "sso_start_url", "start URL"),
-    ("region", "--region", "AWS_SSO_REGION", "sso_region", "SSO region"),
-    ("sso_session", "--sso-session", "AWS_SSO_SESSION", "sso_session", "sso-session"),
+    ("account_id", "--account-id", "AWS_SSO_ACCOUNT_ID", "sso_account_id", "account ID", str),
+    ("role_name", "--role-name", "AWS_SSO_ROLE_NAME", "sso_role_name", "role name", str),
+    ("start_url", "--start-url", "AWS_SSO_START_URL", "sso_start_url", "start URL", str),
+    ("region", "--region", "AWS_SSO_REGION", "sso_region", "SSO region", str),
+    ("sso_session", "--sso-session", "AWS_SSO_SESSION", "sso_session", "sso-session", str),
+    ("interactive", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth", "", bool),
+    ("use_device_code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code", "", bool),
+    ("no_browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", None, "", bool),
 )
 
-#: Flags that take no value, and the option each sets.
-SWITCHES = {"--force-refresh": "force_refresh", "--debug": "debug"}
+#: The other flags: argv word -> (option, value it sets, or None if it takes one).
+FLAGS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True),
+         "--debug": ("debug", True), "-i": ("interactive", True),
+         "--noninteractive": ("interactive", False), "-n": ("interactive", False)}
 
 #: Role credentials with less than this left are not reused. botocore's
 #: CachedCredentialFetcher uses the same 15 minutes, and below it botocore
@@ -90,6 +107,30 @@ ROLE_CACHE_MIN_SECONDS = 15 * 60
 #: atomic) is re-read for this long before it counts as missing.
 TOKEN_READ_RETRY_SECONDS = 0.5
 
+#: Refresh a refreshable token, or treat a registration as used up, once less
+#: than this remains: botocore's SSOTokenProvider and the CLI use 15 minutes.
+TOKEN_REFRESH_WINDOW = 15 * 60
+
+#: After a refresh with a refresh token fails, no process tries that refresh
+#: token again for this long: while the old token lasts it is used, after
+#: that the failure is reported (botocore throttles to one attempt a minute).
+REFRESH_RETRY_SECONDS = 60
+
+#: Default bounds (seconds) on waiting for a lock and for a browser login.
+DEFAULT_LOCK_TIMEOUT = 600.0
+DEFAULT_LOGIN_TIMEOUT = 600.0
+
+#: OIDC constants shared with the AWS CLI v2 (SPEC.md sections 3, 4 and 8).
+DEFAULT_SCOPES = ["sso:account:access"]
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PKCE_GRANTS = ["authorization_code", "refresh_token"]
+PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"  # registered without the port (RFC 8252)
+PKCE_VERIFIER_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+#: Browsers that would take over the terminal the SDK is running in.
+TEXT_BROWSERS = frozenset(("lynx", "links", "links2", "elinks", "w3m", "www-browser", "browsh",
+                           "netrik", "retawq", "edbrowse", "carbonyl"))
+
 #: HTTP: attempts per call, backoff cap and base, default timeouts.
 HTTP_ATTEMPTS = 3
 HTTP_BACKOFF_BASE = 0.5
@@ -97,7 +138,7 @@ HTTP_BACKOFF_CAP = 4.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
 
-#: Partitions in botocore's partitions.json order: (region regex, DNS
+#: Partitions in botocore's partitions.json order: (name, region regex, DNS
 #: suffix, dual-stack DNS suffix). Regions matching none are in "aws".
 PARTITIONS = (
     ("aws", r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$", "amazonaws.com", "api.aws"),
@@ -137,6 +178,12 @@ class LoginRequired(Error):
     exit_code = 1
 
 
+class LoginFailed(Error):
+    """An interactive login was attempted and did not complete."""
+
+    exit_code = 3
+
+
 class AccessDenied(Error):
     """The login works but gives no access to this account and role."""
 
@@ -147,6 +194,21 @@ class ServiceError(Error):
     """The SSO service failed or could not be reached."""
 
     exit_code = 5
+
+
+class Busy(Error):
+    """Another process held the lock (logging in or refreshing) for too long."""
+
+    exit_code = 6
+
+
+class OidcError(ServiceError):
+    """An error answer from the OIDC service, with the code botocore would see."""
+
+    def __init__(self, operation, code, message):
+        self.code = code
+        self.detail = "%s: %s" % (code, message) if message else code
+        ServiceError.__init__(self, "SSO OIDC %s failed (%s)" % (operation, self.detail))
 
 
 # --------------------------------------------------------------------------
@@ -381,8 +443,9 @@ def parse_args(argv):
     gettext it pulls in) off the cache-hit path. ``--flag value`` and
     ``--flag=value`` both work; a repeated flag keeps its last value.
     """
-    valued = dict((s[1], s[0]) for s in SETTINGS)
-    valued["--profile"] = "profile"
+    table = dict(FLAGS)
+    for attr, flag, _env, _key, _what, kind in SETTINGS:
+        table[flag] = (attr, True if kind is bool else None)
     opts = {}
     args = list(argv)
     while args:
@@ -392,18 +455,21 @@ def parse_args(argv):
         if arg == "--version":
             return {"version": True}
         name, eq, value = arg.partition("=")
-        if name in valued:
-            if not eq:
-                if not args:
-                    raise ConfigError("%s needs a value (see --help)" % name)
-                value = args.pop(0)
-            if not value.strip():
-                raise ConfigError("%s needs a non-empty value" % name)
-            opts[valued[name]] = value.strip()
-        elif arg in SWITCHES:
-            opts[SWITCHES[arg]] = True
-        else:
+        option, fixed = table.get(name, (None, None))
+        if option is None or (fixed is not None and eq):
             raise ConfigError("unrecognized argument %r (see --help)" % arg)
+        if fixed is not None:
+            if opts.get(option, fixed) != fixed:
+                raise ConfigError("--interactive (-i) and --noninteractive (-n) contradict each other")
+            opts[option] = fixed
+            continue
+        if not eq:
+            if not args:
+                raise ConfigError("%s needs a value (see --help)" % name)
+            value = args.pop(0)
+        if not value.strip():
+            raise ConfigError("%s needs a non-empty value" % name)
+        opts[option] = value.strip()
     return opts
 
 
@@ -529,14 +595,16 @@ def parse_nested(value, where):
 class Config:
     """The resolved settings for one run, and where each came from."""
 
-    account_id = role_name = start_url = region = sso_session = None
-    profile = None
-    force_refresh = debug = False
+    account_id = role_name = start_url = region = sso_session = profile = scopes = None
+    interactive = use_device_code = no_browser = force_refresh = False
     timeouts = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+    lock_timeout, login_timeout = DEFAULT_LOCK_TIMEOUT, DEFAULT_LOGIN_TIMEOUT
 
-    def __init__(self):
+    def __init__(self, environ=None):
+        self.environ = {} if environ is None else environ
         self.origin = {}  # attribute -> "--flag", "ENV_VAR" or "profile 'x'"
         self.profile_section = {}
+        self.session_section = {}
         self.file = {"profiles": {}, "sso_sessions": {}, "services": {}}
         self.config_path = None
 
@@ -553,6 +621,10 @@ class Config:
         value, origin = self.setting(key, env)
         return parse_bool(value, origin) if value is not None else False
 
+    def set(self, attr, value, origin, kind):
+        setattr(self, attr, parse_bool(value, origin) if kind is bool else value)
+        self.origin[attr] = origin
+
     def describe(self):
         """One line for the debug log: every setting and its source."""
         return ", ".join("%s=%s (%s)" % (a, getattr(self, a), self.origin[a])
@@ -561,21 +633,20 @@ class Config:
 
 def resolve_config(opts, environ):
     """Settings from flags, then env vars, then the profile, then its sso-session."""
-    cfg = Config()
-    cfg.environ = environ
+    cfg = Config(environ)
     cfg.force_refresh = bool(opts.get("force_refresh"))
     cfg.profile = opts.get("profile")
     cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
     cfg.timeouts = (_timeout(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
                     _timeout(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT))
+    cfg.lock_timeout = _timeout(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    cfg.login_timeout = _timeout(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
 
-    for attr, flag, env, _key, _what in SETTINGS:
+    for attr, flag, env, _key, _what, kind in SETTINGS:
         if attr in opts:
-            setattr(cfg, attr, opts[attr])
-            cfg.origin[attr] = flag
+            cfg.set(attr, opts[attr], flag if opts[attr] is not False else "--noninteractive", str)
         elif environ.get(env, "").strip():
-            setattr(cfg, attr, environ[env].strip())
-            cfg.origin[attr] = env
+            cfg.set(attr, environ[env].strip(), env, kind)
 
     if cfg.profile is not None or cfg.sso_session is not None:
         cfg.file = load_config_file(cfg.config_path)
@@ -586,10 +657,7 @@ def resolve_config(opts, environ):
             raise ConfigError("profile %r not found in %s; add a [profile %s] section or fix --profile"
                               % (cfg.profile, where, cfg.profile))
         cfg.profile_section = cfg.file["profiles"][cfg.profile]
-        for attr, _flag, _env, key, _what in SETTINGS:
-            if getattr(cfg, attr) is None and cfg.profile_section.get(key):
-                setattr(cfg, attr, cfg.profile_section[key])
-                cfg.origin[attr] = "profile %r" % cfg.profile
+        _fill(cfg, cfg.profile_section, "profile %r" % cfg.profile)
 
     if cfg.sso_session is not None:
         session = cfg.file["sso_sessions"].get(cfg.sso_session)
@@ -603,13 +671,11 @@ def resolve_config(opts, environ):
                     "%s differs between profile %r (%s) and [sso-session %s] (%s); "
                     "remove it from the profile or make the two equal"
                     % (key, cfg.profile, cfg.profile_section[key], cfg.sso_session, value))
-        for attr, _flag, _env, key, _what in SETTINGS:
-            if getattr(cfg, attr) is None and session.get(key):
-                setattr(cfg, attr, session[key])
-                cfg.origin[attr] = "sso-session %r" % cfg.sso_session
+        cfg.session_section = session
+        _fill(cfg, session, "sso-session %r" % cfg.sso_session)
 
     missing = []
-    for attr, flag, env, key, what in SETTINGS[:4]:
+    for attr, flag, env, key, what, _kind in SETTINGS[:4]:
         if getattr(cfg, attr) is None:
             where = key
             if cfg.sso_session is not None and attr in ("start_url", "region"):
@@ -626,7 +692,18 @@ def resolve_config(opts, environ):
     if not cfg.region or not all(c.isalnum() and c.isascii() or c == "-" for c in cfg.region):
         raise ConfigError("SSO region %r (from %s) is not a region name like us-east-1"
                           % (cfg.region, cfg.origin["region"]))
+    # Comma-separated, blanks dropped, as the AWS CLI parses it (only logins use it).
+    scopes = cfg.profile_section.get("sso_registration_scopes") or \
+        cfg.session_section.get("sso_registration_scopes") or ""
+    cfg.scopes = [x.strip() for x in scopes.split(",") if x.strip()] or None
     return cfg
+
+
+def _fill(cfg, section, where):
+    """Settings not given yet, from one config section."""
+    for attr, _flag, _env, key, _what, kind in SETTINGS:
+        if attr not in cfg.origin and key and section.get(key):
+            cfg.set(attr, section[key], "%s in %s" % (key, where) if kind is bool else where, kind)
 
 
 def login_command(cfg):
@@ -636,6 +713,13 @@ def login_command(cfg):
     if cfg.profile is not None:
         return "aws sso login --profile %s" % cfg.profile
     return "aws sso login --profile NAME (a profile with sso_start_url = %s)" % cfg.start_url
+
+
+def login_advice(cfg):
+    """How to fix "login required": the command, and --interactive if it is off."""
+    if cfg.interactive:
+        return "Run: %s" % login_command(cfg)
+    return "Run: %s (or let this script log in: --interactive)" % login_command(cfg)
 
 
 # --------------------------------------------------------------------------
@@ -747,6 +831,162 @@ def store_role_credentials(path, creds, account_id, log):
         log("role credentials cached in %s", path)
     except OSError as e:  # a read-only home must not cost the user the credentials
         log("could not write role cache %s: %s", path, e)
+
+
+def registration_cache_key(cfg):
+    """~/.aws/sso/cache/<key>.json for the OIDC client registration: SHA-1 of
+    key-sorted JSON with default separators (the AWS CLI v2's own key)."""
+    import json
+    return sha1_hex(json.dumps({"tool": "botocore", "startUrl": cfg.start_url, "region": cfg.region,
+                                "scopes": cfg.scopes, "session_name": cfg.sso_session}, sort_keys=True))
+
+
+def _try_lock(fd):
+    """Take an exclusive lock on fd without blocking; False if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+        os.lseek(fd, 1 << 30, os.SEEK_SET)  # a byte far past the note, which stays readable
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # pragma: no cover - a filesystem without locks: carry on unlocked
+        return True
+    return True
+
+
+def _unlock(fd):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+        os.lseek(fd, 1 << 30, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class Lock:
+    """A lock shared by every copy of this script, in a file next to the cache
+    entry it guards (``<entry>.json.lock``, mode 0600).
+
+    fcntl.flock on POSIX, msvcrt.locking on Windows: the kernel drops the lock
+    when its holder exits or is killed, so a SIGKILLed holder never blocks the
+    next run. Waiting is bounded by AWS_SSO_LOCK_TIMEOUT. The file carries a
+    small JSON note, the holder's pid and its last failure, so that processes
+    running alongside a failed refresh, login or fetch report that failure
+    instead of repeating it (one denied login must not become twenty tabs).
+    `aws sso logout` and the SDKs ignore these files. Where no lock file can
+    be made (a read-only home), it runs unlocked.
+    """
+
+    def __init__(self, path, ctx, doing):
+        self.path, self._ctx, self._doing = path, ctx, doing
+        self._fd = None
+        self._note = {}
+
+    def __enter__(self):
+        try:
+            make_dirs(os.path.dirname(self.path))
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            self._ctx.log("cannot create lock %s (%s); going on without it", self.path, e)
+            return self
+        started = time.monotonic()
+        try:
+            while not _try_lock(fd):
+                waited = time.monotonic() - started
+                if waited >= self._ctx.cfg.lock_timeout:
+                    raise Busy("timed out after %ds waiting for another aws-sso-credential-process (pid %s) "
+                               "that is %s; retry, or raise AWS_SSO_LOCK_TIMEOUT"
+                               % (waited, self._read(fd).get("pid", "?"), self._doing))
+                if waited < 0.05:
+                    self._ctx.log("waiting for %s (pid %s is %s)", self.path, self._read(fd).get("pid", "?"),
+                                  self._doing)
+                time.sleep(0.05)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        self._ctx.log("locked %s after %.3fs", self.path, time.monotonic() - started)
+        self._note = self._read(fd)
+        self._note["pid"] = os.getpid()
+        self._save()
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            _unlock(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    @staticmethod
+    def _read(fd):
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            note = json_loads(os.read(fd, 1 << 16).decode("utf-8") or "{}")
+        except (OSError, ValueError):
+            note = {}
+        return note if isinstance(note, dict) else {}
+
+    def _save(self):
+        import json
+        if self._fd is not None:
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            os.ftruncate(self._fd, 0)
+            os.write(self._fd, json.dumps(self._note).encode("utf-8"))
+
+    def _failure(self, key):
+        """(error rebuilt from the note, its wall-clock time) if it is about key."""
+        failure = self._note.get("failure")
+        try:
+            if failure["key"] == key:
+                cls = {c.__name__: c for c in (LoginRequired, LoginFailed, AccessDenied, Busy)}.get(
+                    failure["kind"], ServiceError)
+                return cls(failure["message"]), float(failure["at"])
+        except (TypeError, KeyError, ValueError):
+            pass
+        return None, None
+
+    def recent_failure(self, key, within):
+        """The error recorded for key less than `within` seconds ago, or None."""
+        error, at = self._failure(key)
+        if error is not None and 0 <= self._ctx.now() - at < within:
+            error.args = ("%s (from an attempt %ds ago; the next one is due in %ds)"
+                          % (error, self._ctx.now() - at, within - (self._ctx.now() - at)),)
+            return error
+        return None
+
+    def concurrent_failure(self, key):
+        """The failure at key of a process that ran while this one did (since
+        it started), or None: N processes started together see one login fail,
+        not N logins. A run started after the failure tries afresh."""
+        error, at = self._failure(key)
+        if error is not None and at >= self._ctx.started:
+            error.args = ("%s (the same error another process met moments ago)" % error,)
+            return error
+        return None
+
+    def replay(self, key):
+        error = self.concurrent_failure(key)
+        if error is not None:
+            raise error
+
+    def remember(self, key, error):
+        self._note["failure"] = {"key": key, "at": self._ctx.now(), "kind": type(error).__name__,
+                                 "message": str(error)}
+        self._save()
+
+    def forget(self):
+        if self._note.pop("failure", None):
+            self._save()
 
 
 # --------------------------------------------------------------------------
@@ -982,15 +1222,38 @@ def error_message(body):
 
 
 # --------------------------------------------------------------------------
-# SSO: the cached token and role credentials
+# SSO: the cached token, refresh, role credentials
 # --------------------------------------------------------------------------
 
 
-def load_token(cfg, ctx):
-    """The cached access token (a dict) for this configuration, or LoginRequired."""
-    path = cache_path(TOKEN_CACHE_DIR, token_cache_key(cfg), ctx.environ)
-    who = ("sso-session %r" % cfg.sso_session) if cfg.sso_session is not None \
-        else ("start URL %s" % cfg.start_url)
+class Context:
+    """What varies between runs: settings, environment, clock, sleep, log,
+    stderr, the browser opener and HTTP. Tests pass their own."""
+
+    def __init__(self, cfg, log, now=time.time, sleep=time.sleep, stderr=None, open_browser=None):
+        self.cfg = cfg
+        self.environ = cfg.environ
+        self.log = log
+        self.now = now
+        self.sleep = sleep
+        self.stderr = sys.stderr if stderr is None else stderr
+        self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
+        self.started = now()
+        self._http = None
+
+    @property
+    def http(self):
+        if self._http is None:
+            self._http = Http(self.cfg, self.log, self.sleep)
+        return self._http
+
+
+def _who(cfg):
+    return "sso-session %r" % cfg.sso_session if cfg.sso_session is not None else "start URL %s" % cfg.start_url
+
+
+def read_token(cfg, ctx, path):
+    """(token, None) from the cache, or (None, LoginRequired saying why not)."""
     deadline = time.monotonic() + TOKEN_READ_RETRY_SECONDS
     while True:
         try:
@@ -998,11 +1261,11 @@ def load_token(cfg, ctx):
                 data = f.read()
         except FileNotFoundError:
             ctx.log("token cache miss: %s does not exist", path)
-            raise LoginRequired("not logged in: no cached SSO token for %s (%s). Run: %s"
-                                % (who, path, login_command(cfg)))
+            return None, LoginRequired("not logged in: no cached SSO token for %s (%s). %s"
+                                       % (_who(cfg), path, login_advice(cfg)))
         except OSError as e:
-            raise LoginRequired("cannot read the cached SSO token %s (%s). Run: %s"
-                                % (path, one_line(e), login_command(cfg)))
+            return None, LoginRequired("cannot read the cached SSO token %s (%s). %s"
+                                       % (path, one_line(e), login_advice(cfg)))
         try:
             token = json_loads(data.decode("utf-8"))
             if not isinstance(token, dict):
@@ -1013,27 +1276,181 @@ def load_token(cfg, ctx):
             # concurrent login a moment to finish before calling it broken.
             if time.monotonic() >= deadline:
                 ctx.log("token file %s unreadable: %s", path, e)
-                raise LoginRequired("the cached SSO token %s is not valid JSON. Run: %s"
-                                    % (path, login_command(cfg)))
+                return None, LoginRequired("the cached SSO token %s is not valid JSON. %s"
+                                           % (path, login_advice(cfg)))
             ctx.log("token file %s unreadable (%s), re-reading", path, e)
             ctx.sleep(0.05)
-    access_token = token.get("accessToken")
-    ctx.log.secret(access_token, token.get("refreshToken"), token.get("clientSecret"))
+    ctx.log.secret(token.get("accessToken"), token.get("refreshToken"), token.get("clientSecret"))
     try:
-        if not isinstance(access_token, str) or not access_token:
+        if not isinstance(token.get("accessToken"), str) or not token["accessToken"]:
             raise ValueError("no accessToken")
-        expires = parse_time(token.get("expiresAt"))
+        token["_expires"] = parse_time(token.get("expiresAt"))
     except ValueError as e:
         ctx.log("token file %s unusable: %s", path, e)
-        raise LoginRequired("the cached SSO token %s is incomplete (%s). Run: %s"
-                            % (path, e, login_command(cfg)))
-    ctx.log("token cache %s for %s expires %s", path, who, format_time(expires))
-    if expires <= ctx.now():
-        raise LoginRequired("the SSO login for %s expired at %s. Run: %s"
-                            % (who, format_time(expires), login_command(cfg)))
-    token["_expires"] = expires
-    token["_path"] = path
-    return token
+        return None, LoginRequired("the cached SSO token %s is incomplete (%s). %s"
+                                   % (path, e, login_advice(cfg)))
+    ctx.log("token cache %s for %s expires %s%s", path, _who(cfg), format_time(token["_expires"]),
+            ", refreshable" if refreshable(token, ctx.now()) else "")
+    return token, None
+
+
+def refreshable(token, now):
+    """Whether the token file has what a refresh needs, with a live registration."""
+    try:
+        return all(isinstance(token[k], str) and token[k] for k in
+                   ("refreshToken", "clientId", "clientSecret")) \
+            and parse_time(token["registrationExpiresAt"]) > now
+    except (KeyError, ValueError):
+        return False
+
+
+def token_document(cfg, now, response, client):
+    """A token cache entry in the AWS CLI's field order (SPEC.md 2.2)."""
+    try:
+        doc = {"startUrl": cfg.start_url, "region": cfg.region, "accessToken": response["accessToken"],
+               "expiresAt": format_time(now + int(response["expiresIn"])), "clientId": client["clientId"],
+               "clientSecret": client["clientSecret"], "registrationExpiresAt": client["expiresAt"]}
+        if not isinstance(doc["accessToken"], str) or not doc["accessToken"]:
+            raise ValueError("empty accessToken")
+    except (TypeError, KeyError, ValueError) as e:
+        raise ServiceError("SSO OIDC CreateToken returned an unexpected response (%s)" % one_line(e))
+    if response.get("refreshToken"):
+        doc["refreshToken"] = response["refreshToken"]
+    return doc
+
+
+def save_token(path, doc, ctx):
+    """Write the token where the AWS CLI and botocore read it; return it ready for use."""
+    import json
+    ctx.log.secret(doc["accessToken"], doc.get("refreshToken"))
+    write_file_atomic(path, json.dumps(doc))
+    ctx.log("token written to %s, expires %s", path, doc["expiresAt"])
+    return dict(doc, _expires=parse_time(doc["expiresAt"]))
+
+
+def oidc_call(cfg, ctx, operation, path, body):
+    """One unsigned SSO OIDC call (POST JSON); the answer, or OidcError."""
+    import json
+    status, headers, data = ctx.http.request("POST", service_endpoint(cfg, "sso-oidc") + path,
+                                             body=json.dumps(body).encode("utf-8"))
+    if status == 200 and isinstance(data, dict):
+        return data
+    raise OidcError(operation, error_code(headers, data) or "HTTP %d" % status, error_message(data))
+
+
+def refresh(cfg, ctx, path, token):
+    """The refresh_token grant, written back as botocore writes it: a new
+    document with startUrl and region from the config, the registration
+    copied, and refreshToken only if the service sent one."""
+    ctx.log("refreshing the token for %s (expires %s)", _who(cfg), format_time(token["_expires"]))
+    try:
+        answer = oidc_call(cfg, ctx, "CreateToken", "/token", {
+            "grantType": "refresh_token", "clientId": token["clientId"],
+            "clientSecret": token["clientSecret"], "refreshToken": token["refreshToken"]})
+    except OidcError as e:
+        if e.code in ("InvalidGrantException", "ExpiredTokenException"):
+            raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
+                                "revoked, so the refresh token was refused (%s). %s"
+                                % (_who(cfg), e.detail, login_advice(cfg)))
+        raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
+                            % (_who(cfg), e.detail, login_advice(cfg)))
+    client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
+              "expiresAt": token["registrationExpiresAt"]}
+    return save_token(path, token_document(cfg, ctx.now(), answer, client), ctx)
+
+
+def _expired(cfg, token, now):
+    """LoginRequired for a token that can no longer be used, saying which case it is."""
+    if token.get("refreshToken") and not refreshable(token, now):
+        try:
+            registration = format_time(parse_time(token["registrationExpiresAt"]))
+        except (KeyError, ValueError):
+            registration = "an unknown time"
+        return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: its client "
+                             "registration expired at %s. %s"
+                             % (_who(cfg), format_time(token["_expires"]), registration, login_advice(cfg)))
+    return LoginRequired("the SSO login for %s expired at %s. %s"
+                         % (_who(cfg), format_time(token["_expires"]), login_advice(cfg)))
+
+
+def get_token(cfg, ctx, rejected=None):
+    """An access token to present to the portal.
+
+    The cached token while more than 15 minutes remain; else a refreshed one
+    if the token carries refresh data (botocore's rule); else the old one
+    while it lasts; else, with --interactive, a new login. Refreshing and
+    logging in happen under a lock next to the token file, re-reading the file
+    once it is ours, so that any number of processes cause one refresh or one
+    login. `rejected` is (token, LoginRequired) when the portal has just
+    refused a token that looked valid.
+    """
+    path = cache_path(TOKEN_CACHE_DIR, token_cache_key(cfg), ctx.environ)
+    bad = rejected[0]["accessToken"] if rejected else None
+
+    def verdict(token):
+        """'fresh', 'usable' (valid, and no refresh possible), or None."""
+        if token is None or token["accessToken"] == bad or token["_expires"] <= ctx.now():
+            return None
+        if token["_expires"] - ctx.now() >= TOKEN_REFRESH_WINDOW:
+            return "fresh"
+        return None if refreshable(token, ctx.now()) else "usable"
+
+    def unusable(token, why):
+        """Why the token cannot be used: missing, refused by the portal, or expired."""
+        if token is None:
+            return why
+        if token["accessToken"] == bad:
+            return rejected[1]
+        return _expired(cfg, token, ctx.now())
+
+    token, why = read_token(cfg, ctx, path)
+    if verdict(token):
+        return token
+    if not cfg.interactive and not (token is not None and refreshable(token, ctx.now())):
+        raise unusable(token, why)
+
+    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % _who(cfg)) as lock:
+        token, why = read_token(cfg, ctx, path)  # another process may have done it meanwhile
+        if verdict(token):
+            ctx.log("using the token another process refreshed or logged in for")
+            return token
+        valid = token is not None and token["accessToken"] != bad and token["_expires"] > ctx.now()
+        if token is not None and refreshable(token, ctx.now()):
+            key = "refresh:" + sha1_hex(token["refreshToken"])
+            why = lock.recent_failure(key, REFRESH_RETRY_SECONDS)  # at most one attempt a minute
+            if why is not None and valid:
+                ctx.log("a refresh failed less than %ds ago; using the current token", REFRESH_RETRY_SECONDS)
+                return token
+            if why is None:
+                try:
+                    fresh = refresh(cfg, ctx, path, token)
+                    lock.forget()
+                    return fresh
+                except Error as e:
+                    ctx.log("refresh failed: %s", e)
+                    lock.remember(key, e)
+                    again, _ = read_token(cfg, ctx, path)  # botocore may have rotated it under us
+                    if verdict(again) and again["accessToken"] != token["accessToken"]:
+                        return again
+                    if valid:
+                        return token
+                    why = e
+            if not isinstance(why, LoginRequired):
+                raise why  # the service failed: a login would fail the same way
+        elif valid:
+            return token
+        else:
+            why = unusable(token, why)
+        if not cfg.interactive:
+            raise why
+        lock.replay("login")
+        try:
+            token = login(cfg, ctx, path)
+        except Error as e:
+            lock.remember("login", e)
+            raise
+        lock.forget()
+        return token
 
 
 def fetch_role_credentials(cfg, ctx, token):
@@ -1050,8 +1467,7 @@ def fetch_role_credentials(cfg, ctx, token):
         " (%s)" % (code or "HTTP %d" % status)
     if status == 401 or code == "UnauthorizedException":
         raise LoginRequired("the SSO portal rejected the cached login for %s%s; it was revoked, "
-                            "logged out or expired early. Run: %s"
-                            % (cfg.sso_session or cfg.start_url, detail, login_command(cfg)))
+                            "logged out or expired early. %s" % (_who(cfg), detail, login_advice(cfg)))
     if status in (403, 404) or code in ("ForbiddenException", "AccessDeniedException",
                                         "ResourceNotFoundException"):
         raise AccessDenied("no access to role %s in account %s%s; check the account ID and role name "
@@ -1074,26 +1490,12 @@ def fetch_role_credentials(cfg, ctx, token):
     return creds
 
 
-class Context:
-    """What varies between runs: environment, clock, sleep, log and HTTP."""
-
-    def __init__(self, cfg, environ, log, now=time.time, sleep=time.sleep):
-        self.environ = environ
-        self.log = log
-        self.now = now
-        self.sleep = sleep
-        self._cfg = cfg
-        self._http = None
-
-    @property
-    def http(self):
-        if self._http is None:
-            self._http = Http(self._cfg, self.log, self.sleep)
-        return self._http
-
-
 def get_credentials(cfg, ctx):
-    """Role credentials for cfg: from the shared cache, else from the portal."""
+    """Role credentials for cfg: from the shared cache, else from the portal.
+
+    The fetch runs under a lock next to the cache entry and the cache is read
+    again once the lock is ours, so that parallel processes make one call.
+    """
     path = cache_path(ROLE_CACHE_DIR, role_cache_key(cfg), ctx.environ)
     if not cfg.force_refresh:
         creds = cached_role_credentials(path, ctx.now(), ctx.log)
@@ -1101,10 +1503,325 @@ def get_credentials(cfg, ctx):
             return creds
     else:
         ctx.log("--force-refresh: not reading %s", path)
-    token = load_token(cfg, ctx)
-    creds = fetch_role_credentials(cfg, ctx, token)
-    store_role_credentials(path, creds, cfg.account_id, ctx.log)
+    token = get_token(cfg, ctx)
+    with Lock(path + ".lock", ctx, "fetching role credentials") as lock:
+        if not cfg.force_refresh:
+            creds = cached_role_credentials(path, ctx.now(), ctx.log)
+            if creds is not None:
+                return creds
+        key = "fetch:" + sha1_hex(token["accessToken"])
+        lock.replay(key)
+        try:
+            try:
+                creds = fetch_role_credentials(cfg, ctx, token)
+            except LoginRequired as e:  # refused although it looked valid: refresh or log in
+                if not (cfg.interactive or refreshable(token, ctx.now())):
+                    raise
+                token = get_token(cfg, ctx, rejected=(token, e))
+                creds = fetch_role_credentials(cfg, ctx, token)
+        except Error as e:
+            lock.remember(key, e)
+            raise
+        store_role_credentials(path, creds, cfg.account_id, ctx.log)
     return creds
+
+
+# --------------------------------------------------------------------------
+# Interactive login: device code and authorization code with PKCE
+# --------------------------------------------------------------------------
+
+
+def local_browser_possible(environ):
+    """Whether a browser here can receive a loopback redirect. Not over SSH
+    (without X forwarding), not on Linux without a display, not in a
+    container. A BROWSER setting is taken at its word."""
+    if environ.get("BROWSER"):
+        return True
+    ssh = any(environ.get(k) for k in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
+    if os.name == "nt" or sys.platform == "darwin":  # pragma: no cover - not Linux
+        return not ssh
+    if environ.get("container") or environ.get("KUBERNETES_SERVICE_HOST") \
+            or os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+        return False
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+def launch_browser(url, environ, log):
+    """Open url in a graphical browser, detached: its own session and no
+    inherited stdin/stdout/stderr (a browser holding the SDK's stdout pipe
+    would make the SDK wait for the browser to exit). Honours BROWSER
+    (os.pathsep-separated commands, %s for the URL) and never starts a
+    text-mode browser, which would take over the SDK's terminal."""
+    import shlex
+    import subprocess
+    commands = []
+    for entry in environ.get("BROWSER", "").split(os.pathsep):
+        try:
+            words = shlex.split(entry)
+        except ValueError:
+            continue
+        if words:
+            commands.append([w.replace("%s", url) for w in words] if "%s" in entry else words + [url])
+    if not commands:
+        if os.name == "nt":  # pragma: no cover - Windows
+            os.startfile(url)
+            return True
+        if sys.platform == "darwin":  # pragma: no cover - macOS
+            commands = [["open", url]]
+        elif environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+            commands = [["xdg-open", url], ["gio", "open", url]]
+    for command in commands:
+        if os.path.basename(command[0]) in TEXT_BROWSERS:
+            log("not using %s: a text-mode browser would take over the terminal", command[0])
+            continue
+        try:
+            subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+        except OSError as e:
+            log("could not start %s: %s", command[0], e)
+            continue
+        log("opened the login page with %s", command[0])
+        return True
+    return False
+
+
+class Prompt:
+    """Where login instructions go. SDKs capture a credential process's
+    stdout and stderr (botocore and the JS SDK show stderr only after it
+    fails), so the controlling terminal comes first: /dev/tty, or CONOUT$ on
+    Windows. Without one, stderr. Never stdout."""
+
+    def __init__(self, ctx):
+        self._tty = None
+        try:
+            self._tty = open("CONOUT$" if os.name == "nt" else "/dev/tty", "w")
+        except OSError:
+            pass
+        self.out = self._tty or ctx.stderr
+        self.visible = self._tty is not None or _isatty(ctx.stderr)
+        ctx.log("login prompt goes to %s", "the terminal" if self._tty else "stderr")
+
+    def say(self, text):
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def close(self):
+        if self._tty is not None:
+            self._tty.close()
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def show_login_page(cfg, ctx, prompt, url, lines):
+    """Print the instructions, open the browser (unless --no-browser), and
+    make sure a person can actually see one of them."""
+    opened = False if cfg.no_browser else ctx.open_browser(url)
+    prompt.say("%s: log in to %s%s" % (PROG, _who(cfg),
+                                       " (%s)" % cfg.start_url if cfg.sso_session is not None else ""))
+    for line in lines:
+        prompt.say("  " + line)
+    prompt.say("  " + ("(opened in your browser; if it did not appear, open the link yourself)" if opened
+                       else "(open the link yourself)"))
+    if not (opened or prompt.visible or cfg.no_browser):
+        raise LoginRequired("cannot log in here: there is no terminal to show the login link on and no "
+                            "browser could be opened. Run `%s` in a terminal, or run this script there "
+                            "with --interactive" % login_command(cfg))
+
+
+def client_registration(cfg, ctx, pkce):
+    """The OIDC client, reused from the AWS CLI's registration cache by its
+    rules (15 minutes left; auth-code grants for PKCE only), else registered
+    with at least sso:account:access so that refresh tokens are issued."""
+    import json
+    path = cache_path(TOKEN_CACHE_DIR, registration_cache_key(cfg), ctx.environ)
+    cached = read_json_file(path)
+    try:
+        grants = cached.get("grantTypes") or []
+        if isinstance(cached["clientId"], str) and isinstance(cached["clientSecret"], str) \
+                and parse_time(cached["expiresAt"]) - ctx.now() >= TOKEN_REFRESH_WINDOW \
+                and ("authorization_code" in grants) == pkce:
+            ctx.log.secret(cached["clientSecret"])
+            ctx.log("reusing the client registration in %s", path)
+            return cached
+    except (AttributeError, TypeError, KeyError, ValueError):
+        pass
+    scopes = cfg.scopes or DEFAULT_SCOPES
+    body = {"clientName": "botocore-client-%s" % (cfg.sso_session if cfg.sso_session is not None
+                                                  else int(ctx.now())),
+            "clientType": "public"}
+    if pkce:
+        body.update(grantTypes=PKCE_GRANTS, redirectUris=[PKCE_REDIRECT], issuerUrl=cfg.start_url)
+    body["scopes"] = scopes
+    answer = oidc_call(cfg, ctx, "RegisterClient", "/client/register", body)
+    try:
+        registration = {"clientId": answer["clientId"], "clientSecret": answer["clientSecret"],
+                        "expiresAt": format_time(int(answer["clientSecretExpiresAt"])), "scopes": scopes}
+    except (TypeError, KeyError, ValueError) as e:
+        raise ServiceError("SSO OIDC RegisterClient returned an unexpected response (%s)" % one_line(e))
+    if pkce:
+        registration["grantTypes"] = PKCE_GRANTS
+    ctx.log.secret(registration["clientSecret"])
+    try:
+        write_file_atomic(path, json.dumps(registration))
+        ctx.log("registered client, cached in %s", path)
+    except OSError as e:
+        ctx.log("could not cache the registration in %s: %s", path, e)
+    return registration
+
+
+def device_login(cfg, ctx, client, prompt):
+    """RFC 8628 device authorization, polled as the AWS CLI polls it."""
+    auth = oidc_call(cfg, ctx, "StartDeviceAuthorization", "/device_authorization", {
+        "clientId": client["clientId"], "clientSecret": client["clientSecret"], "startUrl": cfg.start_url})
+    try:
+        ctx.log.secret(auth["deviceCode"])
+        body = {"grantType": DEVICE_GRANT, "clientId": client["clientId"],
+                "clientSecret": client["clientSecret"], "deviceCode": auth["deviceCode"]}
+        lines = ["open %s and enter the code %s," % (auth["verificationUri"], auth["userCode"]),
+                 "or open %s" % auth["verificationUriComplete"]]
+        page = auth["verificationUriComplete"]
+        interval = int(auth.get("interval") or 5)  # RFC 8628 3.2: 5 s unless told otherwise
+        give_up = ctx.now() + min(int(auth.get("expiresIn") or 600) + 30, cfg.login_timeout)
+    except (TypeError, KeyError, ValueError) as e:
+        raise ServiceError("SSO OIDC StartDeviceAuthorization returned an unexpected response (%s)"
+                           % one_line(e))
+    shown = False
+    while True:
+        try:
+            return oidc_call(cfg, ctx, "CreateToken", "/token", body)
+        except OidcError as e:
+            if e.code == "SlowDownException":  # RFC 8628 3.5: five seconds more, for good
+                interval += 5
+            elif e.code == "ExpiredTokenException":
+                raise LoginFailed("the login code expired before it was approved in the browser; "
+                                  "run again to start a new login")
+            elif e.code == "AccessDeniedException":
+                raise LoginFailed("the login was denied in the browser (%s)" % e)
+            elif e.code != "AuthorizationPendingException":
+                raise LoginFailed("the device login failed: %s" % e)
+        if not shown:  # one attempt first, in case the client is already authorized
+            show_login_page(cfg, ctx, prompt, page, lines)
+            shown = True
+            continue
+        if ctx.now() >= give_up:
+            raise LoginFailed("the login was not approved in the browser within %ds" % (give_up - ctx.now()))
+        ctx.log("authorization pending; polling again in %ds", interval)
+        ctx.sleep(interval)
+
+
+def pkce_challenge(verifier):
+    """S256: base64url(SHA-256(verifier)) without padding (RFC 7636 4.2)."""
+    import base64
+    import hashlib
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
+
+
+def pkce_login(cfg, ctx, client, prompt):
+    """The authorization-code flow with PKCE (RFC 7636, S256), the AWS CLI's
+    default for sso-session configs, with a redirect to a one-shot server
+    that listens on 127.0.0.1 only."""
+    import secrets
+    import uuid
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, quote
+
+    verifier = "".join(secrets.choice(PKCE_VERIFIER_CHARS) for _ in range(64))
+    challenge = pkce_challenge(verifier)
+    state = str(uuid.uuid4())
+    result = {"wrong_state": 0}
+
+    class Callback(BaseHTTPRequestHandler):
+        timeout = 10  # a connection that never sends a request cannot stall the login
+
+        def do_GET(self):
+            path, _, query = self.path.partition("?")
+            params = {k: v[0] for k, v in parse_qs(query).items()}
+            ctx.log.secret(params.get("code"))
+            if path != "/oauth/callback":
+                return self._page(404, "Not found.")
+            if params.get("state") != state:
+                result["wrong_state"] += 1
+                return self._page(400, "This sign-in response does not belong to the login in progress "
+                                       "(its state does not match), so it was ignored.")
+            if "error" in params:
+                result["error"] = "%s%s" % (params["error"], (": " + params["error_description"])
+                                            if params.get("error_description") else "")
+                return self._page(400, "Sign-in failed: %s. You can close this tab." % result["error"])
+            if not params.get("code"):
+                return self._page(400, "The sign-in response has no authorization code.")
+            result["code"] = params["code"]
+            self._page(200, "Signed in. You can close this tab and return to your application.")
+
+        def _page(self, status, text):
+            import html
+            body = ("<!doctype html><title>%s</title><p>%s</p>" % (PROG, html.escape(text))).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            ctx.log("callback: %s %s", self.command, self.path.partition("?")[0])
+
+    try:
+        server = HTTPServer(("127.0.0.1", 0), Callback)
+    except OSError as e:
+        raise LoginFailed("cannot listen on 127.0.0.1 for the browser's redirect (%s); use --use-device-code"
+                          % one_line(e))
+    try:
+        redirect = "http://127.0.0.1:%d/oauth/callback" % server.server_address[1]
+        base = service_endpoint(cfg, "sso-oidc")
+        params = (("response_type", "code"), ("client_id", client["clientId"]), ("redirect_uri", redirect),
+                  ("state", state), ("code_challenge_method", "S256"),
+                  ("scopes", " ".join(cfg.scopes or DEFAULT_SCOPES)))
+        url = "%s//%s/authorize?%s&code_challenge=%s" % (
+            base.split("/")[0], base.split("/")[2],
+            "&".join("%s=%s" % (k, quote(v, safe="-_.~")) for k, v in params), challenge)
+        show_login_page(cfg, ctx, prompt, url, ["open %s" % url])
+        deadline = time.monotonic() + cfg.login_timeout
+        while "code" not in result and "error" not in result:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LoginFailed("no sign-in arrived from the browser within %ds%s; run again, or use "
+                                  "--use-device-code if the browser is on another machine"
+                                  % (cfg.login_timeout, " (%d response(s) with the wrong state were "
+                                                        "ignored)" % result["wrong_state"]
+                                                        if result["wrong_state"] else ""))
+            server.timeout = min(left, 1.0)
+            server.handle_request()
+    finally:
+        server.server_close()
+    if "error" in result:
+        raise LoginFailed("the browser sign-in failed (%s)" % result["error"])
+    ctx.log.secret(result["code"], verifier)
+    try:
+        return oidc_call(cfg, ctx, "CreateToken", "/token", {
+            "grantType": "authorization_code", "clientId": client["clientId"],
+            "clientSecret": client["clientSecret"], "redirectUri": redirect, "codeVerifier": verifier,
+            "code": result["code"]})
+    except OidcError as e:
+        raise LoginFailed("exchanging the sign-in code for a token failed: %s" % e)
+
+
+def login(cfg, ctx, path):
+    """Log in in the browser and cache the token exactly as `aws sso login` does."""
+    device = cfg.use_device_code or cfg.sso_session is None or not local_browser_possible(ctx.environ)
+    ctx.log("interactive login for %s with the %s flow", _who(cfg), "device code" if device else "PKCE")
+    prompt = Prompt(ctx)
+    try:
+        client = client_registration(cfg, ctx, pkce=not device)
+        answer = (device_login if device else pkce_login)(cfg, ctx, client, prompt)
+        token = save_token(path, token_document(cfg, ctx.now(), answer, client), ctx)
+        prompt.say("%s: logged in to %s" % (PROG, _who(cfg)))
+    finally:
+        prompt.close()
+    return token
 
 
 # --------------------------------------------------------------------------
@@ -1148,7 +1865,7 @@ def main(argv=None, environ=None, stdout=None, stderr=None):
             log("%s %s, Python %s, argv %s", PROG, __version__, sys.version.split()[0], argv)
         cfg = resolve_config(opts, environ)
         log("config file %s; %s", cfg.config_path, cfg.describe())
-        creds = get_credentials(cfg, Context(cfg, environ, log))
+        creds = get_credentials(cfg, Context(cfg, log, stderr=stderr))
         output = format_output(creds, cfg.account_id)
     except Error as e:
         log("error (exit %d): %s", e.exit_code, e)

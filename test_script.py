@@ -10,6 +10,9 @@ Also ``python test_script.py demo`` (make demo) and ``python test_script.py
 bench`` (make bench), which reuse the stand-in and the sandbox.
 """
 
+import base64
+import hashlib
+import io
 import itertools
 import json
 import os
@@ -33,6 +36,7 @@ import aws_sso_credential_process as acp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "aws_sso_credential_process.py")
+TESTS = os.path.abspath(__file__)
 
 START_URL = "https://d-abc123.awsapps.com/start"
 ACCOUNT = "111122223333"
@@ -125,8 +129,15 @@ class StandIn:
         self.calls = []
         self.faults = []
         self.tokens = {}          # access token -> expiry (epoch seconds)
-        self.refresh_tokens = {}  # refresh token -> client id
+        self.refresh_tokens = {}  # refresh token -> (client id, session end or None)
         self.clients = {}         # client id -> client secret
+        self.registrations = {}   # client id -> the RegisterClient request
+        self.devices = {}         # device code -> {"client", "user_code", "status", "expires", "polls"}
+        self.auth_codes = {}      # authorization code -> {"client", "redirect_uri", "challenge"}
+        self.auto_approve = None  # approve a device code at this many polls (None: wait for a visit)
+        self.device_ttl = 600
+        self.device_interval = 1
+        self.session_end = None   # refresh tokens stop working at this time (epoch)
         self.roles = {(ACCOUNT, ROLE), (ACCOUNT, "ReadOnly"), ("444455556666", ROLE),
                       ("444455556666", "ReadOnly")}
         self.role_ttl = 3600
@@ -177,6 +188,10 @@ class StandIn:
     def add_refresh_token(self, refresh_token, client_id="cid"):
         with self.lock:
             self.refresh_tokens[refresh_token] = client_id
+
+    def grants(self):
+        """The grantType of every CreateToken call, in order."""
+        return [json.loads(c.body).get("grantType") for c in self.calls_to("/token")]
 
     def fail(self, path, times=1, **fault):
         """Make the next `times` calls to path misbehave (see _StandInHandler._fault)."""
@@ -269,6 +284,10 @@ class _StandInHandler(BaseHTTPRequestHandler):
             return
         route = {("GET", "/federation/credentials"): self._role_credentials,
                  ("POST", "/token"): self._token,
+                 ("POST", "/client/register"): self._register,
+                 ("POST", "/device_authorization"): self._device_authorization,
+                 ("GET", "/device"): self._device_page,
+                 ("GET", "/authorize"): self._authorize,
                  ("POST", "/logout"): self._logout}.get((method, path))
         if route is None:
             return self._send(404, {"message": "no route %s %s" % (method, path)}, "NotFound")
@@ -334,36 +353,155 @@ class _StandInHandler(BaseHTTPRequestHandler):
             s.issued.append(creds)
         self._send(200, {"roleCredentials": creds})
 
-    def _token(self, call):
-        s = self.server.standin
+    def _json_body(self, call):
         try:
-            req = json.loads(call.body)
+            return json.loads(call.body)
         except ValueError:
-            return self._oidc_error(400, "InvalidRequestException", "invalid_request", "bad JSON")
+            self._oidc_error(400, "InvalidRequestException", "invalid_request", "bad JSON")
+            return None
+
+    def _client(self, req):
+        """The request's client if its id and secret check out; else answers 401."""
+        s = self.server.standin
         with s.lock:
             secret = s.clients.get(req.get("clientId"))
         if secret is None or secret != req.get("clientSecret"):
-            return self._oidc_error(401, "InvalidClientException", "invalid_client", "unknown client")
-        if req.get("grantType") == "refresh_token":
+            self._oidc_error(401, "InvalidClientException", "invalid_client", "unknown client")
+            return None
+        return req["clientId"]
+
+    def _register(self, call):
+        s = self.server.standin
+        req = self._json_body(call)
+        if req is None:
+            return
+        if req.get("clientType") != "public" or not req.get("clientName"):
+            return self._oidc_error(400, "InvalidClientMetadataException", "invalid_client_metadata",
+                                    "clientName and clientType=public are required")
+        if "authorization_code" in req.get("grantTypes", []) and not req.get("redirectUris"):
+            return self._oidc_error(400, "InvalidRedirectUriException", "invalid_redirect_uri", "no redirect")
+        client_id, secret = "client-%d" % s.serial(), "client-secret-%x" % random.getrandbits(64)
+        s.add_client(client_id, secret)
+        with s.lock:
+            s.registrations[client_id] = req
+        now = int(time.time())
+        self._send(200, {"clientId": client_id, "clientSecret": secret, "clientIdIssuedAt": now,
+                         "clientSecretExpiresAt": now + 90 * 86400})
+
+    def _device_authorization(self, call):
+        s = self.server.standin
+        req = self._json_body(call)
+        if req is None or self._client(req) is None:
+            return
+        code, user = "device-%x" % random.getrandbits(64), "%04X-%04X" % (s.serial(), random.getrandbits(16))
+        with s.lock:
+            s.devices[code] = {"client": req["clientId"], "user_code": user, "status": "pending",
+                               "expires": time.time() + s.device_ttl, "polls": 0}
+        self._send(200, {"deviceCode": code, "userCode": user, "verificationUri": s.url + "/device",
+                         "verificationUriComplete": s.url + "/device?user_code=" + user,
+                         "expiresIn": s.device_ttl, "interval": s.device_interval})
+
+    def _device_page(self, call):
+        """What the user does in the browser: approve (or deny) the code."""
+        s = self.server.standin
+        with s.lock:
+            for device in s.devices.values():
+                if device["user_code"] == call.query.get("user_code"):
+                    device["status"] = "denied" if call.query.get("deny") else "approved"
+                    break
+            else:
+                return self._send(404, raw=b"unknown code")
+        self._send(200, raw=b"<p>Request approved</p>")
+
+    def _authorize(self, call):
+        """The sign-in page: checks the request, then redirects to the callback."""
+        s = self.server.standin
+        q = call.query
+        with s.lock:
+            registration = s.registrations.get(q.get("client_id"))
+        redirect = q.get("redirect_uri", "")
+        if registration is None or "authorization_code" not in registration.get("grantTypes", []) \
+                or not redirect.startswith("http://127.0.0.1:") or not redirect.endswith("/oauth/callback") \
+                or q.get("response_type") != "code" or q.get("code_challenge_method") != "S256" \
+                or len(q.get("code_challenge", "")) != 43 or not q.get("state"):
+            return self._send(400, raw=b"bad authorize request")
+        if q.get("deny"):
+            target = "%s?error=access_denied&error_description=User+cancelled&state=%s" % (redirect, q["state"])
+        else:
+            code = "authcode-%x" % random.getrandbits(64)
+            with s.lock:
+                s.auth_codes[code] = {"client": q["client_id"], "redirect_uri": redirect,
+                                      "challenge": q["code_challenge"]}
+            target = "%s?code=%s&state=%s" % (redirect, code, q["state"])
+        self.send_response(302)
+        self.send_header("Location", target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _token(self, call):
+        s = self.server.standin
+        req = self._json_body(call)
+        if req is None:
+            return
+        client = self._client(req)
+        if client is None:
+            return
+        grant = req.get("grantType")
+        if grant == "refresh_token":
             with s.lock:
                 owner = s.refresh_tokens.pop(req.get("refreshToken"), None)
-            if owner != req["clientId"]:
+            if owner != client:
                 return self._oidc_error(400, "InvalidGrantException", "invalid_grant",
                                         "refresh token is invalid or expired")
-            return self._issue(call)
-        return self._oidc_error(400, "UnsupportedGrantTypeException", "unsupported_grant_type",
-                                "grant %r" % req.get("grantType"))
-
-    def _issue(self, call, revoke=()):
-        s = self.server.standin
-        if s.revoke_on_refresh:
+            if s.session_end is not None and time.time() >= s.session_end:
+                return self._oidc_error(400, "InvalidGrantException", "invalid_grant", "Session expired")
+            if s.revoke_on_refresh:
+                with s.lock:
+                    s.tokens.clear()
+            return self._issue(client)
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
             with s.lock:
-                s.tokens.clear()
-        access = s.add_token()
-        refresh = "refresh-%d-%x" % (s.serial(), random.getrandbits(64))
-        s.add_refresh_token(refresh, json.loads(call.body)["clientId"])
-        self._send(200, {"accessToken": access, "tokenType": "Bearer", "expiresIn": s.token_ttl,
-                         "refreshToken": refresh})
+                device = s.devices.get(req.get("deviceCode"))
+                if device is not None:
+                    device["polls"] += 1
+                    if s.auto_approve is not None and device["polls"] >= s.auto_approve \
+                            and device["status"] == "pending":
+                        device["status"] = "approved"
+            if device is None or device["client"] != client:
+                return self._oidc_error(400, "InvalidGrantException", "invalid_grant", "unknown device code")
+            if time.time() >= device["expires"]:
+                return self._oidc_error(400, "ExpiredTokenException", "expired_token", "Device code expired")
+            if device["status"] == "denied":
+                return self._oidc_error(400, "AccessDeniedException", "access_denied", "User denied")
+            if device["status"] != "approved":
+                return self._oidc_error(400, "AuthorizationPendingException", "authorization_pending",
+                                        "Authorization is still pending")
+            with s.lock:
+                s.devices.pop(req["deviceCode"])
+            return self._issue(client)
+        if grant == "authorization_code":
+            with s.lock:
+                issued = s.auth_codes.pop(req.get("code"), None)
+            verifier = req.get("codeVerifier", "")
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+            if issued is None or issued["client"] != client or issued["redirect_uri"] != req.get("redirectUri") \
+                    or issued["challenge"] != challenge:
+                return self._oidc_error(400, "InvalidGrantException", "invalid_grant", "bad code or verifier")
+            return self._issue(client)
+        return self._oidc_error(400, "UnsupportedGrantTypeException", "unsupported_grant_type",
+                                "grant %r" % grant)
+
+    def _issue(self, client):
+        """A new access token; a refresh token only for clients registered with
+        sso:account:access (as the service does)."""
+        s = self.server.standin
+        answer = {"accessToken": s.add_token(), "tokenType": "Bearer", "expiresIn": s.token_ttl}
+        with s.lock:
+            registration = s.registrations.get(client, {"scopes": ["sso:account:access"]})
+        if "sso:account:access" in (registration.get("scopes") or []):
+            answer["refreshToken"] = "refresh-%d-%x" % (s.serial(), random.getrandbits(64))
+            s.add_refresh_token(answer["refreshToken"], client)
+        self._send(200, answer)
 
     def _logout(self, call):
         s = self.server.standin
@@ -380,7 +518,8 @@ class _StandInHandler(BaseHTTPRequestHandler):
 def scrubbed_environ():
     """os.environ without AWS_*, proxy, browser and display settings."""
     drop = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "REQUESTS_CA_BUNDLE",
-            "CURL_CA_BUNDLE", "SSL_CERT_FILE", "BROWSER", "AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
+            "CURL_CA_BUNDLE", "SSL_CERT_FILE", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION",
+            "SSH_CLIENT", "SSH_TTY", "CONTAINER", "KUBERNETES_SERVICE_HOST")
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith("AWS_") and k.upper() not in drop}
     # A zone far from UTC catches local-time mistakes.
@@ -483,6 +622,69 @@ class Sandbox:
     def credential_process_line(self, *args):
         return " ".join(shlex.quote(a) for a in (sys.executable, SCRIPT) + args)
 
+    def browser(self, action="follow", linger=0):
+        """Environment for a fake browser: a person who opens the page and
+        approves (follow), denies, ignores it, or sends a forged state."""
+        self.visits_file = os.path.join(self.root, "browser-visits.jsonl")
+        return {"BROWSER": "%s %s fake-browser %%s" % (shlex.quote(sys.executable), shlex.quote(TESTS)),
+                "FAKE_BROWSER_LOG": self.visits_file, "FAKE_BROWSER_ACTION": action,
+                "FAKE_BROWSER_LINGER": str(linger)}
+
+    def visits(self, expected=None, wait=10):
+        """The fake browser's visits (waiting up to `wait` s for `expected` of them)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with open(self.visits_file) as f:
+                    found = [json.loads(line) for line in f if line.strip()]
+            except (AttributeError, OSError):
+                found = []
+            if expected is None or len(found) >= expected or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def start(self, *args, env=None):
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        return subprocess.Popen([sys.executable, SCRIPT] + list(args), env=full_env, cwd=self.root,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def finish(self, proc, timeout=60):
+        out, err = proc.communicate(timeout=timeout)
+        return Result(proc.returncode, out.decode(), err.decode())
+
+    def run_in_terminal(self, *args, env=None, timeout=60):
+        """Run the script as an SDK in a terminal does: stdout and stderr piped,
+        the terminal still its controlling tty. Returns (Result, terminal text)."""
+        import pty
+        master, slave = pty.openpty()
+        name = os.ttyname(slave)
+
+        def take_terminal():  # a new session whose controlling terminal is the pty
+            os.setsid()
+            os.close(os.open(name, os.O_RDWR))
+
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        proc = subprocess.Popen([sys.executable, SCRIPT] + list(args), env=full_env, cwd=self.root,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=take_terminal)
+        seen = []
+
+        def drain():  # the slave stays open here, so no hangup discards unread output
+            import select
+            while proc.poll() is None or select.select([master], [], [], 0.2)[0]:
+                if select.select([master], [], [], 0.2)[0]:
+                    seen.append(os.read(master, 4096))
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        result = self.finish(proc, timeout)
+        reader.join(10)
+        os.close(slave)
+        os.close(master)
+        return result, b"".join(seen).decode(errors="replace")
+
 
 class SandboxTest(unittest.TestCase):
     """Base: a fresh StandIn and Sandbox per test."""
@@ -495,10 +697,14 @@ class SandboxTest(unittest.TestCase):
         self.sb = Sandbox(self.standin)
         self.addCleanup(self.sb.cleanup)
 
-    def ok(self, result):
-        """Assert success; return the parsed credential_process document."""
+    def ok(self, result, prompt=False):
+        """Assert success; return the parsed credential_process document.
+        prompt: stderr may hold login instructions (there was no terminal)."""
         self.assertEqual(result.rc, 0, result)
-        self.assertEqual(result.err, "", result)
+        if prompt:
+            self.assert_prompt_lines(result.err.splitlines())
+        else:
+            self.assertEqual(result.err, "", result)
         self.assertTrue(result.out.endswith("\n") and result.out.count("\n") == 1, result)
         doc = json.loads(result.out)
         self.assertEqual(list(doc), ["Version", "AccessKeyId", "SecretAccessKey", "SessionToken",
@@ -508,17 +714,28 @@ class SandboxTest(unittest.TestCase):
         self.assertRegex(doc["Expiration"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         return doc
 
-    def fails(self, result, code, *phrases):
-        """Assert a clean failure: exit code, nothing on stdout, one stderr line."""
+    def fails(self, result, code, *phrases, prompt=False):
+        """Assert a clean failure: exit code, nothing on stdout, one error line
+        on stderr (after login instructions, if prompt and there was no terminal)."""
         self.assertEqual(result.rc, code, result)
         self.assertEqual(result.out, "", result)
-        self.assertTrue(result.err.startswith("aws-sso-credential-process: "), result)
-        self.assertEqual(result.err.count("\n"), 1, result)
         self.assertTrue(result.err.endswith("\n"), result)
+        lines = result.err.splitlines()
+        if prompt:
+            self.assert_prompt_lines(lines[:-1])
+        else:
+            self.assertEqual(len(lines), 1, result)
+        error = lines[-1]
+        self.assertTrue(error.startswith("aws-sso-credential-process: "), result)
         self.assertNotIn("Traceback", result.err)
         for phrase in phrases:
-            self.assertIn(phrase, result.err)
-        return result.err
+            self.assertIn(phrase, error)
+        return error
+
+    def assert_prompt_lines(self, lines):
+        for line in lines:
+            self.assertTrue(line.startswith(("aws-sso-credential-process: log in to ", "  ",
+                                             "aws-sso-credential-process: logged in to ")), line)
 
     def issued(self, index=-1):
         return self.standin.issued[index]
@@ -919,8 +1136,10 @@ class TestTornTokenFile(unittest.TestCase):
             with open(path, "w") as f:
                 f.write(whole)
 
-        ctx = acp.Context(cfg, {"HOME": tmp}, acp.Log(), sleep=sleep)
-        self.assertEqual(acp.load_token(cfg, ctx)["accessToken"], "tok")
+        cfg.environ = {"HOME": tmp}
+        ctx = acp.Context(cfg, acp.Log(), sleep=sleep)
+        token, why = acp.read_token(cfg, ctx, path)
+        self.assertEqual((token["accessToken"], why), ("tok", None))
         self.assertEqual(len(sleeps), 1)
 
 
@@ -1035,8 +1254,9 @@ class TestCredentials(SandboxTest):
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.path(".aws", "cli", "cache")).st_mode), 0o700)
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.path(".aws", "cli")).st_mode), 0o700)
-        self.assertEqual(sorted(os.listdir(os.path.dirname(path))), [os.path.basename(path)],
-                         "no temp files left behind")
+        self.assertEqual(sorted(os.listdir(os.path.dirname(path))),
+                         [os.path.basename(path), os.path.basename(path) + ".lock"], "no temp files left behind")
+        self.assertEqual(stat.S_IMODE(os.stat(path + ".lock").st_mode), 0o600)
 
     def test_existing_directories_keep_their_mode(self):
         os.makedirs(self.sb.path(".aws", "cli", "cache"))
@@ -1103,9 +1323,26 @@ class TestCredentials(SandboxTest):
         self.assertEqual((r.rc, r.out, r.err), (0, "aws-sso-credential-process %s\n" % acp.__version__, ""))
         r = self.sb.run("--help")
         self.assertEqual((r.rc, r.out, r.err), (0, acp.__doc__, ""))
-        for flag in ("--profile", "--account-id", "--role-name", "--start-url", "--region",
-                     "--sso-session", "--force-refresh", "--debug", "AWS_SSO_CREDENTIAL_PROCESS_DEBUG"):
-            self.assertIn(flag, r.out)
+
+    def test_every_flag_variable_and_key_is_documented(self):
+        import re
+        with open(SCRIPT) as f:
+            source = f.read()
+        with open(os.path.join(HERE, "README.md")) as f:
+            readme = f.read()
+        env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
+        flags = {s[1] for s in acp.SETTINGS} | set(acp.FLAGS) | {"--help", "--version"}
+        keys = {s[3] for s in acp.SETTINGS if s[3]} | set(re.findall(r'setting\("([a-z_]+)"', source)) \
+            | set(re.findall(r'flag\("([a-z_]+)"', source)) | {"sso_registration_scopes", "endpoint_url", "services"}
+        self.assertGreater(len(env_vars), 15)
+        for name in sorted(env_vars | flags):
+            self.assertIn(name, acp.__doc__, "--help does not mention %s" % name)
+        for name in sorted(env_vars | flags | keys):
+            self.assertIn("`%s" % name, readme, "README.md does not document %s" % name)
+        for code in {cls.exit_code for cls in (acp.Error, acp.ConfigError, acp.LoginRequired, acp.LoginFailed,
+                                                 acp.AccessDenied, acp.ServiceError, acp.Busy)}:
+            self.assertIn("| %d |" % code, readme)
+            self.assertIn("%d " % code, acp.__doc__.split("Exit codes:")[1])
 
 
 class TestTokens(SandboxTest):
@@ -1579,7 +1816,558 @@ class TestWithBotocore(SandboxTest):
                 os.remove(os.path.join(cache, name))
                 swept.append(name)
         self.assertEqual(len(swept), 2)
-        self.assertEqual(os.listdir(cache), ["assume-role-entry.json"])
+        self.assertEqual([n for n in os.listdir(cache) if not n.endswith(".json.lock")],
+                         ["assume-role-entry.json"], "only our lock files stay, and they hold no credentials")
+
+
+# --------------------------------------------------------------------------
+# Refresh, login, and one of each for any number of processes
+# --------------------------------------------------------------------------
+
+
+def token_on_disk(sb, name="dev"):
+    with open(sb.token_path(name)) as f:
+        text = f.read()
+    return text, json.loads(text)
+
+
+class TestRefresh(SandboxTest):
+    def setUp(self):
+        super().setUp()
+        self.standin.add_client("cid", "csecret")
+        self.standin.add_refresh_token("refresh-1", "cid")
+
+    def refreshable_token(self, ttl, registration_ttl=86400, **extra):
+        return self.sb.write_token("dev", ttl=ttl, clientId="cid", clientSecret="csecret",
+                                   refreshToken="refresh-1",
+                                   registrationExpiresAt=utc(time.time() + registration_ttl), **extra)
+
+    def test_refreshes_within_fifteen_minutes_and_writes_back_like_botocore(self):
+        registration = utc(time.time() + 86400)
+        old = self.sb.write_token("dev", ttl=10 * 60, clientId="cid", clientSecret="csecret",
+                                  refreshToken="refresh-1", registrationExpiresAt=registration,
+                                  startUrl="https://stale.example/start", somethingElse="dropped")
+        self.ok(self.sb.run("--profile", "sess"))
+        [call] = self.standin.calls_to("/token")
+        self.assertEqual(call.body.decode(), '{"grantType": "refresh_token", "clientId": "cid", '
+                                             '"clientSecret": "csecret", "refreshToken": "refresh-1"}')
+        self.assertEqual(call.headers["Content-Type"], "application/json")
+        text, doc = token_on_disk(self.sb)
+        self.assertEqual(list(doc), ["startUrl", "region", "accessToken", "expiresAt", "clientId",
+                                     "clientSecret", "registrationExpiresAt", "refreshToken"])
+        self.assertEqual(text, json.dumps(doc), "json.dumps format, no trailing newline")
+        self.assertEqual((doc["startUrl"], doc["region"], doc["clientId"], doc["clientSecret"],
+                          doc["registrationExpiresAt"]), (START_URL, "us-east-1", "cid", "csecret", registration))
+        self.assertNotEqual(doc["accessToken"], old)
+        self.assertNotEqual(doc["refreshToken"], "refresh-1")
+        self.assertRegex(doc["expiresAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertAlmostEqual(acp.parse_time(doc["expiresAt"]), time.time() + self.standin.token_ttl, delta=10)
+        self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path("dev")).st_mode), 0o600)
+        [fetch] = self.standin.calls_to("/federation/credentials")
+        self.assertEqual(fetch.headers["x-amz-sso_bearer_token"], doc["accessToken"])
+
+    def test_no_refresh_while_more_than_fifteen_minutes_remain(self):
+        self.refreshable_token(ttl=20 * 60)
+        self.ok(self.sb.run("--profile", "sess"))
+        self.assertEqual(self.standin.count("/token"), 0)
+
+    def test_an_expired_token_is_refreshed(self):
+        self.refreshable_token(ttl=-3600)
+        self.ok(self.sb.run("--profile", "sess"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+
+    def test_legacy_token_with_refresh_data_is_refreshed_too(self):
+        # what this script's own legacy login writes (it registers with sso:account:access)
+        self.sb.write_token(START_URL, ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
+                            registrationExpiresAt=utc(time.time() + 86400))
+        self.ok(self.sb.run("--profile", "legacy"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(token_on_disk(self.sb, START_URL)[1]["startUrl"], START_URL)
+
+    def test_legacy_token_without_refresh_data_is_not_refreshed(self):
+        self.sb.write_token(START_URL, ttl=10 * 60)
+        self.ok(self.sb.run("--profile", "legacy"))
+        self.assertEqual(self.standin.count("/token"), 0)
+
+    def test_session_reached_its_maximum_duration(self):
+        self.standin.session_end = time.time() - 1
+        self.refreshable_token(ttl=-60)
+        self.fails(self.sb.run("--profile", "sess"), 1, "has ended: it reached its maximum duration",
+                   "InvalidGrantException", "Run: aws sso login --sso-session dev", "--interactive")
+
+    def test_registration_expired(self):
+        self.refreshable_token(ttl=-60, registration_ttl=-60)
+        self.fails(self.sb.run("--profile", "sess"), 1, "cannot be refreshed: its client registration expired",
+                   "Run: aws sso login --sso-session dev")
+        self.assertEqual(self.standin.count("/token"), 0, "no refresh with an expired registration")
+
+    def test_refresh_rejected(self):
+        self.refreshable_token(ttl=-60)
+        self.standin.clients["cid"] = "rotated"
+        self.fails(self.sb.run("--profile", "sess"), 1, "was rejected", "InvalidClientException",
+                   "Run: aws sso login --sso-session dev")
+
+    def test_failed_refresh_keeps_the_valid_token_and_waits_a_minute(self):
+        token = self.refreshable_token(ttl=10 * 60)
+        self.standin.fail("/token", status=400, error="InvalidRequestException", message="try later")
+        self.ok(self.sb.run("--profile", "sess"))
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
+                         token)
+        self.ok(self.sb.run("--profile", "sess", "--force-refresh"))
+        self.assertEqual(self.standin.count("/token"), 1, "no second attempt within 60 s")
+        self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], token)
+
+    def test_a_refresh_helps_when_the_portal_rejects_the_token(self):
+        token = self.refreshable_token(ttl=3 * 3600)
+        del self.standin.tokens[token]  # revoked on the server
+        self.ok(self.sb.run("--profile", "sess"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(self.standin.count("/federation/credentials"), 2)
+
+
+class TestDeviceFlowSteps(SandboxTest):
+    """The polling rules, with a recorded sleep instead of a real one."""
+
+    def login(self, fault_script=(), approve_at=None, **cfg_fields):
+        self.standin.auto_approve = approve_at
+        for fault in fault_script:
+            self.standin.fail("/token", **fault)
+        cfg = acp.resolve_config({"profile": "legacy", "interactive": True, "no_browser": True},
+                                 dict(self.sb.env))
+        for k, v in cfg_fields.items():
+            setattr(cfg, k, v)
+        sleeps, browsed = [], []
+        clock = [time.time()]
+
+        def sleep(seconds):
+            sleeps.append(seconds)
+            clock[0] += seconds
+
+        ctx = acp.Context(cfg, acp.Log(), now=lambda: clock[0], sleep=sleep, stderr=io.StringIO(),
+                          open_browser=lambda url: browsed.append(url) or True)
+        path = self.sb.token_path(START_URL)
+        return lambda: acp.login(cfg, ctx, path), sleeps, ctx
+
+    def test_pending_then_slow_down_then_success(self):
+        # SPEC 4.7: one attempt before the prompt, one right after it, then sleep
+        run, sleeps, ctx = self.login([
+            {"status": 400, "error": "AuthorizationPendingException", "message": "pending"},
+            {"status": 400, "error": "SlowDownException", "message": "slow down"}], approve_at=1)
+        token = run()
+        self.assertEqual(sleeps, [6], "slow_down adds five seconds to the 1 s interval")
+        self.assertEqual(self.standin.grants(), [acp.DEVICE_GRANT] * 3)
+        self.assertIn(token["accessToken"], self.standin.tokens)
+        prompt = ctx.stderr.getvalue()
+        self.assertIn(self.standin.url + "/device?user_code=", prompt)
+
+    def test_interval_from_the_service_and_cumulative_slow_down(self):
+        self.standin.device_interval = 3
+        run, sleeps, _ = self.login([
+            {"status": 400, "error": "AuthorizationPendingException"},
+            {"status": 400, "error": "AuthorizationPendingException"},
+            {"status": 400, "error": "SlowDownException"},
+            {"status": 400, "error": "SlowDownException"},
+            {"status": 400, "error": "AuthorizationPendingException"}], approve_at=1)
+        run()
+        self.assertEqual(sleeps, [3, 8, 13, 13])
+
+    def test_expired_and_denied(self):
+        for fault, phrase in [({"status": 400, "error": "ExpiredTokenException"}, "login code expired"),
+                              ({"status": 400, "error": "AccessDeniedException", "message": "no"},
+                               "denied in the browser")]:
+            with self.subTest(fault=fault):
+                run, _, _ = self.login([{"status": 400, "error": "AuthorizationPendingException"}, fault])
+                with self.assertRaises(acp.LoginFailed) as cm:
+                    run()
+                self.assertIn(phrase, str(cm.exception))
+
+    def test_gives_up_when_never_approved(self):
+        run, sleeps, _ = self.login(login_timeout=30)
+        with self.assertRaises(acp.LoginFailed) as cm:
+            run()
+        self.assertIn("not approved in the browser within", str(cm.exception))
+        self.assertEqual(sum(sleeps), 30)
+
+
+class TestLoginPieces(unittest.TestCase):
+    def test_pkce_challenge_vector(self):
+        self.assertEqual(acp.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+
+    def test_registration_cache_keys(self):
+        cfg = acp.Config()
+        cfg.start_url, cfg.region = START_URL, "us-east-1"
+        for session, scopes, key in [("dev", ["sso:account:access"], "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3"),
+                                     ("dev", None, "f84477c4544ffee122d4e7b0f5d942797620c4b1"),
+                                     (None, None, "c7029af06842ab71c7d71a4f2d85fc584e0c5528")]:
+            cfg.sso_session, cfg.scopes = session, scopes
+            self.assertEqual(acp.registration_cache_key(cfg), key)
+
+    def test_scopes_are_parsed_like_the_cli(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        with open(os.path.join(tmp, "config"), "w") as f:
+            f.write("[profile p]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = R\n"
+                    "[sso-session s]\nsso_start_url = u\nsso_region = us-east-1\n"
+                    "sso_registration_scopes = sso:account:access , ,codewhisperer:completions,\n")
+        cfg = acp.resolve_config({"profile": "p"}, {"AWS_CONFIG_FILE": os.path.join(tmp, "config"), "HOME": tmp})
+        self.assertEqual(cfg.scopes, ["sso:account:access", "codewhisperer:completions"])
+
+    def test_local_browser_detection(self):
+        for environ, expected in [({}, False), ({"DISPLAY": ":0"}, not os.path.exists("/.dockerenv")
+                                                and not os.path.exists("/run/.containerenv")),
+                                  ({"DISPLAY": ":0", "container": "podman"}, False),
+                                  ({"BROWSER": "firefox"}, True), ({"SSH_CONNECTION": "x"}, False)]:
+            self.assertEqual(acp.local_browser_possible(environ), expected, environ)
+
+    def test_text_browsers_are_never_started(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        marker = os.path.join(tmp, "ran")
+        for name in ("lynx", "w3m"):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write("#!/bin/sh\ntouch %s\n" % marker)
+            os.chmod(os.path.join(tmp, name), 0o755)
+        lines = []
+        log = lambda msg, *args: lines.append(msg % args)  # noqa: E731
+        browser = os.pathsep.join([os.path.join(tmp, "lynx") + " %s", os.path.join(tmp, "w3m")])
+        self.assertFalse(acp.launch_browser("https://x/", {"BROWSER": browser}, log))
+        time.sleep(0.2)
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(sum("text-mode browser" in line for line in lines), 2)
+
+
+class TestInteractiveLogin(SandboxTest):
+    def test_off_by_default_and_says_how_to_turn_it_on(self):
+        self.fails(self.sb.run("--profile", "sess", env=self.sb.browser()), 1,
+                   "Run: aws sso login --sso-session dev (or let this script log in: --interactive)")
+        self.assertEqual(self.standin.count(), 0)
+        self.assertEqual(self.sb.visits(), [])
+
+    def test_device_flow_end_to_end(self):
+        r = self.sb.run("--profile", "legacy", "-i", env=self.sb.browser())
+        doc = self.ok(r, prompt=True)
+        self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
+        [visit] = self.sb.visits()
+        self.assertTrue(visit["url"].startswith(self.standin.url + "/device?user_code="))
+        # the browser was detached: none of our stdio, and its own session
+        self.assertEqual(visit["fds"], {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null"})
+        self.assertNotEqual(visit["sid"], os.getsid(0))
+        paths = [c.path for c in self.standin.calls if c.path != "/device"]
+        self.assertEqual(paths[:3], ["/client/register", "/device_authorization", "/token"])
+        self.assertEqual(paths[-1], "/federation/credentials")
+        [register] = self.standin.calls_to("/client/register")
+        body = json.loads(register.body)
+        self.assertEqual(list(body), ["clientName", "clientType", "scopes"])
+        self.assertTrue(body["clientName"].startswith("botocore-client-"))
+        self.assertEqual(body["scopes"], ["sso:account:access"], "always registered for refresh tokens")
+        [start] = self.standin.calls_to("/device_authorization")
+        self.assertEqual(list(json.loads(start.body)), ["clientId", "clientSecret", "startUrl"])
+        self.assertEqual(json.loads(start.body)["startUrl"], START_URL)
+        # the token is cached under the start URL, in the CLI's format, with a refresh token
+        text, token = token_on_disk(self.sb, START_URL)
+        self.assertEqual(list(token), ["startUrl", "region", "accessToken", "expiresAt", "clientId",
+                                       "clientSecret", "registrationExpiresAt", "refreshToken"])
+        self.assertEqual(text, json.dumps(token))
+        self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path(START_URL)).st_mode), 0o600)
+        # the registration is cached under the CLI's legacy key, in its shape
+        reg_path = self.sb.path(".aws", "sso", "cache", "c7029af06842ab71c7d71a4f2d85fc584e0c5528.json")
+        with open(reg_path) as f:
+            registration = json.load(f)
+        self.assertEqual(list(registration), ["clientId", "clientSecret", "expiresAt", "scopes"])
+        self.assertEqual(registration["expiresAt"], token["registrationExpiresAt"])
+        # the prompt went to stderr (no terminal here); stdout held only the JSON
+        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]),
+                      r.err)
+
+    def test_prompt_goes_to_the_terminal_not_the_captured_streams(self):
+        self.standin.auto_approve = 2
+        result, terminal = self.sb.run_in_terminal("--profile", "legacy", "--interactive", "--no-browser")
+        self.ok(result)
+        [device] = [c for c in self.standin.calls if c.path == "/device_authorization"]
+        self.assertIn("open %s/device and enter the code" % self.standin.url, terminal)
+        self.assertIn("logged in to start URL %s" % START_URL, terminal)
+        self.assertEqual(result.err, "", "nothing on stderr: botocore would only show it after a failure")
+
+    def test_prompt_falls_back_to_stderr(self):
+        self.standin.auto_approve = 2
+        r = self.sb.run("--profile", "legacy", "-i", "--no-browser")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("open %s/device and enter the code" % self.standin.url, r.err)
+        self.assertIn("(open the link yourself)", r.err)
+        self.assertEqual(json.loads(r.out)["Version"], 1)
+        self.assertEqual(self.sb.visits(), [])
+
+    def test_no_terminal_and_no_browser_fails_fast(self):
+        r = self.sb.run("--profile", "legacy", "-i")
+        self.fails(r, 1, "cannot log in here", "no browser could be opened", "aws sso login --profile legacy",
+                   prompt=True)
+        self.assertEqual(self.standin.count("/token"), 1, "no polling that nobody can answer")
+
+    def test_pkce_end_to_end_and_botocore_uses_the_token(self):
+        self.standin.token_ttl = 10 * 60  # so that botocore will want to refresh it
+        r = self.sb.run("--profile", "sess", "--interactive", env=self.sb.browser())
+        self.ok(r, prompt=True)
+        [authorize] = self.standin.calls_to("/authorize")
+        self.assertEqual(list(authorize.query), ["response_type", "client_id", "redirect_uri", "state",
+                                                 "code_challenge_method", "scopes", "code_challenge"])
+        self.assertRegex(authorize.query["redirect_uri"], r"^http://127\.0\.0\.1:\d+/oauth/callback$")
+        self.assertEqual(authorize.query["scopes"], "sso:account:access")
+        [visit] = self.sb.visits()
+        self.assertIn("redirect_uri=http%3A%2F%2F127.0.0.1%3A", visit["url"])
+        self.assertIn("&scopes=sso%3Aaccount%3Aaccess&code_challenge=", visit["url"])
+        [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
+        self.assertEqual(list(exchange), ["grantType", "clientId", "clientSecret", "redirectUri", "codeVerifier",
+                                          "code"])
+        self.assertEqual(exchange["redirectUri"], authorize.query["redirect_uri"])
+        self.assertEqual(len(exchange["codeVerifier"]), 64)
+        self.assertEqual(acp.pkce_challenge(exchange["codeVerifier"]), authorize.query["code_challenge"])
+        [register] = self.standin.calls_to("/client/register")
+        self.assertEqual(json.loads(register.body), {
+            "clientName": "botocore-client-dev", "clientType": "public", "grantTypes": acp.PKCE_GRANTS,
+            "redirectUris": ["http://127.0.0.1/oauth/callback"], "issuerUrl": START_URL,
+            "scopes": ["sso:account:access"]})
+        with open(self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")) as f:
+            self.assertEqual(list(json.load(f)), ["clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"])
+        _, token = token_on_disk(self.sb)
+        # botocore, natively, uses the token we wrote, and refreshes it with our registration
+        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
+                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
+        self.sb.python("""
+            import json, boto3
+            print(json.dumps(boto3.Session(profile_name="native").get_credentials().get_frozen_credentials().access_key))
+            """)
+        self.assertEqual(self.standin.grants(), ["authorization_code", "refresh_token"])
+        _, refreshed = token_on_disk(self.sb)
+        self.assertNotEqual(refreshed["accessToken"], token["accessToken"])
+        self.assertEqual((refreshed["clientId"], refreshed["registrationExpiresAt"]),
+                         (token["clientId"], token["registrationExpiresAt"]))
+        # and the CLI's registration is reused by a second login (CLI rules: 15 min left, auth-code grant)
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.run("--profile", "sess", "-i", "--role-name", "ReadOnly", env=self.sb.browser()),
+                prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 1)
+
+    def test_callback_server_binds_loopback_only_and_serves_one_path(self):
+        self.ok(self.sb.run("--profile", "sess", "-i", env=self.sb.browser("probe")), prompt=True)
+        with open(self.sb.visits_file + ".probes") as f:
+            probes = json.load(f)
+        self.assertEqual(probes, {"127.0.0.2": "ConnectionRefusedError", "other path": 404})
+        with open(self.sb.visits_file + ".pages") as f:
+            [page] = [json.loads(line) for line in f]
+        self.assertIn("Signed in. You can close this tab", page)
+        self.assertLess(len(page), 300, "a short page")
+
+    def test_registration_reuse_follows_the_cli_rules(self):
+        self.ok(self.sb.run("--profile", "sess", "-i", env=self.sb.browser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 1)
+        # a PKCE registration is not used for the device flow, and vice versa (SPEC 3.3)
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.run("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
+                            env=self.sb.browser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 2)
+        reg_path = self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")
+        with open(reg_path) as f:
+            self.assertNotIn("grantTypes", json.load(f))
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.run("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
+                            env=self.sb.browser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 2, "a live device registration is reused")
+        # one with less than 15 minutes left is replaced
+        with open(reg_path) as f:
+            registration = json.load(f)
+        registration["expiresAt"] = utc(time.time() + 10 * 60)
+        with open(reg_path, "w") as f:
+            json.dump(registration, f)
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.run("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
+                            env=self.sb.browser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 3)
+
+    def test_login_secrets_stay_out_of_the_log(self):
+        self.ok(self.sb.run("--profile", "sess", "-i", "--debug", env=self.sb.browser()), prompt=True)
+        _, token = token_on_disk(self.sb)
+        [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            log = f.read()
+        self.assertIn("interactive login for sso-session 'dev' with the PKCE flow", log)
+        for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"], exchange["code"],
+                       exchange["codeVerifier"], self.issued()["secretAccessKey"], self.issued()["sessionToken"]):
+            self.assertNotIn(secret, log)
+        self.ok(self.sb.run("--profile", "legacy", "-i", "--debug", env=self.sb.browser()), prompt=True)
+        [start] = self.standin.calls_to("/device_authorization")
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            log = f.read()
+        device_code = [json.loads(c.body)["deviceCode"] for c in self.standin.calls_to("/token")
+                       if json.loads(c.body)["grantType"] == acp.DEVICE_GRANT][0]
+        self.assertNotIn(device_code, log)
+
+    def test_wrong_state_is_rejected(self):
+        r = self.sb.run("--profile", "sess", "-i", env=dict(self.sb.browser("wrong-state"),
+                                                            AWS_SSO_LOGIN_TIMEOUT="2"))
+        self.fails(r, 3, "no sign-in arrived from the browser within 2s",
+                   "1 response(s) with the wrong state were ignored", prompt=True)
+        self.assertEqual(self.standin.grants(), [], "the forged code was never exchanged")
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+
+    def test_sign_in_denied(self):
+        self.fails(self.sb.run("--profile", "sess", "-i", env=self.sb.browser("deny")), 3,
+                   "sign-in failed (access_denied: User cancelled)", prompt=True)
+        self.fails(self.sb.run("--profile", "legacy", "-i", env=self.sb.browser("deny")), 3,
+                   "denied in the browser", prompt=True)
+
+    def test_device_code_expires(self):
+        self.standin.device_ttl = 1
+        self.fails(self.sb.run("--profile", "legacy", "-i", "--no-browser"), 3, "login code expired", prompt=True)
+
+    def test_flow_selection(self):
+        cases = [  # (args, env, config addition, expected flow)
+            (["--profile", "sess"], {}, "", "/authorize"),
+            (["--profile", "sess", "--use-device-code"], {}, "", "/device_authorization"),
+            (["--profile", "sess"], {"AWS_SSO_USE_DEVICE_CODE": "true"}, "", "/device_authorization"),
+            (["--profile", "sess"], {}, "sso_use_device_code = true\n", "/device_authorization"),
+            (["--profile", "legacy"], {}, "", "/device_authorization"),
+        ]
+        def forget_logins():
+            for name in (START_URL, "dev"):
+                if os.path.exists(self.sb.token_path(name)):
+                    os.remove(self.sb.token_path(name))
+
+        for args, env, extra, flow in cases:
+            with self.subTest(args=args, env=env, extra=extra):
+                self.sb.write_config(BASE_CONFIG.replace("sso_role_name = Admin\n\n[sso-session",
+                                                         "sso_role_name = Admin\n%s\n[sso-session" % extra))
+                forget_logins()
+                before = self.standin.count(flow)
+                self.ok(self.sb.run(*(args + ["-i", "--force-refresh"]), env=dict(self.sb.browser(), **env)),
+                        prompt=True)
+                self.assertEqual(self.standin.count(flow), before + 1)
+        # no display, no BROWSER: a redirect to this machine could not be received, so device code
+        forget_logins()
+        self.sb.write_config(BASE_CONFIG)
+        self.standin.auto_approve = 2
+        before = self.standin.count("/device_authorization")
+        self.ok(self.sb.run("--profile", "sess", "-i", "--no-browser", "--role-name", "ReadOnly"), prompt=True)
+        self.assertEqual(self.standin.count("/authorize"), 1)
+        self.assertEqual(self.standin.count("/device_authorization"), before + 1)
+
+    def test_enabling_and_disabling(self):
+        self.standin.auto_approve = 2
+        config = BASE_CONFIG.replace("[profile legacy]\n", "[profile legacy]\nsso_interactive_auth = true\n")
+        self.sb.write_config(config)
+        self.fails(self.sb.run("--profile", "legacy", "-n", "--no-browser"), 1, "not logged in")
+        self.fails(self.sb.run("--profile", "legacy", "--noninteractive", "--no-browser",
+                               env={"AWS_SSO_INTERACTIVE_AUTH": "true"}), 1, "not logged in")
+        self.fails(self.sb.run("--profile", "legacy", "-i", "-n"), 2, "contradict")
+        self.ok(self.sb.run("--profile", "legacy", "--no-browser"), prompt=True)  # from the profile
+        os.remove(self.sb.token_path(START_URL))
+        self.sb.write_config(BASE_CONFIG)
+        self.ok(self.sb.run("--profile", "legacy", "--force-refresh",
+                            env={"AWS_SSO_INTERACTIVE_AUTH": "true", "AWS_SSO_DISABLE_BROWSER": "true"}), prompt=True)
+        self.assertEqual(self.standin.count("/device_authorization"), 2)
+        self.assertEqual(self.sb.visits() if hasattr(self.sb, "visits_file") else [], [])
+
+    def test_portal_rejects_a_valid_looking_token(self):
+        token = self.sb.write_token(START_URL)
+        del self.standin.tokens[token]
+        self.standin.auto_approve = 2
+        self.ok(self.sb.run("--profile", "legacy", "-i", "--no-browser"), prompt=True)
+        self.assertEqual(self.standin.count("/federation/credentials"), 2)
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
+
+
+class TestOneOfEach(SandboxTest):
+    """Twenty processes at once, as an IDE or a test runner starts them."""
+
+    N = 20
+
+    def storm(self, *args, env=None):
+        procs = [self.sb.start(*args, env=env) for _ in range(self.N)]
+        return [self.sb.finish(p, timeout=120) for p in procs]
+
+    def test_one_refresh(self):
+        self.standin.add_client("cid", "csecret")
+        self.standin.add_refresh_token("refresh-1", "cid")
+        self.sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
+                            registrationExpiresAt=utc(time.time() + 86400))
+        results = self.storm("--profile", "sess")
+        keys = {self.ok(r)["AccessKeyId"] for r in results}
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(self.standin.count("/federation/credentials"), 1)
+        self.assertEqual(len(keys), 1)
+
+    def test_one_login_one_tab(self):
+        results = self.storm("--profile", "legacy", "-i", env=self.sb.browser())
+        keys = {self.ok(r, prompt=True)["AccessKeyId"] for r in results}
+        self.assertEqual(len(self.sb.visits()), 1, "one browser tab")
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
+        self.assertEqual(self.standin.count("/client/register"), 1)
+        self.assertEqual(self.standin.count("/federation/credentials"), 1)
+        self.assertEqual(len(keys), 1)
+
+    def test_one_pkce_login(self):
+        results = self.storm("--profile", "sess", "-i", env=self.sb.browser())
+        for r in results:
+            self.ok(r, prompt=True)
+        self.assertEqual(len(self.sb.visits()), 1)
+        self.assertEqual(self.standin.count("/authorize"), 1)
+        self.assertEqual(self.standin.grants(), ["authorization_code"])
+
+    def test_one_failed_refresh(self):
+        self.standin.add_client("cid", "csecret")
+        self.standin.add_refresh_token("refresh-1", "cid")
+        self.standin.session_end = time.time() - 1
+        self.sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
+                            registrationExpiresAt=utc(time.time() + 86400))
+        for r in self.storm("--profile", "sess"):
+            self.fails(r, 1, "has ended: it reached its maximum duration")
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+
+    def test_one_fetch(self):
+        self.sb.write_token("dev")
+        results = self.storm("--profile", "sess")
+        self.assertEqual(len({self.ok(r)["AccessKeyId"] for r in results}), 1)
+        self.assertEqual(self.standin.count("/federation/credentials"), 1)
+
+    def test_one_denied_login_is_not_twenty(self):
+        results = self.storm("--profile", "legacy", "-i", env=self.sb.browser("deny"))
+        for r in results:
+            self.fails(r, 3, "denied in the browser", prompt=True)
+        self.assertEqual(len(self.sb.visits()), 1)
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
+        # a later run is not stuck with that answer
+        self.standin.auto_approve = 2
+        self.ok(self.sb.run("--profile", "legacy", "-i", "--no-browser"), prompt=True)
+
+
+class TestLockHolders(SandboxTest):
+    def hold_login_lock(self):
+        """Start a process that takes the token lock and waits on a login nobody approves."""
+        holder = self.sb.start("--profile", "legacy", "-i", "--no-browser")
+        deadline = time.monotonic() + 30
+        while self.standin.count("/device_authorization") < 1:
+            self.assertLess(time.monotonic(), deadline, "the holder never started its login")
+            time.sleep(0.05)
+        return holder
+
+    def test_sigkilled_holder_does_not_block(self):
+        holder = self.hold_login_lock()
+        holder.kill()  # SIGKILL: no chance to clean up
+        holder.communicate()
+        self.standin.auto_approve = 2
+        r = self.sb.run("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "20"})
+        self.ok(r, prompt=True)
+        self.assertEqual(self.standin.count("/device_authorization"), 2)
+
+    def test_waiting_is_bounded(self):
+        holder = self.hold_login_lock()
+        try:
+            r = self.sb.run("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "1"})
+            self.fails(r, 6, "timed out after 1s waiting for another aws-sso-credential-process (pid %d)"
+                       % holder.pid, "AWS_SSO_LOCK_TIMEOUT")
+        finally:
+            holder.kill()
+            holder.communicate()
 
 
 # --------------------------------------------------------------------------
@@ -1715,7 +2503,70 @@ def bench(rounds=40):
         sb.cleanup()
 
 
+def probe_callback_server(url):
+    """Record whether the login's callback server answers on another loopback
+    address (it must bind 127.0.0.1 only) and on another path (it must not)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect_uri"][0]
+    port = urllib.parse.urlsplit(redirect).port
+    probes = {}
+    try:
+        socket.create_connection(("127.0.0.2", port), timeout=2).close()
+        probes["127.0.0.2"] = "connected"
+    except OSError as e:
+        probes["127.0.0.2"] = type(e).__name__
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d/favicon.ico" % port, timeout=5)
+        probes["other path"] = 200
+    except urllib.error.HTTPError as e:
+        probes["other path"] = e.code
+    with open(os.environ["FAKE_BROWSER_LOG"] + ".probes", "w") as f:
+        json.dump(probes, f)
+
+
+def fake_browser(url):
+    """The BROWSER the tests hand the script: records how it was started, then
+    acts as a person would (FAKE_BROWSER_ACTION)."""
+    import urllib.error
+    import urllib.request
+    fds = {}
+    for fd in (0, 1, 2):
+        try:
+            fds[fd] = os.readlink("/proc/self/fd/%d" % fd)
+        except OSError:
+            fds[fd] = None
+    with open(os.environ["FAKE_BROWSER_LOG"], "a") as f:
+        f.write(json.dumps({"url": url, "fds": fds, "sid": os.getsid(0), "pid": os.getpid()}) + "\n")
+    action = os.environ.get("FAKE_BROWSER_ACTION", "follow")
+    try:
+        if action == "deny":
+            urllib.request.urlopen(url + "&deny=1", timeout=10).read()
+        elif action == "wrong-state":  # a forged or stale response reaches the callback
+            class NoRedirect(urllib.request.HTTPRedirectHandler):
+                def redirect_request(self, *args):
+                    return None
+            try:
+                urllib.request.build_opener(NoRedirect).open(url, timeout=10)
+            except urllib.error.HTTPError as e:
+                location = e.headers["Location"]
+            urllib.request.urlopen(location.replace("state=", "state=forged-"), timeout=10).read()
+        elif action in ("follow", "probe"):
+            if action == "probe":  # what else the callback server answers, before signing in
+                probe_callback_server(url)
+            page = urllib.request.urlopen(url, timeout=10).read().decode()
+            with open(os.environ["FAKE_BROWSER_LOG"] + ".pages", "a") as f:
+                f.write(json.dumps(page) + "\n")
+    except urllib.error.HTTPError:
+        pass
+    time.sleep(float(os.environ.get("FAKE_BROWSER_LINGER") or 0))
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["fake-browser"]:
+        sys.exit(fake_browser(sys.argv[2]))
     if sys.argv[1:2] == ["demo"]:
         sys.exit(demo())
     if sys.argv[1:2] == ["bench"]:
