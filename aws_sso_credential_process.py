@@ -338,6 +338,20 @@ def parse_bool(value, name):
     raise ConfigError("%s must be true or false, not %r" % (name, value))
 
 
+def parse_seconds(environ, env, default):
+    """A positive number of seconds (at most an hour) from an env var, or the default."""
+    value = environ.get(env)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+        if not 0 < seconds <= 3600:
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError("%s must be a number of seconds, not %r" % (env, value))
+    return seconds
+
+
 def home_dir(environ):
     """The home directory as the AWS CLI sees it (os.path.expanduser rules)."""
     if os.name == "nt":  # pragma: no cover - exercised on Windows only
@@ -351,30 +365,11 @@ def home_dir(environ):
 
 
 def expand_path(path, environ):
-    """``$VAR``/``${VAR}`` then ``~`` expansion, as botocore does for AWS_CONFIG_FILE."""
+    """``$VAR``/``${VAR}`` then ``~`` expansion, as botocore does for AWS_CONFIG_FILE
+    (unknown variables are left as they are, as os.path.expandvars leaves them)."""
     if "$" in path:
-        out, i = [], 0
-        while i < len(path):
-            j = path.find("$", i)
-            if j < 0:
-                out.append(path[i:])
-                break
-            out.append(path[i:j])
-            braced = path.startswith("{", j + 1)
-            k = j + 2 if braced else j + 1
-            end = k
-            while end < len(path) and (path[end].isalnum() or path[end] == "_"):
-                end += 1
-            name = path[k:end]
-            if braced and not path.startswith("}", end):
-                name = ""
-            if name and name in environ:
-                out.append(environ[name])
-                i = end + 1 if braced else end
-            else:
-                out.append("$")
-                i = j + 1
-        path = "".join(out)
+        from string import Template
+        path = Template(path).safe_substitute(environ)
     if path == "~" or path.startswith("~/") or (os.name == "nt" and path.startswith("~\\")):
         return home_dir(environ) + path[1:]
     return os.path.expanduser(path)
@@ -394,19 +389,20 @@ class Log:
     """
 
     def __init__(self, path=None):
-        self._fd = None
+        self._fd = self.path = self.problem = None
         self._secrets = set()
         if path:
-            self._open(path)
-
-    def _open(self, path):
-        make_dirs(os.path.dirname(path))
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if hasattr(os, "fchmod"):  # older tools left this file 0644
-            os.fchmod(self._fd, 0o600)
-        if os.fstat(self._fd).st_size > 1 << 20:  # keep it bounded
-            os.ftruncate(self._fd, 0)
-        self.path = path
+            try:
+                make_dirs(os.path.dirname(path))
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            except OSError as e:  # --debug must not be the reason credentials fail
+                self.problem = "cannot write the debug log %s: %s" % (path, one_line(e))
+                return
+            if hasattr(os, "fchmod"):  # older tools left this file 0644
+                os.fchmod(fd, 0o600)
+            if os.fstat(fd).st_size > 1 << 20:  # keep it bounded
+                os.ftruncate(fd, 0)
+            self._fd, self.path = fd, path
 
     @property
     def enabled(self):
@@ -637,10 +633,10 @@ def resolve_config(opts, environ):
     cfg.force_refresh = bool(opts.get("force_refresh"))
     cfg.profile = opts.get("profile")
     cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
-    cfg.timeouts = (_timeout(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
-                    _timeout(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT))
-    cfg.lock_timeout = _timeout(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-    cfg.login_timeout = _timeout(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
+    cfg.timeouts = (parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+                    parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT))
+    cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
 
     for attr, flag, env, _key, _what, kind in SETTINGS:
         if attr in opts:
@@ -778,7 +774,7 @@ def write_file_atomic(path, text):
     import tempfile
     directory = os.path.dirname(path)
     make_dirs(directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")  # as botocore names them
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -994,19 +990,6 @@ class Lock:
 # --------------------------------------------------------------------------
 
 
-def _timeout(environ, env, default):
-    value = environ.get(env)
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-        if not 0 < seconds <= 3600:
-            raise ValueError(value)
-    except ValueError:
-        raise ConfigError("%s must be a number of seconds, not %r" % (env, value))
-    return seconds
-
-
 def service_endpoint(cfg, service):
     """Base URL for 'sso' (the portal) or 'sso-oidc', in botocore's order:
     AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the profile's [services]
@@ -1128,7 +1111,7 @@ class Http:
                 import base64
                 cred = "%s:%s" % (unquote(p.username), unquote(p.password or ""))
                 extra["Proxy-Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
-            via = p.hostname, p.port or 8080
+            via = p.hostname, p.port or 80  # urllib's default for a proxy URL without a port
             self._log("via proxy %s:%s", *via)
         if scheme == "https":
             conn = bounded(http.client.HTTPSConnection)(*(via if proxy else (netloc, None)),
@@ -1862,6 +1845,8 @@ def main(argv=None, environ=None, stdout=None, stderr=None):
         debug = _debug_requested(opts, environ)
         if debug:
             log = Log(os.path.join(home_dir(environ), *LOG_FILE[1:]))
+            if log.problem:
+                stderr.write("%s: warning: %s\n" % (PROG, log.problem))
             log("%s %s, Python %s, argv %s", PROG, __version__, sys.version.split()[0], argv)
         cfg = resolve_config(opts, environ)
         log("config file %s; %s", cfg.config_path, cfg.describe())

@@ -657,7 +657,10 @@ class Sandbox:
         """Run the script as an SDK in a terminal does: stdout and stderr piped,
         the terminal still its controlling tty. Returns (Result, terminal text)."""
         import pty
-        master, slave = pty.openpty()
+        try:
+            master, slave = pty.openpty()
+        except OSError as e:
+            raise unittest.SkipTest("no pseudo-terminal on this machine: %s" % e)
         name = os.ttyname(slave)
 
         def take_terminal():  # a new session whose controlling terminal is the pty
@@ -1646,6 +1649,13 @@ class TestDebugLog(SandboxTest):
         self.fails(self.sb.run("--profile", "sess", "--debug"), 1, "not logged in")
         self.assertIn("error (exit 1)", self.log_text())
 
+    def test_unwritable_log_is_a_warning_not_a_failure(self):
+        os.makedirs(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))  # a directory
+        self.sb.write_token("dev")
+        r = self.sb.run("--profile", "sess", "--debug")
+        self.assertEqual((r.rc, json.loads(r.out)["Version"]), (0, 1))
+        self.assertRegex(r.err, r"^aws-sso-credential-process: warning: cannot write the debug log .*\n$")
+
     def test_no_log_without_debug(self):
         self.sb.write_token("dev")
         self.ok(self.sb.run("--profile", "sess"))
@@ -2421,8 +2431,19 @@ def demo():
             print("    GetRoleCredentials calls at the stand-in so far: %d"
                   % standin.count("/federation/credentials"))
         print("\nThe second call was answered from %s," % os.path.dirname(sb.role_path(session="demo")))
-        print("the AWS CLI v2's own cache, without touching the network.")
-        return 0
+        print("the AWS CLI v2's own cache, without touching the network.\n")
+
+        print("Now five processes start at once with no login at all, and --interactive allowed.")
+        print("A stand-in 'browser' approves the sign-in the way you would:")
+        os.remove(sb.token_path("demo"))
+        os.remove(sb.role_path(session="demo"))
+        procs = [sb.start("--profile", "demo-sso", "--interactive", env=sb.browser()) for _ in range(5)]
+        results = [sb.finish(p) for p in procs]
+        print("    exit codes %s; browser tabs opened: %d; sign-ins: %d; GetRoleCredentials calls: %d"
+              % ([r.rc for r in results], len(sb.visits()), standin.count("/authorize"),
+                 standin.count("/federation/credentials") - 1))
+        print("    the new token is in %s, where `aws sso login` would put it." % sb.token_path("demo"))
+        return 0 if all(r.rc == 0 for r in results) else 1
     finally:
         standin.close()
         sb.cleanup()
