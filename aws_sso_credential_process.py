@@ -1306,8 +1306,11 @@ def save_token(path, doc, ctx):
     """Write the token where the AWS CLI and botocore read it; return it ready for use."""
     import json
     ctx.log.secret(doc["accessToken"], doc.get("refreshToken"))
-    write_file_atomic(path, json.dumps(doc))
-    ctx.log("token written to %s, expires %s", path, doc["expiresAt"])
+    try:
+        write_file_atomic(path, json.dumps(doc))
+        ctx.log("token written to %s, expires %s", path, doc["expiresAt"])
+    except OSError as e:  # a read-only cache: the token still serves this run
+        ctx.log("could not write the token to %s (%s); using it for this run only", path, e)
     return dict(doc, _expires=parse_time(doc["expiresAt"]))
 
 

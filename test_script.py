@@ -1935,6 +1935,22 @@ class TestRefresh(SandboxTest):
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
 
 
+class TestReadOnlyTokenCache(SandboxTest):
+    def test_a_token_that_cannot_be_saved_still_serves_the_run(self):
+        from unittest import mock
+        self.standin.add_client("cid", "csecret")
+        self.standin.add_refresh_token("refresh-1", "cid")
+        old = self.sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
+                                  registrationExpiresAt=utc(time.time() + 86400))
+        cfg = acp.resolve_config({"profile": "sess"}, dict(self.sb.env))
+        ctx = acp.Context(cfg, acp.Log(), stderr=io.StringIO())
+        with mock.patch.object(acp, "write_file_atomic", side_effect=PermissionError(13, "Read-only")):
+            creds = acp.get_credentials(cfg, ctx)
+        self.assertEqual(creds["AccessKeyId"], self.issued()["accessKeyId"])
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], old, "the file was left alone")
+
+
 class TestDeviceFlowSteps(SandboxTest):
     """The polling rules, with a recorded sleep instead of a real one."""
 
