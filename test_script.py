@@ -1060,6 +1060,7 @@ class TestEndpoints(unittest.TestCase):
         from botocore import UNSIGNED
         from botocore.config import Config
         session = botocore.session.Session()
+        compared = 0
         for region in ["us-east-1", "eu-central-2", "cn-northwest-1", "us-gov-east-1", "eusc-de-east-1",
                        "us-isof-south-1", "eu-isoe-west-1"]:
             for fips, dual in [(False, False), (True, False), (False, True), (True, True)]:
@@ -1081,6 +1082,8 @@ class TestEndpoints(unittest.TestCase):
                         except Exception:
                             continue
                         self.assertEqual(self.endpoint(region, service, **env), expected)
+                        compared += 1
+        self.assertGreater(compared, 40, "botocore resolved too few endpoints to compare")
 
     def test_override_order(self):
         services = {"services": {"svc": {"sso": "\nendpoint_url = http://services-sso",
@@ -2288,10 +2291,13 @@ class TestInteractiveLogin(SandboxTest):
         self.ok(self.sb.run("--profile", "legacy", "--no-browser"), prompt=True)  # from the profile
         os.remove(self.sb.token_path(START_URL))
         self.sb.write_config(BASE_CONFIG)
-        self.ok(self.sb.run("--profile", "legacy", "--force-refresh",
-                            env={"AWS_SSO_INTERACTIVE_AUTH": "true", "AWS_SSO_DISABLE_BROWSER": "true"}), prompt=True)
+        # from the environment; a configured BROWSER stays shut with AWS_SSO_DISABLE_BROWSER
+        env = dict(self.sb.browser(), AWS_SSO_INTERACTIVE_AUTH="true", AWS_SSO_DISABLE_BROWSER="true")
+        r = self.sb.run("--profile", "legacy", "--force-refresh", env=env)
+        self.ok(r, prompt=True)
+        self.assertIn("(open the link yourself)", r.err)
         self.assertEqual(self.standin.count("/device_authorization"), 2)
-        self.assertEqual(self.sb.visits() if hasattr(self.sb, "visits_file") else [], [])
+        self.assertEqual(self.sb.visits(), [])
 
     def test_portal_rejects_a_valid_looking_token(self):
         token = self.sb.write_token(START_URL)
