@@ -1373,9 +1373,13 @@ def get_token(cfg, ctx, rejected=None):
     path = cache_path(TOKEN_CACHE_DIR, token_cache_key(cfg), ctx.environ)
     bad = rejected[0]["accessToken"] if rejected else None
 
+    def alive(token):
+        """Present, not the one the portal refused, and not expired."""
+        return token is not None and token["accessToken"] != bad and token["_expires"] > ctx.now()
+
     def verdict(token):
-        """'fresh', 'usable' (valid, and no refresh possible), or None."""
-        if token is None or token["accessToken"] == bad or token["_expires"] <= ctx.now():
+        """'fresh', 'usable' (alive, and no refresh possible), or None."""
+        if not alive(token):
             return None
         if token["_expires"] - ctx.now() >= TOKEN_REFRESH_WINDOW:
             return "fresh"
@@ -1400,7 +1404,7 @@ def get_token(cfg, ctx, rejected=None):
         if verdict(token):
             ctx.log("using the token another process refreshed or logged in for")
             return token
-        valid = token is not None and token["accessToken"] != bad and token["_expires"] > ctx.now()
+        valid = alive(token)
         if token is not None and refreshable(token, ctx.now()):
             key = "refresh:" + sha1_hex(token["refreshToken"])
             why = lock.recent_failure(key, REFRESH_RETRY_SECONDS)  # at most one attempt a minute

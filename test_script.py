@@ -598,21 +598,21 @@ class Sandbox:
         with open(path, "w") as f:
             json.dump(entry, f)
 
-    def run(self, *args, env=None, python=None, timeout=60):
+    def environ(self, env=None):
+        """The sandbox environment plus env; a None value removes a variable."""
         full_env = dict(self.env)
         full_env.update(env or {})
-        for k in [k for k, v in full_env.items() if v is None]:
-            del full_env[k]
-        p = subprocess.run([python or sys.executable, SCRIPT] + list(args), env=full_env,
+        return {k: v for k, v in full_env.items() if v is not None}
+
+    def run(self, *args, env=None, python=None, timeout=60):
+        p = subprocess.run([python or sys.executable, SCRIPT] + list(args), env=self.environ(env),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout, cwd=self.root)
         return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
 
     def python(self, code, env=None, timeout=120):
         """Run Python code (boto3 and friends) in the sandbox; returns its JSON output."""
-        full_env = dict(self.env)
-        full_env.update(env or {})
-        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
+        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=self.environ(env),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout, cwd=self.root)
         if p.returncode != 0:
@@ -644,9 +644,7 @@ class Sandbox:
             time.sleep(0.05)
 
     def start(self, *args, env=None):
-        full_env = dict(self.env)
-        full_env.update(env or {})
-        return subprocess.Popen([sys.executable, SCRIPT] + list(args), env=full_env, cwd=self.root,
+        return subprocess.Popen([sys.executable, SCRIPT] + list(args), env=self.environ(env), cwd=self.root,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def finish(self, proc, timeout=60):
@@ -667,9 +665,7 @@ class Sandbox:
             os.setsid()
             os.close(os.open(name, os.O_RDWR))
 
-        full_env = dict(self.env)
-        full_env.update(env or {})
-        proc = subprocess.Popen([sys.executable, SCRIPT] + list(args), env=full_env, cwd=self.root,
+        proc = subprocess.Popen([sys.executable, SCRIPT] + list(args), env=self.environ(env), cwd=self.root,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=take_terminal)
         seen = []
