@@ -58,21 +58,23 @@ AWS_SSO_CONNECT_TIMEOUT (5), AWS_SSO_READ_TIMEOUT (15), AWS_SSO_LOGIN_TIMEOUT
 Exit codes: 0 success, 1 login required, 2 usage or configuration error,
 3 login failed, 4 no access to the account or role, 5 SSO service or network
 failure, 6 timed out waiting for another process's login, 70 unexpected
-error, 130 interrupted.
+error (a bug), 74 the credentials could not be written to stdout,
+130 interrupted.
 
 Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 """
 
 # The cache-hit path (the common call: an SDK refreshing credentials) is run
-# thousands of times a day, so at module level this file imports only modules
-# that the interpreter has already loaded at start-up. json, re, configparser,
-# argparse, hashlib, urllib and ssl cost more than the rest of a cache hit put
-# together; they are imported inside the functions that need them.
+# thousands of times a day, so at module level this file imports only os,
+# sys and time. json, re, configparser, argparse, hashlib, urllib, ssl and
+# threading cost more than the rest of a cache hit put together; they are
+# imported inside the functions that need them, and a test checks that a
+# cache hit never loads them.
 import os
 import sys
 import time
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 PROG = "aws-sso-credential-process"
 
@@ -80,23 +82,37 @@ PROG = "aws-sso-credential-process"
 # Constants
 # --------------------------------------------------------------------------
 
-#: (attribute, flag, environment variable, config key, what it is, type).
-#: One table drives argument parsing, precedence and "missing" errors.
+
+class Setting:
+    """One row of the settings table: a setting's name in every place it can
+    come from. The table drives argument parsing, precedence, the debug log
+    and the "missing" error."""
+
+    __slots__ = ("attr", "flag", "env", "key", "what", "boolean", "required")
+
+    def __init__(self, attr, flag, env, key, what="", boolean=False, required=False):
+        self.attr, self.flag, self.env, self.key = attr, flag, env, key
+        self.what, self.boolean, self.required = what, boolean, required
+
+
+#: Flag > environment variable > --profile section > its [sso-session].
 SETTINGS = (
-    ("account_id", "--account-id", "AWS_SSO_ACCOUNT_ID", "sso_account_id", "account ID", str),
-    ("role_name", "--role-name", "AWS_SSO_ROLE_NAME", "sso_role_name", "role name", str),
-    ("start_url", "--start-url", "AWS_SSO_START_URL", "sso_start_url", "start URL", str),
-    ("region", "--region", "AWS_SSO_REGION", "sso_region", "SSO region", str),
-    ("sso_session", "--sso-session", "AWS_SSO_SESSION", "sso_session", "sso-session", str),
-    ("interactive", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth", "", bool),
-    ("use_device_code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code", "", bool),
-    ("no_browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", None, "", bool),
+    Setting("account_id", "--account-id", "AWS_SSO_ACCOUNT_ID", "sso_account_id", "account ID", required=True),
+    Setting("role_name", "--role-name", "AWS_SSO_ROLE_NAME", "sso_role_name", "role name", required=True),
+    Setting("start_url", "--start-url", "AWS_SSO_START_URL", "sso_start_url", "start URL", required=True),
+    Setting("region", "--region", "AWS_SSO_REGION", "sso_region", "SSO region", required=True),
+    Setting("sso_session", "--sso-session", "AWS_SSO_SESSION", "sso_session", "sso-session"),
+    Setting("interactive", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth", boolean=True),
+    Setting("use_device_code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code",
+            boolean=True),
+    Setting("no_browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", None, boolean=True),
 )
 
-#: The other flags: argv word -> (option, value it sets, or None if it takes one).
-FLAGS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True),
-         "--debug": ("debug", True), "-i": ("interactive", True),
-         "--noninteractive": ("interactive", False), "-n": ("interactive", False)}
+#: The command-line words that are not settings: word -> (option, the value
+#: it sets, or None when the next word is its value).
+OPTIONS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True),
+           "--debug": ("debug", True), "-i": ("interactive", True),
+           "--noninteractive": ("interactive", False), "-n": ("interactive", False)}
 
 #: Role credentials with less than this left are not reused. botocore's
 #: CachedCredentialFetcher uses the same 15 minutes, and below it botocore
@@ -104,7 +120,7 @@ FLAGS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", Tr
 ROLE_CACHE_MIN_SECONDS = 15 * 60
 
 #: A token file the AWS CLI is rewriting in place (its writes are not
-#: atomic) is re-read for this long before it counts as missing.
+#: atomic) is re-read for this long before it counts as broken.
 TOKEN_READ_RETRY_SECONDS = 0.5
 
 #: Refresh a refreshable token, or treat a registration as used up, once less
@@ -120,12 +136,40 @@ REFRESH_RETRY_SECONDS = 60
 DEFAULT_LOCK_TIMEOUT = 600.0
 DEFAULT_LOGIN_TIMEOUT = 600.0
 
+#: The last second every SDK can parse (a five-digit year breaks them all).
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
+
+#: Files this script reads are capped: a config file at 4 MiB, a cache file
+#: or an HTTP answer at 1 MiB (real ones are a few hundred bytes).
+#: JSON nested deeper than this is refused (the files and answers read here
+#: nest three deep at most).
+JSON_MAX_DEPTH = 64
+CONFIG_FILE_LIMIT = 4 << 20
+CACHE_FILE_LIMIT = 1 << 20
+HTTP_BODY_LIMIT = 1 << 20
+
+#: Temporary files are named <target>.<pid>.<random><TEMP_SUFFIX>; one left
+#: by a writer that was killed is removed by the next write in its directory
+#: once it is this old.
+TEMP_SUFFIX = ".aws-sso-credential-process.tmp"
+STALE_TEMP_SECONDS = 60
+
 #: OIDC constants shared with the AWS CLI v2 (SPEC.md sections 3, 4 and 8).
 DEFAULT_SCOPES = ["sso:account:access"]
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PKCE_GRANTS = ["authorization_code", "refresh_token"]
 PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"  # registered without the port (RFC 8252)
 PKCE_VERIFIER_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+#: RFC 8628 3.2 and 3.5: poll every 5 s unless told otherwise, 5 s slower
+#: after each slow_down. An interval outside 1-60 s is clamped into it.
+DEVICE_INTERVAL, DEVICE_INTERVAL_MIN, DEVICE_INTERVAL_MAX = 5, 1, 60
+
+#: The PKCE callback server: each connection must deliver its request within
+#: this many seconds, and at most this many are held open at once (a new one
+#: pushes out the oldest, so idle clients can never crowd out the browser).
+CALLBACK_CONNECTION_SECONDS = 5.0
+CALLBACK_MAX_CONNECTIONS = 32
 
 #: Browsers that would take over the terminal the SDK is running in.
 TEXT_BROWSERS = frozenset(("lynx", "links", "links2", "elinks", "w3m", "www-browser", "browsh",
@@ -138,22 +182,28 @@ HTTP_BACKOFF_CAP = 4.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
 
-#: Partitions in botocore's partitions.json order: (name, region regex, DNS
-#: suffix, dual-stack DNS suffix). Regions matching none are in "aws".
+#: Partitions in botocore's partitions.json order: (name, region pattern,
+#: DNS suffix, dual-stack DNS suffix, regions listed by name). As in
+#: botocore's endpoint rules, a region listed by name belongs to that
+#: partition first; otherwise the first pattern that matches wins, and a
+#: region matching none is in "aws". A pattern is the region's dash-separated
+#: words: a tuple of allowed words, or "w" (a word) or "d" (digits).
 PARTITIONS = (
-    ("aws", r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$", "amazonaws.com", "api.aws"),
-    ("aws-cn", r"^cn\-\w+\-\d+$", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
-    ("aws-eusc", r"^eusc\-(de)\-\w+\-\d+$", "amazonaws.eu", "api.amazonwebservices.eu"),
-    ("aws-iso", r"^us\-iso\-\w+\-\d+$", "c2s.ic.gov", "api.aws.ic.gov"),
-    ("aws-iso-b", r"^us\-isob\-\w+\-\d+$", "sc2s.sgov.gov", "api.aws.scloud"),
-    ("aws-iso-e", r"^eu\-isoe\-\w+\-\d+$", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
-    ("aws-iso-f", r"^us\-isof\-\w+\-\d+$", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
-    ("aws-us-gov", r"^us\-gov\-\w+\-\d+$", "amazonaws.com", "api.aws"),
+    ("aws", (("us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"), "w", "d"),
+     "amazonaws.com", "api.aws", ("aws-global",)),
+    ("aws-cn", (("cn",), "w", "d"), "amazonaws.com.cn", "api.amazonwebservices.com.cn", ("aws-cn-global",)),
+    ("aws-eusc", (("eusc",), ("de",), "w", "d"), "amazonaws.eu", "api.amazonwebservices.eu", ()),
+    ("aws-iso", (("us",), ("iso",), "w", "d"), "c2s.ic.gov", "api.aws.ic.gov", ("aws-iso-global",)),
+    ("aws-iso-b", (("us",), ("isob",), "w", "d"), "sc2s.sgov.gov", "api.aws.scloud", ("aws-iso-b-global",)),
+    ("aws-iso-e", (("eu",), ("isoe",), "w", "d"), "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk",
+     ("aws-iso-e-global",)),
+    ("aws-iso-f", (("us",), ("isof",), "w", "d"), "csp.hci.ic.gov", "api.aws.hci.ic.gov", ("aws-iso-f-global",)),
+    ("aws-us-gov", (("us",), ("gov",), "w", "d"), "amazonaws.com", "api.aws", ("aws-us-gov-global",)),
 )
 
-LOG_FILE = ("~", ".aws", "sso", "aws-sso-credential-process-log.txt")
-TOKEN_CACHE_DIR = ("~", ".aws", "sso", "cache")
-ROLE_CACHE_DIR = ("~", ".aws", "cli", "cache")
+LOG_FILE = (".aws", "sso", "aws-sso-credential-process-log.txt")
+TOKEN_CACHE_DIR = (".aws", "sso", "cache")
+ROLE_CACHE_DIR = (".aws", "cli", "cache")
 
 # --------------------------------------------------------------------------
 # Errors: one class per failure a user can act on, each with its exit code
@@ -191,7 +241,7 @@ class AccessDenied(Error):
 
 
 class ServiceError(Error):
-    """The SSO service failed or could not be reached."""
+    """The SSO service failed, could not be reached, or answered nonsense."""
 
     exit_code = 5
 
@@ -200,6 +250,12 @@ class Busy(Error):
     """Another process held the lock (logging in or refreshing) for too long."""
 
     exit_code = 6
+
+
+class OutputError(Error):
+    """stdout is closed or full: the credentials cannot be delivered."""
+
+    exit_code = 74
 
 
 class OidcError(ServiceError):
@@ -211,8 +267,19 @@ class OidcError(ServiceError):
         ServiceError.__init__(self, "SSO OIDC %s failed (%s)" % (operation, self.detail))
 
 
+def error_class(name):
+    """The Error subclass with this name, or None (for failure notes)."""
+    classes = [Error]
+    while classes:
+        cls = classes.pop()
+        if cls.__name__ == name:
+            return cls
+        classes.extend(cls.__subclasses__())
+    return None
+
+
 # --------------------------------------------------------------------------
-# Small pure helpers: time, hashing, JSON, paths, logging
+# Small pure helpers: time, hashing, JSON, text, paths
 # --------------------------------------------------------------------------
 
 _DIGITS = frozenset("0123456789")
@@ -243,13 +310,14 @@ def parse_time(text):
 
     Accepts every form the SDKs write: ``Z``, ``UTC``/``GMT``, ``+00:00``,
     ``+0000``, fractional seconds, ``T`` or a space. A timestamp without a
-    zone is taken as UTC. Raises ValueError for anything else.
+    zone is taken as UTC. Raises ValueError for anything else, and for a
+    time outside 1970 to 9999-12-31T23:59:59Z (what every SDK can parse).
     """
     if not isinstance(text, str):
         raise ValueError("timestamp is not a string")
     s = text.strip()
-    if len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "Tt " \
-            or s[13] != ":" or s[16] != ":":
+    if (len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "Tt "
+            or s[13] != ":" or s[16] != ":"):
         raise ValueError("not a timestamp: %r" % text)
     day = _days_from_civil(_num(s[0:4], 1, 9999), _num(s[5:7], 1, 12), _num(s[8:10], 1, 31))
     seconds = _num(s[11:13], 0, 23) * 3600 + _num(s[14:16], 0, 59) * 60 + _num(s[17:19], 0, 60)
@@ -271,12 +339,26 @@ def parse_time(text):
         offset = (-60 if rest[0] == "-" else 60) * minutes
     else:
         raise ValueError("bad zone: %r" % text)
-    return day * 86400 + seconds + fraction - offset
+    epoch = day * 86400 + seconds + fraction - offset
+    if not 0 <= epoch <= MAX_EPOCH:
+        raise ValueError("out of range: %r" % text)
+    return epoch
 
 
 def format_time(epoch):
-    """``YYYY-MM-DDTHH:MM:SSZ``, the one format every SDK parses."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    """``YYYY-MM-DDTHH:MM:SSZ``, the one format every SDK parses; ValueError
+    for a time it cannot express."""
+    if not 0 <= epoch <= MAX_EPOCH:  # also false for NaN
+        raise ValueError("time out of range: %r" % (epoch,))
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(int(epoch))[:6]
+
+
+def service_number(value, what, lo, hi):
+    """A finite number from a service answer within [lo, hi], as an int;
+    ValueError (naming `what`, never the value) for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ValueError("%s is missing or out of range" % what)
+    return int(value)
 
 
 def sha1_hex(text):
@@ -288,8 +370,33 @@ def sha1_hex(text):
     return sha1(text.encode("utf-8")).hexdigest()
 
 
+def _json_depth(s):
+    """How deeply the arrays and objects in JSON text nest (strings skipped).
+    Checked before parsing: the parser's own limit is the interpreter's
+    recursion limit, and hitting it with a deep stack can crash CPython 3.8."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in s:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 def json_loads(text):
-    """Parse JSON text; ValueError if it is not exactly one JSON document.
+    """Parse JSON text; ValueError if it is not exactly one JSON document
+    or nests more than JSON_MAX_DEPTH deep.
 
     The json package imports re at import time, which alone costs about half
     of a bare interpreter start; its C scanner does the same work without it.
@@ -297,8 +404,7 @@ def json_loads(text):
     try:
         from _json import make_scanner
     except ImportError:  # pragma: no cover - CPython always has _json
-        import json
-        return json.loads(text)
+        make_scanner = None
 
     class _Context:  # the attributes json.JSONDecoder hands the scanner
         strict = True
@@ -308,12 +414,15 @@ def json_loads(text):
                           "-Infinity": float("-inf")}.__getitem__
 
     s = text.strip(" \t\n\r")  # JSON's whitespace
-    try:
-        value, end = make_scanner(_Context)(s, 0)
-        if end == len(s):
-            return value
-    except Exception:  # StopIteration, or errors the C scanner reports oddly
-        pass           # when json.decoder is not loaded
+    if s.count("[") + s.count("{") > JSON_MAX_DEPTH and _json_depth(s) > JSON_MAX_DEPTH:
+        raise ValueError("JSON nested more than %d deep" % JSON_MAX_DEPTH)
+    if make_scanner is not None:
+        try:
+            value, end = make_scanner(_Context)(s, 0)
+            if end == len(s):
+                return value
+        except Exception:  # StopIteration, or errors the C scanner reports oddly
+            pass           # when json.decoder is not loaded
     import json
     return json.loads(s)  # not valid JSON: let json say precisely why
 
@@ -328,27 +437,81 @@ def json_str(value):
     return encode_basestring_ascii(value)
 
 
+def printable(text):
+    """text with every non-printable character escaped (ESC as \\x1b, CR as
+    \\r...), so that nothing from the network or a file can move the cursor,
+    ring the bell or rewrite a line on the user's terminal or in a log."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def one_line(text):
+    """One printable line: whitespace collapsed, control characters escaped."""
+    return printable(" ".join(str(text).split()))
+
+
+def quoted(value):
+    """A value shown in a message: in quotes, on one line, controls escaped."""
+    return "'%s'" % one_line(value)
+
+
+def clip(text, limit=300):
+    """At most `limit` characters of one line of text (service messages)."""
+    text = one_line(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def is_token_text(value):
+    """Whether value looks like a token, key or client ID: printable ASCII
+    without spaces. Anything else is corrupt and must never be sent (it would
+    break the request, or smuggle headers into it)."""
+    return isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value and value != ""
+
+
+def utf8_text(value, where):
+    """value, if it is valid text; ConfigError naming where it came from if
+    it holds bytes that are not UTF-8 (argv and environ carry them escaped)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError("%s is not valid UTF-8 text" % where)
+    return value
+
+
 def parse_bool(value, name):
-    """true/false (also 1/0, yes/no, on/off) from an env var or config key."""
+    """true/false (also 1/0, yes/no, on/off) for this script's own switches."""
     v = value.strip().lower()
     if v in ("true", "1", "yes", "on"):
         return True
     if v in ("false", "0", "no", "off", ""):
         return False
-    raise ConfigError("%s must be true or false, not %r" % (name, value))
+    raise ConfigError("%s must be true or false, not %s" % (name, quoted(value)))
+
+
+def parse_botocore_bool(value, name):
+    """true/false for a setting botocore also reads: exactly "true" or
+    "false" in any case, so that the script and boto3 never disagree
+    (botocore takes any other value, "1" included, as false)."""
+    v = value.lower()
+    if v in ("true", "false"):
+        return v == "true"
+    raise ConfigError("%s must be true or false, not %s (botocore and the AWS CLI would read it as false)"
+                      % (name, quoted(value)))
 
 
 def parse_seconds(environ, env, default):
     """A positive number of seconds (at most an hour) from an env var, or the default."""
-    value = environ.get(env)
+    value = (environ.get(env) or "").strip()
     if not value:
         return default
     try:
-        seconds = float(value)
-        if not 0 < seconds <= 3600:
+        seconds = float(utf8_text(value, env))
+        if not 0 < seconds <= 3600:  # also false for nan
             raise ValueError(value)
     except ValueError:
-        raise ConfigError("%s must be a number of seconds, not %r" % (env, value))
+        raise ConfigError("%s must be a number of seconds up to 3600, not %s" % (env, quoted(value)))
     return seconds
 
 
@@ -361,7 +524,12 @@ def home_dir(environ):
             return environ.get("HOMEDRIVE", "") + environ["HOMEPATH"]
     elif "HOME" in environ:
         return environ["HOME"].rstrip("/") or "/"
-    return os.path.expanduser("~")
+    return os.path.expanduser("~")  # pragma: no cover - tests always set HOME
+
+
+def home_path(environ, parts, name=None):
+    """A path under the home directory: parts, then name if given."""
+    return os.path.join(home_dir(environ), *(parts + ((name,) if name else ())))
 
 
 def expand_path(path, environ):
@@ -375,60 +543,219 @@ def expand_path(path, environ):
     return os.path.expanduser(path)
 
 
-def one_line(text):
-    """Collapse whitespace so a message stays on one stderr line."""
-    return " ".join(str(text).split())
+# --------------------------------------------------------------------------
+# Files: bounded reads, atomic writes, no symlink games, the debug log
+# --------------------------------------------------------------------------
+
+#: Flags for every file this script opens: never become the controlling
+#: terminal, never leak into the browser it starts, never block on a FIFO.
+_OPEN_FLAGS = (getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_BINARY", 0))
+#: ... and for files it writes: never follow a symbolic link.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class NotAFile(OSError):
+    """A path that holds something other than a regular file of sane size."""
+
+
+def _kind(mode):
+    import stat
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "not a regular file"  # pragma: no cover - no other kinds on Linux
+
+
+def read_regular_file(path, limit):
+    """The bytes of path. FileNotFoundError if it is missing; NotAFile if it
+    is a directory, FIFO, socket or device (opened without blocking, never
+    read) or larger than limit; other OSErrors as they come."""
+    import stat
+    fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile("%s is %s, not a file" % (path, _kind(st.st_mode)))
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise NotAFile("%s is larger than %d bytes" % (path, limit))
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def read_json_file(path, limit=CACHE_FILE_LIMIT):
+    """The JSON object in a cache file; OSError or ValueError saying why not."""
+    value = json_loads(read_regular_file(path, limit).decode("utf-8"))
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+def make_dirs(path):
+    """Create path and missing parents with mode 0700 (existing ones untouched)."""
+    if not path or os.path.isdir(path):
+        return
+    make_dirs(os.path.dirname(path))
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o700)  # regardless of umask
+
+
+def open_private(path, flags, replace_link=False):
+    """Open (creating it 0600) a file this script owns: never through a
+    symbolic link (with replace_link, one found there is removed, never its
+    target; otherwise it is an error), and only a regular file, whose mode is
+    tightened to 0600 if it was looser."""
+    import stat
+    for attempt in (1, 2):
+        try:
+            fd = os.open(path, flags | os.O_CREAT | _OPEN_FLAGS | _NOFOLLOW, 0o600)
+            break
+        except OSError:
+            if attempt == 2 or not replace_link or not os.path.islink(path):
+                raise
+            os.unlink(path)  # a planted link: remove the link itself, then create our file
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotAFile("%s is %s, not a file" % (path, _kind(st.st_mode)))
+    if st.st_mode & 0o077 and hasattr(os, "fchmod"):
+        try:
+            os.fchmod(fd, 0o600)
+        except OSError:  # pragma: no cover - someone else's file: leave it
+            pass
+    return fd
+
+
+def sweep_temp_files(directory):
+    """Remove temporary files this script left in directory more than a
+    minute ago (a writer killed mid-write leaves one, possibly holding
+    credentials, that nothing else would ever remove)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    try:
+        names = [n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            if os.lstat(path).st_mtime < cutoff:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def write_file_atomic(path, text):
+    """Write text to path through a 0600 temporary file in the same directory
+    (created exclusively, never through a link), flushed and renamed over
+    path, so that no reader (us, the CLI, an SDK) ever sees a partial file."""
+    directory = os.path.dirname(path)
+    make_dirs(directory)
+    sweep_temp_files(directory)
+    tmp = "%s.%d.%s%s" % (path, os.getpid(), os.urandom(4).hex(), TEMP_SUFFIX)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS | _NOFOLLOW, 0o600)
+    try:
+        try:
+            data = text.encode("utf-8")
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 class Log:
-    """The --debug log: append-only, mode 0600, secrets redacted.
+    """The --debug log (append-only, mode 0600) and the redaction shared by
+    everything the user can see.
 
-    Every value passed to :meth:`secret` is replaced by ``<redacted>`` in
-    every line written, whatever the message that carries it. When debug is
-    off, calls cost one attribute check.
+    Every value passed to :meth:`hide` is replaced by ``<redacted>`` in every
+    log line, error message and failure note, whatever text carries it. When
+    debug is off, a log call costs one attribute check. A log that cannot be
+    opened or written is dropped with a warning, never a failure.
     """
+
+    LIMIT = 1 << 20  # truncated when it grows past 1 MiB
 
     def __init__(self, path=None):
         self._fd = self.path = self.problem = None
-        self._secrets = set()
+        self._hidden = set()
         if path:
             try:
                 make_dirs(os.path.dirname(path))
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            except OSError as e:  # --debug must not be the reason credentials fail
-                self.problem = "cannot write the debug log %s: %s" % (path, one_line(e))
+                fd = open_private(path, os.O_WRONLY | os.O_APPEND)
+            except OSError as e:
+                why = "it is a symbolic link" if os.path.islink(path) else one_line(e)
+                self.problem = "cannot write the debug log %s: %s" % (path, why)
                 return
-            if hasattr(os, "fchmod"):  # older tools left this file 0644
-                os.fchmod(fd, 0o600)
-            if os.fstat(fd).st_size > 1 << 20:  # keep it bounded
-                os.ftruncate(fd, 0)
+            try:
+                if os.fstat(fd).st_size > self.LIMIT:
+                    os.ftruncate(fd, 0)
+            except OSError:  # pragma: no cover - fstat on an open file
+                pass
             self._fd, self.path = fd, path
 
     @property
     def enabled(self):
         return self._fd is not None
 
-    def secret(self, *values):
+    def hide(self, *values):
+        """Redact these values (and their JSON-escaped forms) wherever they appear."""
         for v in values:
             if isinstance(v, str) and len(v) >= 4:
-                self._secrets.add(v)
+                self._hidden.add(v)
+                escaped = json_str(v)[1:-1]
+                if escaped != v:
+                    self._hidden.add(escaped)
 
     def redact(self, text):
-        for s in sorted(self._secrets, key=len, reverse=True):
+        for s in sorted(self._hidden, key=len, reverse=True):
             text = text.replace(s, "<redacted>")
         return text
+
+    def public(self, text):
+        """The one line the user may see: secrets redacted, controls escaped."""
+        return one_line(self.redact(str(text)))
 
     def __call__(self, msg, *args):
         if self._fd is None:
             return
-        line = msg % args if args else msg
+        text = self.redact(msg % args if args else msg)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        line = "%s [%d] %s\n" % (stamp, os.getpid(), self.redact(line))
-        os.write(self._fd, line.encode("utf-8", "replace"))
+        line = "%s [%d] %s\n" % (stamp, os.getpid(), "\n".join(printable(x) for x in text.split("\n")))
+        try:
+            os.write(self._fd, line.encode("utf-8", "replace"))
+        except OSError as e:  # a full disk: stop logging, go on working
+            self.close()
+            self.problem = "the debug log %s could not be written (%s); it stops here" % (self.path, one_line(e))
+
+    def close(self):
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:  # pragma: no cover
+                pass
+            self._fd = None
 
 
 # --------------------------------------------------------------------------
-# Configuration: arguments, the config file, precedence
+# Configuration: arguments, the config file, precedence, endpoints, proxies
 # --------------------------------------------------------------------------
 
 
@@ -439,9 +766,9 @@ def parse_args(argv):
     gettext it pulls in) off the cache-hit path. ``--flag value`` and
     ``--flag=value`` both work; a repeated flag keeps its last value.
     """
-    table = dict(FLAGS)
-    for attr, flag, _env, _key, _what, kind in SETTINGS:
-        table[flag] = (attr, True if kind is bool else None)
+    table = dict(OPTIONS)
+    for s in SETTINGS:
+        table[s.flag] = (s.attr, True if s.boolean else None)
     opts = {}
     args = list(argv)
     while args:
@@ -453,7 +780,7 @@ def parse_args(argv):
         name, eq, value = arg.partition("=")
         option, fixed = table.get(name, (None, None))
         if option is None or (fixed is not None and eq):
-            raise ConfigError("unrecognized argument %r (see --help)" % arg)
+            raise ConfigError("unrecognized argument %s (see --help)" % quoted(arg))
         if fixed is not None:
             if opts.get(option, fixed) != fixed:
                 raise ConfigError("--interactive (-i) and --noninteractive (-n) contradict each other")
@@ -465,7 +792,7 @@ def parse_args(argv):
             value = args.pop(0)
         if not value.strip():
             raise ConfigError("%s needs a non-empty value" % name)
-        opts[option] = value.strip()
+        opts[option] = utf8_text(value.strip(), "the value of %s" % name)
     return opts
 
 
@@ -498,8 +825,8 @@ def _ini_fast(text):
         indent_level = indent
         if value[0] == "[":
             name = value[1:-1]
-            if value[-1] != "]" or not name or "]" in name or "[" in name \
-                    or name == "DEFAULT" or name in sections:
+            if (value[-1] != "]" or not name or "]" in name or "[" in name
+                    or name == "DEFAULT" or name in sections):
                 raise _IniFallback()
             section = sections[name] = {}
             option = None
@@ -544,15 +871,34 @@ def _section_name(header, prefix):
     return parts[1] if len(parts) == 2 else None
 
 
+def parse_nested(value, where):
+    """The indented ``key = value`` block of a value that starts on the next
+    line (a [services] entry), as botocore parses it; ConfigError naming the
+    line that is not ``key = value``."""
+    nested = {}
+    for line in value.splitlines():
+        line = line.strip()
+        if line:
+            key, eq, val = line.partition("=")
+            if not eq:
+                raise ConfigError("cannot parse %s: the line %s is not 'key = value' (botocore and the AWS CLI "
+                                  "refuse the whole file too)" % (where, quoted(line)))
+            nested[key.strip()] = val.strip()
+    return nested
+
+
 def load_config_file(path):
     """``{"profiles", "sso_sessions", "services"}`` maps as botocore builds them.
 
-    A missing file gives empty maps, as in botocore.
+    A missing file gives empty maps, as in botocore. Like botocore, refuses a
+    file in which any value that starts on the next line is not a block of
+    ``key = value`` lines.
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        text = read_regular_file(path, CONFIG_FILE_LIMIT).decode("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except NotADirectoryError:  # a file where a directory of the path should be
         text = ""
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError("cannot read config file %s: %s" % (path, one_line(e)))
@@ -562,6 +908,9 @@ def load_config_file(path):
         raw = _ini_configparser(text, path)
     config = {"profiles": {}, "sso_sessions": {}, "services": {}}
     for header, values in raw.items():
+        for key, value in values.items():
+            if value.startswith("\n"):
+                parse_nested(value, "config file %s, [%s] %s" % (path, header, key))
         for prefix, kind in (("profile", "profiles"), ("sso-session", "sso_sessions"),
                              ("services", "services")):
             if header.startswith(prefix):
@@ -575,25 +924,14 @@ def load_config_file(path):
     return config
 
 
-def parse_nested(value, where):
-    """The indented ``key = value`` block under a [services] key."""
-    nested = {}
-    for line in value.splitlines():
-        line = line.strip()
-        if line:
-            key, eq, val = line.partition("=")
-            if not eq:
-                raise ConfigError("cannot parse %s: %r is not 'key = value'" % (where, line))
-            nested[key.strip()] = val.strip()
-    return nested
-
-
 class Config:
-    """The resolved settings for one run, and where each came from."""
+    """Every setting of one run, resolved once, and where each came from."""
 
     account_id = role_name = start_url = region = sso_session = profile = scopes = None
     interactive = use_device_code = no_browser = force_refresh = False
-    timeouts = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+    fips = dualstack = ignore_configured_endpoints = False
+    portal_url = oidc_url = ca_bundle = None
+    connect_timeout, read_timeout = DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
     lock_timeout, login_timeout = DEFAULT_LOCK_TIMEOUT, DEFAULT_LOGIN_TIMEOUT
 
     def __init__(self, environ=None):
@@ -603,64 +941,78 @@ class Config:
         self.session_section = {}
         self.file = {"profiles": {}, "sso_sessions": {}, "services": {}}
         self.config_path = None
+        self.proxies = {}  # "scheme://host:port" of an endpoint -> (proxy URL, where it came from)
 
-    def setting(self, key, env):
-        """A value from the environment, else the profile (for non-SSO keys)."""
-        value = self.environ.get(env)
-        if value:
+    def env(self, name):
+        """An environment variable's value, stripped; None if unset or empty."""
+        value = (self.environ.get(name) or "").strip()
+        return utf8_text(value, name) if value else None
+
+    def lookup(self, key, env):
+        """(value, where from) for a non-SSO setting: the environment, then
+        the profile; (None, None) if neither has it."""
+        value = self.env(env)
+        if value is not None:
             return value, env
         if key in self.profile_section:
             return self.profile_section[key], "%s in profile %r" % (key, self.profile)
         return None, None
 
-    def flag(self, key, env):
-        value, origin = self.setting(key, env)
-        return parse_bool(value, origin) if value is not None else False
-
-    def set(self, attr, value, origin, kind):
-        setattr(self, attr, parse_bool(value, origin) if kind is bool else value)
-        self.origin[attr] = origin
+    def set(self, setting, value, origin):
+        """Set a setting from text (a flag's value, a variable, a config key)
+        or from a switch's True/False."""
+        if setting.boolean and not isinstance(value, bool):
+            value = parse_bool(value, origin)
+        setattr(self, setting.attr, value)
+        self.origin[setting.attr] = origin
 
     def describe(self):
         """One line for the debug log: every setting and its source."""
-        return ", ".join("%s=%s (%s)" % (a, getattr(self, a), self.origin[a])
-                         for a in (s[0] for s in SETTINGS) if a in self.origin)
+        return ", ".join("%s=%s (%s)" % (s.attr, getattr(self, s.attr), self.origin[s.attr])
+                         for s in SETTINGS if s.attr in self.origin)
 
 
 def resolve_config(opts, environ):
-    """Settings from flags, then env vars, then the profile, then its sso-session."""
+    """Every setting of the run, resolved and checked up front, the same way
+    on every call (a cache hit included): flags, then environment variables,
+    then the profile, then its sso-session; then endpoints, TLS and proxies."""
     cfg = Config(environ)
     cfg.force_refresh = bool(opts.get("force_refresh"))
     cfg.profile = opts.get("profile")
     cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
-    cfg.timeouts = (parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
-                    parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT))
+    cfg.connect_timeout = parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+    cfg.read_timeout = parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
     cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
     cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
+    _resolve_settings(cfg, opts)
+    _check_settings(cfg)
+    cfg.scopes = registration_scopes(cfg)
+    resolve_network(cfg)
+    return cfg
 
-    for attr, flag, env, _key, _what, kind in SETTINGS:
-        if attr in opts:
-            cfg.set(attr, opts[attr], flag if opts[attr] is not False else "--noninteractive", str)
-        elif environ.get(env, "").strip():
-            cfg.set(attr, environ[env].strip(), env, kind)
 
+def _resolve_settings(cfg, opts):
+    """The SETTINGS table, in precedence order, and the config sections it needs."""
+    for s in SETTINGS:
+        if s.attr in opts:
+            cfg.set(s, opts[s.attr], s.flag if opts[s.attr] is not False else "--noninteractive")
+        elif cfg.env(s.env) is not None:
+            cfg.set(s, cfg.env(s.env), s.env)
     if cfg.profile is not None or cfg.sso_session is not None:
         cfg.file = load_config_file(cfg.config_path)
     if cfg.profile is not None:
         if cfg.profile not in cfg.file["profiles"]:
-            where = cfg.config_path if os.path.isfile(cfg.config_path) else \
-                "%s (the file does not exist; set AWS_CONFIG_FILE if it lives elsewhere)" % cfg.config_path
+            where = (cfg.config_path if os.path.isfile(cfg.config_path) else
+                     "%s (the file does not exist; set AWS_CONFIG_FILE if it lives elsewhere)" % cfg.config_path)
             raise ConfigError("profile %r not found in %s; add a [profile %s] section or fix --profile"
                               % (cfg.profile, where, cfg.profile))
         cfg.profile_section = cfg.file["profiles"][cfg.profile]
         _fill(cfg, cfg.profile_section, "profile %r" % cfg.profile)
-
     if cfg.sso_session is not None:
         session = cfg.file["sso_sessions"].get(cfg.sso_session)
         if session is None:
             raise ConfigError("sso-session %r (from %s) not found in %s; add a [sso-session %s] section"
-                              % (cfg.sso_session, cfg.origin["sso_session"], cfg.config_path,
-                                 cfg.sso_session))
+                              % (cfg.sso_session, cfg.origin["sso_session"], cfg.config_path, cfg.sso_session))
         for key, value in session.items():  # botocore refuses these too
             if key in cfg.profile_section and cfg.profile_section[key] != value:
                 raise ConfigError(
@@ -670,36 +1022,250 @@ def resolve_config(opts, environ):
         cfg.session_section = session
         _fill(cfg, session, "sso-session %r" % cfg.sso_session)
 
-    missing = []
-    for attr, flag, env, key, what, _kind in SETTINGS[:4]:
-        if getattr(cfg, attr) is None:
-            where = key
-            if cfg.sso_session is not None and attr in ("start_url", "region"):
-                where = "%s in [sso-session %s]" % (key, cfg.sso_session)
-            elif cfg.profile is not None:
-                where = "%s in [profile %s]" % (key, cfg.profile)
-            missing.append("%s (%s, %s or %s)" % (what, flag, env, where))
-    if missing:
-        raise ConfigError("missing %s" % "; ".join(missing))
-
-    if len(cfg.account_id) != 12 or not _DIGITS.issuperset(cfg.account_id):
-        raise ConfigError("account ID %r (from %s) must be 12 digits"
-                          % (cfg.account_id, cfg.origin["account_id"]))
-    if not cfg.region or not all(c.isalnum() and c.isascii() or c == "-" for c in cfg.region):
-        raise ConfigError("SSO region %r (from %s) is not a region name like us-east-1"
-                          % (cfg.region, cfg.origin["region"]))
-    # Comma-separated, blanks dropped, as the AWS CLI parses it (only logins use it).
-    scopes = cfg.profile_section.get("sso_registration_scopes") or \
-        cfg.session_section.get("sso_registration_scopes") or ""
-    cfg.scopes = [x.strip() for x in scopes.split(",") if x.strip()] or None
-    return cfg
-
 
 def _fill(cfg, section, where):
     """Settings not given yet, from one config section."""
-    for attr, _flag, _env, key, _what, kind in SETTINGS:
-        if attr not in cfg.origin and key and section.get(key):
-            cfg.set(attr, section[key], "%s in %s" % (key, where) if kind is bool else where, kind)
+    for s in SETTINGS:
+        if s.attr not in cfg.origin and s.key and section.get(s.key):
+            cfg.set(s, section[s.key], "%s in %s" % (s.key, where) if s.boolean else where)
+
+
+def _check_settings(cfg):
+    """Every required setting present (all missing ones named at once), and
+    account and region well-formed."""
+    missing = []
+    for s in SETTINGS:
+        if s.required and getattr(cfg, s.attr) is None:
+            where = s.key
+            if cfg.sso_session is not None and s.attr in ("start_url", "region"):
+                where = "%s in [sso-session %s]" % (s.key, cfg.sso_session)
+            elif cfg.profile is not None:
+                where = "%s in [profile %s]" % (s.key, cfg.profile)
+            missing.append("%s (%s, %s or %s)" % (s.what, s.flag, s.env, where))
+    if missing:
+        raise ConfigError("missing %s" % "; ".join(missing))
+    if len(cfg.account_id) != 12 or not _DIGITS.issuperset(cfg.account_id):
+        raise ConfigError("account ID %s (from %s) must be 12 digits"
+                          % (quoted(cfg.account_id), cfg.origin["account_id"]))
+    if not all(c.isalnum() and c.isascii() or c == "-" for c in cfg.region):
+        raise ConfigError("SSO region %s (from %s) is not a region name like us-east-1"
+                          % (quoted(cfg.region), cfg.origin["region"]))
+
+
+def registration_scopes(cfg):
+    """The scopes in the OIDC registration's cache key, exactly as the AWS
+    CLI reads them: only from the [sso-session] section (a legacy profile's
+    are never read), comma-separated with blanks dropped, so that a key that
+    is present but empty gives [] and an absent one None."""
+    if cfg.sso_session is None or "sso_registration_scopes" not in cfg.session_section:
+        return None
+    raw = cfg.session_section["sso_registration_scopes"]
+    return [x.strip() for x in raw.split(",") if x.strip()]
+
+
+def resolve_network(cfg):
+    """Endpoints (botocore's order and partitions), the CA bundle and the
+    proxy for each endpoint, all checked now so that a mistake shows on the
+    first call rather than the first one that misses the cache."""
+    def boolean(key, env):
+        # botocore's own rule: a variable that is set, even to "", wins over
+        # the profile; its value is not stripped.
+        if env in cfg.environ:
+            return cfg.environ[env] != "" and parse_botocore_bool(utf8_text(cfg.environ[env], env), env)
+        value, origin = cfg.lookup(key, env)
+        return parse_botocore_bool(value, origin) if value is not None else False
+
+    cfg.ignore_configured_endpoints = boolean("ignore_configured_endpoint_urls",
+                                              "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+    cfg.fips = boolean("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT")
+    cfg.dualstack = boolean("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT")
+    cfg.portal_url = service_endpoint(cfg, "sso")
+    cfg.oidc_url = service_endpoint(cfg, "sso-oidc")
+    cfg.ca_bundle, origin = cfg.lookup("ca_bundle", "AWS_CA_BUNDLE")
+    if cfg.ca_bundle is not None and not os.path.isfile(cfg.ca_bundle):
+        raise ConfigError("cannot load the CA bundle %s (from %s): no such file" % (cfg.ca_bundle, origin))
+    for url in (cfg.portal_url, cfg.oidc_url):
+        origin_url = url_origin(url)
+        proxy, origin = proxy_for(origin_url.partition("://")[0], origin_url.partition("://")[2], cfg.environ)
+        if proxy is not None:
+            try:
+                check_proxy(proxy)
+            except ValueError as e:
+                raise ConfigError("proxy URL %s (from %s) %s" % (quoted(hide_userinfo(proxy)), origin, e))
+            cfg.proxies[origin_url] = (proxy, origin)
+
+
+def url_origin(url):
+    """``scheme://host[:port]`` of a URL, the host and port as written (what
+    botocore matches NO_PROXY against, and what the proxy table is keyed by)."""
+    scheme, _, rest = url.partition("://")
+    return "%s://%s" % (scheme.lower(), rest.partition("/")[0])
+
+
+def configured_endpoint(cfg, service):
+    """(URL, where from) of an endpoint override for 'sso' or 'sso-oidc', in
+    botocore's order: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the
+    profile's [services] section, the profile's endpoint_url; or (None, None)."""
+    snake = service.replace("-", "_")
+    for env in ("AWS_ENDPOINT_URL_" + snake.upper(), "AWS_ENDPOINT_URL"):
+        if cfg.env(env) is not None:
+            return cfg.env(env), env
+    if "services" in cfg.profile_section:
+        name = cfg.profile_section["services"]
+        block = cfg.file["services"].get(name)
+        if not block:
+            raise ConfigError("profile %r refers to [services %s], which does not exist in %s"
+                              % (cfg.profile, name, cfg.config_path))
+        nested = block.get(snake, "")
+        url = parse_nested(nested, "[services %s] %s" % (name, snake)).get("endpoint_url") if nested else None
+        if url:
+            return url, "[services %s]" % name
+    if cfg.profile_section.get("endpoint_url"):
+        return cfg.profile_section["endpoint_url"], "endpoint_url in profile %r" % cfg.profile
+    return None, None
+
+
+def service_endpoint(cfg, service):
+    """Base URL for 'sso' (the portal) or 'sso-oidc': the configured override
+    (checked), else the partition's host for the region, FIPS and dual-stack."""
+    url, origin = (None, None) if cfg.ignore_configured_endpoints else configured_endpoint(cfg, service)
+    if url is not None:
+        if cfg.fips or cfg.dualstack:
+            raise ConfigError("a custom endpoint (%s) cannot be combined with FIPS or dual-stack endpoints"
+                              % origin)
+        try:
+            _, _, _, userinfo, _ = split_url(url, strict=True)
+            if userinfo is not None:
+                raise ValueError("must not hold a user name or password")
+        except ValueError as e:
+            raise ConfigError("endpoint URL %s (from %s) %s" % (quoted(hide_userinfo(url)), origin, e))
+        return url.rstrip("/")
+    name, _, suffix, dual_suffix, _ = partition_of(cfg.region)
+    host = {"sso": "portal.sso", "sso-oidc": "oidc"}[service]
+    if cfg.fips and (cfg.dualstack or name != "aws-us-gov"):  # GovCloud's plain host is FIPS already
+        host += "-fips"
+    return "https://%s.%s.%s" % (host, cfg.region, dual_suffix if cfg.dualstack else suffix)
+
+
+def partition_of(region):
+    """The PARTITIONS row of a region, as botocore's aws.partition rule picks it."""
+    for partition in PARTITIONS:
+        if region in partition[4]:
+            return partition
+    words = region.split("-")
+    for partition in PARTITIONS:
+        pattern = partition[1]
+        if len(words) == len(pattern) and all(
+                word in rule if isinstance(rule, tuple) else word.isdigit() if rule == "d" else word != ""
+                for word, rule in zip(words, pattern)):
+            return partition
+    return PARTITIONS[0]
+
+
+def split_url(url, strict=False):
+    """(scheme, host, port or None, userinfo or None, path) of an http(s)
+    URL, or ValueError saying what is wrong with it. strict: the host must be
+    a DNS name or an IP address, as botocore requires of an endpoint."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https"):
+        raise ValueError("must start with https:// or http://")
+    if "?" in rest or "#" in rest:
+        raise ValueError("must not have a query or a fragment")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        host, bracket, after = hostport.partition("]")
+        host += bracket
+        if not bracket or not _is_ipv6(host[1:-1]) or (after and after[0] != ":"):
+            raise ValueError("has a malformed IPv6 address")
+        port = after[1:] if after else None
+    else:
+        host, colon, port = hostport.partition(":")
+        port = port if colon else None
+        if not _is_hostname(host, strict):
+            raise ValueError("has no valid host name")
+    if port is not None and (not port or not _DIGITS.issuperset(port) or not 0 < int(port) <= 65535):
+        raise ValueError("has a bad port (%s; ports are 1-65535)" % quoted(port))
+    return scheme, host.lower(), int(port) if port else None, userinfo if at else None, slash + path
+
+
+def hide_userinfo(url):
+    """url with any user name and password replaced by ***, for messages."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    return "%s%s***@%s%s%s" % (scheme, sep, netloc.rpartition("@")[2], slash, path)
+
+
+def _is_ipv6(text):
+    return text.count(":") >= 2 and all(c in "0123456789abcdefABCDEF:." for c in text)
+
+
+def _is_hostname(host, strict):
+    """A DNS name (labels of letters, digits and hyphens) or an IPv4 address;
+    underscores too unless strict (botocore's endpoint check refuses them)."""
+    name = host[:-1] if host.endswith(".") else host
+    allowed = "-" if strict else "-_"
+    return 0 < len(name) <= 255 and all(
+        0 < len(label) <= 63 and label[0] != "-" and label[-1] != "-"
+        and all(c.isascii() and (c.isalnum() or c in allowed) for c in label)
+        for label in name.split("."))
+
+
+def check_proxy(proxy):
+    """ValueError unless the proxy URL is one this script can use."""
+    scheme, _, _, _, _ = split_url(proxy)
+    if scheme != "http":
+        raise ValueError("is an https:// proxy; only http:// proxies are supported (HTTPS still goes "
+                         "through them in a CONNECT tunnel)")
+
+
+def proxy_for(scheme, netloc, environ):
+    """(proxy URL, variable it came from) for scheme://netloc, by urllib's
+    rules as botocore applies them, or (None, None): <scheme>_proxy in any
+    case, the lowercase name winning (and an empty lowercase one unsetting
+    it); HTTP_PROXY ignored under CGI (REQUEST_METHOD set); NO_PROXY a list
+    of hosts and domain suffixes matched with and without the port, ``*``
+    meaning all. A URL without a scheme gets http:// as botocore gives it."""
+    found = {}
+    for lowercase_pass in (False, True):
+        for key, value in environ.items():
+            lower = key.lower()
+            if lower not in (scheme + "_proxy", "no_proxy") or (lowercase_pass and key != lower):
+                continue
+            if value:
+                found[lower] = (value, key)
+            elif lowercase_pass:
+                found.pop(lower, None)
+        if not lowercase_pass and "REQUEST_METHOD" in environ and scheme == "http":
+            found.pop("http_proxy", None)
+    proxy, origin = found.get(scheme + "_proxy", (None, None))
+    if not proxy or _bypass_proxy(netloc, found.get("no_proxy", ("", None))[0]):
+        return None, None
+    if not proxy.startswith(("http:", "https:")):
+        proxy = "http:" + proxy if proxy.startswith("//") else "http://" + proxy
+    return proxy, origin
+
+
+def _bypass_proxy(netloc, no_proxy):
+    """urllib.request.proxy_bypass_environment for host:port netloc."""
+    if no_proxy == "*":
+        return True
+    host = netloc.lower()
+    head, colon, port = host.rpartition(":")
+    hostonly = head if colon and port and _DIGITS.issuperset(port) else host
+    for name in no_proxy.split(","):
+        name = name.strip().lstrip(".").lower()
+        if name and (name in (hostonly, host) or hostonly.endswith("." + name) or host.endswith("." + name)):
+            return True
+    return False
+
+
+def who(cfg):
+    """What the login is for, as messages name it."""
+    return "sso-session %r" % cfg.sso_session if cfg.sso_session is not None else "start URL %s" % cfg.start_url
 
 
 def login_command(cfg):
@@ -723,10 +1289,6 @@ def login_advice(cfg):
 # --------------------------------------------------------------------------
 
 
-def cache_path(directory, key, environ):
-    return os.path.join(home_dir(environ), *directory[1:] + (key + ".json",))
-
-
 def token_cache_key(cfg):
     """~/.aws/sso/cache/<key>.json: SHA-1 of the session name, or of the start
     URL exactly as written for legacy profiles (botocore SSOTokenLoader)."""
@@ -745,66 +1307,30 @@ def role_cache_key(cfg):
     return sha1_hex("{%s}" % ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields))
 
 
-def read_json_file(path):
-    """The parsed JSON object in path, or None if missing or unreadable."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        value = json_loads(data.decode("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def make_dirs(path):
-    """Create path and missing parents with mode 0700 (existing ones untouched)."""
-    if not path or os.path.isdir(path):
-        return
-    make_dirs(os.path.dirname(path))
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)  # regardless of umask
-
-
-def write_file_atomic(path, text):
-    """Write text to path via a 0600 temp file in the same directory and a rename,
-    so that no reader (us, the CLI, an SDK) ever sees a partial file."""
-    import tempfile
-    directory = os.path.dirname(path)
-    make_dirs(directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")  # as botocore names them
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def registration_cache_key(cfg):
+    """~/.aws/sso/cache/<key>.json for the OIDC client registration: SHA-1 of
+    key-sorted JSON with default separators (the AWS CLI v2's own key)."""
+    import json
+    return sha1_hex(json.dumps({"tool": "botocore", "startUrl": cfg.start_url, "region": cfg.region,
+                                "scopes": cfg.scopes, "session_name": cfg.sso_session}, sort_keys=True))
 
 
 def cached_role_credentials(path, now, log):
     """Role credentials from the CLI's cache if more than 15 minutes remain."""
-    entry = read_json_file(path)
-    if entry is None:
-        log("role cache miss: %s is missing or not JSON", path)
-        return None
-    creds = entry.get("Credentials")
     try:
+        entry = read_json_file(path)
+        creds = entry["Credentials"]
         keys = ("AccessKeyId", "SecretAccessKey", "SessionToken")
         if not all(isinstance(creds[k], str) and creds[k] for k in keys):
             raise ValueError("incomplete")
         expires = parse_time(creds["Expiration"])
-    except (TypeError, KeyError, ValueError) as e:
-        log("role cache miss: %s has an unusable entry (%s)", path, e)
+    except FileNotFoundError:
+        log("role cache miss: %s does not exist", path)
         return None
-    log.secret(creds["SecretAccessKey"], creds["SessionToken"])
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        log("role cache miss: %s is unusable (%s)", path, e)
+        return None
+    log.hide(creds["SecretAccessKey"], creds["SessionToken"])
     left = expires - now
     if left < ROLE_CACHE_MIN_SECONDS:
         log("role cache stale: %s expires in %ds (< %ds)", path, left, ROLE_CACHE_MIN_SECONDS)
@@ -822,19 +1348,24 @@ def store_role_credentials(path, creds, account_id, log):
         "AccessKeyId": creds["AccessKeyId"], "SecretAccessKey": creds["SecretAccessKey"],
         "SessionToken": creds["SessionToken"], "Expiration": format_time(creds["Expiration"]),
         "AccountId": account_id}}
+    save_file(path, json.dumps(entry), log, "role credentials")
+
+
+def save_file(path, text, log, what):
+    """Write a cache file; a failure (read-only or full disk) costs only the
+    caching, never the run: it is logged and the run goes on."""
     try:
-        write_file_atomic(path, json.dumps(entry))
-        log("role credentials cached in %s", path)
-    except OSError as e:  # a read-only home must not cost the user the credentials
-        log("could not write role cache %s: %s", path, e)
+        write_file_atomic(path, text)
+    except OSError as e:
+        log("could not cache the %s in %s (%s); going on without", what, path, e)
+        return False
+    log("%s cached in %s", what, path)
+    return True
 
 
-def registration_cache_key(cfg):
-    """~/.aws/sso/cache/<key>.json for the OIDC client registration: SHA-1 of
-    key-sorted JSON with default separators (the AWS CLI v2's own key)."""
-    import json
-    return sha1_hex(json.dumps({"tool": "botocore", "startUrl": cfg.start_url, "region": cfg.region,
-                                "scopes": cfg.scopes, "session_name": cfg.sso_session}, sort_keys=True))
+# --------------------------------------------------------------------------
+# Locks shared by every copy of this script, and the failure note
+# --------------------------------------------------------------------------
 
 
 def _try_lock(fd):
@@ -871,50 +1402,46 @@ def _unlock(fd):
 
 class Lock:
     """A lock shared by every copy of this script, in a file next to the cache
-    entry it guards (``<entry>.json.lock``, mode 0600).
+    entry it guards (``<entry>.json.lock``, mode 0600, never followed through
+    a symbolic link).
 
     fcntl.flock on POSIX, msvcrt.locking on Windows: the kernel drops the lock
     when its holder exits or is killed, so a SIGKILLed holder never blocks the
-    next run. Waiting is bounded by AWS_SSO_LOCK_TIMEOUT. The file carries a
-    small JSON note, the holder's pid and its last failure, so that processes
-    running alongside a failed refresh, login or fetch report that failure
-    instead of repeating it (one denied login must not become twenty tabs).
-    `aws sso logout` and the SDKs ignore these files. Where no lock file can
-    be made (a read-only home), it runs unlocked.
+    next run. Waiting is bounded by AWS_SSO_LOCK_TIMEOUT. The file holds a
+    small JSON note: the holder's pid (named when a wait times out) and what
+    FailureNote keeps there. Where no lock file can be made (a read-only home,
+    something that is not a file at its path), it runs unlocked.
     """
 
     def __init__(self, path, ctx, doing):
         self.path, self._ctx, self._doing = path, ctx, doing
         self._fd = None
-        self._note = {}
 
     def __enter__(self):
+        ctx = self._ctx
         try:
             make_dirs(os.path.dirname(self.path))
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = open_private(self.path, os.O_RDWR, replace_link=True)
         except OSError as e:
-            self._ctx.log("cannot create lock %s (%s); going on without it", self.path, e)
+            ctx.log("cannot use the lock %s (%s); going on without it", self.path, e)
             return self
-        started = time.monotonic()
+        started = ctx.monotonic()
         try:
             while not _try_lock(fd):
-                waited = time.monotonic() - started
-                if waited >= self._ctx.cfg.lock_timeout:
+                waited = ctx.monotonic() - started
+                holder = self._read(fd).get("pid", "?")
+                if waited >= ctx.cfg.lock_timeout:
                     raise Busy("timed out after %ds waiting for another aws-sso-credential-process (pid %s) "
-                               "that is %s; retry, or raise AWS_SSO_LOCK_TIMEOUT"
-                               % (waited, self._read(fd).get("pid", "?"), self._doing))
+                               "that is %s; retry, or raise AWS_SSO_LOCK_TIMEOUT" % (waited, holder, self._doing))
                 if waited < 0.05:
-                    self._ctx.log("waiting for %s (pid %s is %s)", self.path, self._read(fd).get("pid", "?"),
-                                  self._doing)
-                time.sleep(0.05)
+                    ctx.log("waiting for %s (pid %s is %s)", self.path, holder, self._doing)
+                ctx.sleep(0.05)
         except BaseException:
             os.close(fd)
             raise
         self._fd = fd
-        self._ctx.log("locked %s after %.3fs", self.path, time.monotonic() - started)
-        self._note = self._read(fd)
-        self._note["pid"] = os.getpid()
-        self._save()
+        ctx.log("locked %s after %.3fs", self.path, ctx.monotonic() - started)
+        self.write_note(dict(self.read_note(), pid=os.getpid()))
         return self
 
     def __exit__(self, *exc):
@@ -932,168 +1459,126 @@ class Lock:
             note = {}
         return note if isinstance(note, dict) else {}
 
-    def _save(self):
+    def read_note(self):
+        """The note in the lock file ({} when unlocked, empty or unreadable)."""
+        return self._read(self._fd) if self._fd is not None else {}
+
+    def write_note(self, note):
+        """Replace the note; a failure (a full disk) only loses the note."""
         import json
-        if self._fd is not None:
+        if self._fd is None:
+            return
+        try:
             os.lseek(self._fd, 0, os.SEEK_SET)
             os.ftruncate(self._fd, 0)
-            os.write(self._fd, json.dumps(self._note).encode("utf-8"))
+            os.write(self._fd, json.dumps(note).encode("utf-8"))
+        except OSError as e:
+            self._ctx.log("could not write the note in %s: %s", self.path, e)
 
-    def _failure(self, key):
+
+class FailureNote:
+    """The last failure of a refresh, login or fetch, kept in the lock file so
+    that processes running alongside it report it instead of repeating it (one
+    denied login must not become twenty browser tabs), and so that a refresh
+    token is tried at most once a minute.
+
+    The note holds the error's class by name and its message exactly as the
+    user saw it on stderr (secrets redacted), so a replayed error has the
+    same exit code and says the same thing.
+    """
+
+    def __init__(self, lock, ctx):
+        self._lock, self._ctx = lock, ctx
+
+    def _load(self, key):
         """(error rebuilt from the note, its wall-clock time) if it is about key."""
-        failure = self._note.get("failure")
+        failure = self._lock.read_note().get("failure")
         try:
             if failure["key"] == key:
-                cls = {c.__name__: c for c in (LoginRequired, LoginFailed, AccessDenied, Busy)}.get(
-                    failure["kind"], ServiceError)
-                return cls(failure["message"]), float(failure["at"])
+                cls = error_class(failure["kind"]) or ServiceError
+                error = Error.__new__(cls)  # the message as it was shown, whatever cls.__init__ takes
+                Error.__init__(error, str(failure["message"]))
+                return error, float(failure["at"])
         except (TypeError, KeyError, ValueError):
             pass
         return None, None
 
-    def recent_failure(self, key, within):
+    def recent(self, key, within):
         """The error recorded for key less than `within` seconds ago, or None."""
-        error, at = self._failure(key)
-        if error is not None and 0 <= self._ctx.now() - at < within:
-            error.args = ("%s (from an attempt %ds ago; the next one is due in %ds)"
-                          % (error, self._ctx.now() - at, within - (self._ctx.now() - at)),)
-            return error
-        return None
-
-    def concurrent_failure(self, key):
-        """The failure at key of a process that ran while this one did (since
-        it started), or None: N processes started together see one login fail,
-        not N logins. A run started after the failure tries afresh."""
-        error, at = self._failure(key)
-        if error is not None and at >= self._ctx.started:
-            error.args = ("%s (the same error another process met moments ago)" % error,)
+        error, at = self._load(key)
+        age = self._ctx.now() - at if error is not None else -1
+        if 0 <= age < within:
+            error.args = ("%s (from an attempt %ds ago; the next one is due in %ds)" % (error, age, within - age),)
             return error
         return None
 
     def replay(self, key):
-        error = self.concurrent_failure(key)
-        if error is not None:
+        """Raise the failure at key of a process that ran while this one did
+        (since it started): N processes started together see one login fail,
+        not N logins. A run started after the failure tries afresh."""
+        error, at = self._load(key)
+        if error is not None and at >= self._ctx.started:
+            error.args = ("%s (the same error another process met moments ago)" % error,)
             raise error
 
     def remember(self, key, error):
-        self._note["failure"] = {"key": key, "at": self._ctx.now(), "kind": type(error).__name__,
-                                 "message": str(error)}
-        self._save()
+        self._lock.write_note(dict(self._lock.read_note(), failure={
+            "key": key, "at": self._ctx.now(), "kind": type(error).__name__,
+            "message": self._ctx.log.public(error)}))
 
     def forget(self):
-        if self._note.pop("failure", None):
-            self._save()
+        note = self._lock.read_note()
+        if note.pop("failure", None) is not None:
+            self._lock.write_note(note)
 
 
 # --------------------------------------------------------------------------
-# HTTP: endpoints, TLS, proxies, timeouts, retries, no redirects
+# HTTP: TLS, proxies, bounded time and size, retries, no redirects
 # --------------------------------------------------------------------------
 
 
-def service_endpoint(cfg, service):
-    """Base URL for 'sso' (the portal) or 'sso-oidc', in botocore's order:
-    AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the profile's [services]
-    section, the profile's endpoint_url, then the partition's default host."""
-    snake = service.replace("-", "_")
-    ignore, _ = cfg.setting("ignore_configured_endpoint_urls", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-    url = origin = None
-    if not (ignore and parse_bool(ignore, "ignore_configured_endpoint_urls")):
-        for env in ("AWS_ENDPOINT_URL_" + snake.upper(), "AWS_ENDPOINT_URL"):
-            if cfg.environ.get(env):
-                url, origin = cfg.environ[env], env
-                break
-        if url is None and "services" in cfg.profile_section:
-            name = cfg.profile_section["services"]
-            block = cfg.file["services"].get(name)
-            if not block:
-                raise ConfigError("profile %r refers to [services %s], which does not exist in %s"
-                                  % (cfg.profile, name, cfg.config_path))
-            nested = block.get(snake, "")
-            if nested:
-                url = parse_nested(nested, "[services %s] %s" % (name, snake)).get("endpoint_url")
-                origin = "[services %s]" % name
-        if url is None and cfg.profile_section.get("endpoint_url"):
-            url, origin = cfg.profile_section["endpoint_url"], "endpoint_url in profile %r" % cfg.profile
-    fips = cfg.flag("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT")
-    dualstack = cfg.flag("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT")
-    if url is not None:
-        if fips or dualstack:
-            raise ConfigError("a custom endpoint (%s) cannot be combined with FIPS or dual-stack endpoints"
-                              % origin)
-        if not url.startswith(("https://", "http://")):
-            raise ConfigError("endpoint URL %r (from %s) must start with https:// or http://" % (url, origin))
-        return url.rstrip("/")
-    import re
-    name, suffix, dual_suffix = PARTITIONS[0][0], PARTITIONS[0][2], PARTITIONS[0][3]
-    for partition, pattern, dns, dual in PARTITIONS:
-        if re.match(pattern, cfg.region):
-            name, suffix, dual_suffix = partition, dns, dual
-            break
-    host = {"sso": "portal.sso", "sso-oidc": "oidc"}[service]
-    if fips and (dualstack or name != "aws-us-gov"):  # GovCloud's plain host is FIPS already
-        host += "-fips"
-    if dualstack:
-        suffix = dual_suffix
-    return "https://%s.%s.%s" % (host, cfg.region, suffix)
+class _Expired(Exception):
+    """An attempt ran past its overall deadline."""
 
 
-def proxy_for(scheme, netloc, environ):
-    """The proxy URL for scheme://netloc from the *_proxy environment variables,
-    by urllib's rules (lowercase names win; NO_PROXY lists hosts and domain
-    suffixes, ``*`` means all), or None."""
-    names = {}
-    for key, value in environ.items():
-        lower = key.lower()
-        if value and lower in (scheme + "_proxy", "no_proxy") and (lower not in names or key == lower):
-            names[lower] = value
-    proxy = names.get(scheme + "_proxy")
-    if not proxy:
-        return None
-    no_proxy = names.get("no_proxy", "").strip()
-    if no_proxy == "*":
-        return None
-    netloc = netloc.lower()
-    host = netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
-    for name in no_proxy.split(","):
-        name = name.strip().lstrip(".").lower()
-        if name and (name in (host, netloc) or host.endswith("." + name) or netloc.endswith("." + name)):
-            return None
-    return proxy if "://" in proxy else "http://" + proxy
+class _TooLarge(Exception):
+    """An answer over HTTP_BODY_LIMIT."""
 
 
 class Http:
-    """Unsigned JSON calls to the SSO endpoints, built on http.client.
+    """Unsigned JSON calls to the SSO endpoints, built on http.client, from
+    plain values resolved once (resolve_network).
 
     Never follows a redirect (the bearer token must not reach another host),
     retries throttling, 5xx and connection failures with capped, jittered
-    exponential backoff, bounds both the connect and every read, and sends
-    header names exactly as botocore does (urllib would re-case them).
+    exponential backoff, bounds the connect, every read and each attempt as a
+    whole (connect + read timeout: a server dripping a byte at a time cannot
+    hold it longer), refuses answers over 1 MiB, and sends header names
+    exactly as botocore does (urllib would re-case them).
     """
 
     def __init__(self, cfg, log, sleep=time.sleep):
-        self._cfg = cfg
-        self._log = log
-        self._sleep = sleep
+        self.connect_timeout, self.read_timeout = cfg.connect_timeout, cfg.read_timeout
+        self.deadline = cfg.connect_timeout + cfg.read_timeout
+        self._ca_bundle, self._proxies = cfg.ca_bundle, cfg.proxies
+        self._log, self._sleep = log, sleep
         self._tls = None
-        self.connect_timeout, self.read_timeout = cfg.timeouts
 
     def _tls_context(self):
         import ssl
         if self._tls is None:
-            ca_bundle, origin = self._cfg.setting("ca_bundle", "AWS_CA_BUNDLE")
             try:
-                self._tls = ssl.create_default_context(cafile=ca_bundle or None)
+                self._tls = ssl.create_default_context(cafile=self._ca_bundle)
             except (OSError, ssl.SSLError) as e:
-                raise ConfigError("cannot load the CA bundle %s (from %s): %s"
-                                  % (ca_bundle, origin, one_line(e)))
+                raise ConfigError("cannot load the CA bundle %s (AWS_CA_BUNDLE or ca_bundle): %s"
+                                  % (self._ca_bundle, one_line(e)))
         return self._tls
 
-    def _connection(self, scheme, netloc, target):
-        """An unopened connection for the URL, through a proxy if one applies,
-        and the request target to send on it."""
+    def _connection(self, origin, target):
+        """An unopened connection for scheme://netloc (through its proxy if one
+        applies) and the request target and extra headers to send on it."""
         import http.client
-        from urllib.parse import unquote, urlsplit
-
+        scheme, _, netloc = origin.partition("://")
         read_timeout = self.read_timeout
 
         def bounded(base):
@@ -1103,26 +1588,64 @@ class Http:
                     self.sock.settimeout(read_timeout)
             return Connection
 
-        proxy = proxy_for(scheme, netloc, self._cfg.environ)
-        extra = {}
+        proxy, _ = self._proxies.get(origin, (None, None))
+        extra, address = {}, (netloc, None)
         if proxy:
+            from urllib.parse import unquote, urlsplit
             p = urlsplit(proxy)
             if p.username is not None:
                 import base64
                 cred = "%s:%s" % (unquote(p.username), unquote(p.password or ""))
                 extra["Proxy-Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
-            via = p.hostname, p.port or 80  # urllib's default for a proxy URL without a port
-            self._log("via proxy %s:%s", *via)
+            address = p.hostname, p.port or 80  # urllib's default for a proxy URL without a port
+            self._log("via proxy %s:%s", *address)
         if scheme == "https":
-            conn = bounded(http.client.HTTPSConnection)(*(via if proxy else (netloc, None)),
-                                                       timeout=self.connect_timeout,
+            conn = bounded(http.client.HTTPSConnection)(*address, timeout=self.connect_timeout,
                                                        context=self._tls_context())
             if proxy:
                 conn.set_tunnel(netloc, headers=extra)
             return conn, target, {}
-        conn = bounded(http.client.HTTPConnection)(*(via if proxy else (netloc, None)),
-                                                  timeout=self.connect_timeout)
+        conn = bounded(http.client.HTTPConnection)(*address, timeout=self.connect_timeout)
         return conn, ("http://%s%s" % (netloc, target) if proxy else target), extra
+
+    def _attempt(self, method, origin, target, headers, body):
+        """One request and its whole answer, within the overall deadline."""
+        import http.client
+        import socket
+        import threading
+        conn, path, extra = self._connection(origin, target)
+        expired = []
+
+        def expire():  # cut the connection, whatever read it is blocked in
+            expired.append(True)
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        timer = threading.Timer(self.deadline, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            conn.request(method, path, body=body, headers=dict(headers, **extra))
+            resp = conn.getresponse()
+            length = (resp.getheader("Content-Length") or "").strip()
+            if length and _DIGITS.issuperset(length) and int(length) > HTTP_BODY_LIMIT:
+                raise _TooLarge()  # not even read
+            data = resp.read(HTTP_BODY_LIMIT + 1)
+            if len(data) > HTTP_BODY_LIMIT:
+                raise _TooLarge()
+            if expired:  # cut short by the deadline: whatever was read is incomplete
+                raise _Expired()
+            return resp.status, resp.headers, data
+        except (OSError, http.client.HTTPException):
+            if expired:
+                raise _Expired()
+            raise
+        finally:
+            timer.cancel()
+            conn.close()
 
     def request(self, method, url, headers=None, body=None):
         """(status, headers, parsed JSON body or None) after at most 3 attempts."""
@@ -1130,9 +1653,9 @@ class Http:
         import random
         import socket
 
-        scheme, _, rest = url.partition("://")
-        netloc, slash, target = rest.partition("/")
-        target = slash + target or "/"
+        origin = url_origin(url)
+        target = url[len(origin):] or "/"
+        netloc = origin.partition("://")[2]
         what = "%s %s%s" % (method, netloc, target)
         headers = dict(headers or {})
         headers["User-Agent"] = "%s/%s Python/%d.%d" % (PROG, __version__, *sys.version_info[:2])
@@ -1140,12 +1663,12 @@ class Http:
             headers["Content-Type"] = "application/json"
         for attempt in range(1, HTTP_ATTEMPTS + 1):
             started = time.monotonic()
-            conn, path, extra = self._connection(scheme, netloc, target)
             try:
-                conn.request(method, path, body=body, headers=dict(headers, **extra))
-                resp = conn.getresponse()
-                status, rheaders, data = resp.status, resp.headers, resp.read()
-            except (OSError, http.client.HTTPException) as e:
+                status, rheaders, data = self._attempt(method, origin, target, headers, body)
+            except _TooLarge:
+                raise ServiceError("the SSO service at %s sent an answer larger than %d bytes; refused"
+                                   % (netloc, HTTP_BODY_LIMIT))
+            except (OSError, http.client.HTTPException, _Expired) as e:
                 self._log("HTTP %s attempt %d failed after %.3fs: %r", what, attempt,
                           time.monotonic() - started, e)
                 if "CERTIFICATE_VERIFY_FAILED" in str(e):
@@ -1153,31 +1676,30 @@ class Http:
                         "TLS certificate verification failed for %s; if a proxy or TLS inspection is in "
                         "use, point AWS_CA_BUNDLE (or ca_bundle in the profile) at its CA bundle" % netloc)
                 if attempt == HTTP_ATTEMPTS:
-                    if isinstance(e, socket.timeout):
-                        why = "timed out (connect timeout %gs, read timeout %gs: AWS_SSO_CONNECT_TIMEOUT, " \
-                              "AWS_SSO_READ_TIMEOUT)" % (self.connect_timeout, self.read_timeout)
-                    elif isinstance(e, http.client.HTTPException):
-                        why = "sent a malformed response (%s)" % type(e).__name__
-                    else:
-                        why = "failed: %s" % one_line(e)
                     raise ServiceError("cannot reach the SSO service at %s: %d attempts, the last %s"
-                                       % (netloc, attempt, why))
+                                       % (netloc, attempt, self._why(e, socket, http.client)))
             else:
                 self._log("HTTP %s attempt %d -> %d in %.3fs (request id %s)", what, attempt, status,
-                          time.monotonic() - started, rheaders.get("x-amzn-RequestId", "-"))
+                          time.monotonic() - started, clip(rheaders.get("x-amzn-RequestId", "-"), 80))
                 if 300 <= status < 400:
                     raise ServiceError(
                         "the SSO service at %s answered with a redirect (HTTP %d to %s); not following it, "
                         "so the token is not sent elsewhere. Check AWS_ENDPOINT_URL_SSO, endpoint_url and "
-                        "proxy settings" % (netloc, status, rheaders.get("Location", "?")))
+                        "proxy settings" % (netloc, status, clip(rheaders.get("Location", "?"), 200)))
                 if not (status == 429 or status >= 500) or attempt == HTTP_ATTEMPTS:
                     return status, rheaders, self._parse(data)
-            finally:
-                conn.close()
             delay = random.uniform(0, min(HTTP_BACKOFF_CAP, HTTP_BACKOFF_BASE * 2 ** (attempt - 1)))
             self._log("retrying in %.2fs", delay)
             self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _why(self, error, socket, client):
+        if isinstance(error, (_Expired, socket.timeout)):
+            return ("timed out (connect timeout %gs, read timeout %gs, %gs for a whole answer: "
+                    "AWS_SSO_CONNECT_TIMEOUT, AWS_SSO_READ_TIMEOUT)"
+                    % (self.connect_timeout, self.read_timeout, self.deadline))
+        if isinstance(error, client.HTTPException):
+            return "sent a malformed response (%s)" % type(error).__name__
+        return "failed: %s" % one_line(error)
 
     @staticmethod
     def _parse(data):
@@ -1193,36 +1715,43 @@ def error_code(headers, body):
     value = headers.get("x-amzn-ErrorType") or ""
     if not value and isinstance(body, dict):
         value = body.get("code") or body.get("Code") or body.get("__type") or ""
-    return str(value).split(":")[0].rsplit("#", 1)[-1]
+    return clip(str(value).split(":")[0].rsplit("#", 1)[-1], 100)
 
 
 def error_message(body):
+    """The service's message for an error (at most one short line)."""
     if isinstance(body, dict):
         for key in ("message", "Message", "error_description"):
             if isinstance(body.get(key), str) and body[key]:
-                return one_line(body[key])
+                return clip(body[key])
     return ""
 
 
 # --------------------------------------------------------------------------
-# SSO: the cached token, refresh, role credentials
+# The run's context: every seam to the world outside the code
 # --------------------------------------------------------------------------
 
 
 class Context:
-    """What varies between runs: settings, environment, clock, sleep, log,
-    stderr, the browser opener and HTTP. Tests pass their own."""
+    """What a run touches outside its own code: its settings, the debug log,
+    stderr, the wall clock and the monotonic one, sleeping, the terminal,
+    the browser and HTTP. main() passes the real ones; a test passes its own
+    through main's keyword arguments and runs the whole script in-process."""
 
-    def __init__(self, cfg, log, now=time.time, sleep=time.sleep, stderr=None, open_browser=None):
+    def __init__(self, cfg, log=None, stderr=None, now=None, monotonic=None, sleep=None,
+                 open_terminal=None, open_browser=None, http=None):
         self.cfg = cfg
         self.environ = cfg.environ
-        self.log = log
-        self.now = now
-        self.sleep = sleep
+        self.log = Log() if log is None else log
         self.stderr = sys.stderr if stderr is None else stderr
+        self.now = now or time.time
+        self.monotonic = monotonic or time.monotonic
+        self.sleep = sleep or time.sleep
+        # The defaults are defined in the login section below (used only there).
+        self.open_terminal = open_terminal or open_controlling_terminal
         self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
-        self.started = now()
-        self._http = None
+        self.started = self.now()
+        self._http = http
 
     @property
     def http(self):
@@ -1231,48 +1760,49 @@ class Context:
         return self._http
 
 
-def _who(cfg):
-    return "sso-session %r" % cfg.sso_session if cfg.sso_session is not None else "start URL %s" % cfg.start_url
+# --------------------------------------------------------------------------
+# SSO: the cached token and its refresh
+# --------------------------------------------------------------------------
 
 
-def read_token(cfg, ctx, path):
+def token_path(ctx):
+    return home_path(ctx.environ, TOKEN_CACHE_DIR, token_cache_key(ctx.cfg) + ".json")
+
+
+def read_token(ctx, path):
     """(token, None) from the cache, or (None, LoginRequired saying why not)."""
-    deadline = time.monotonic() + TOKEN_READ_RETRY_SECONDS
+    cfg = ctx.cfg
+    deadline = ctx.monotonic() + TOKEN_READ_RETRY_SECONDS
     while True:
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            token = read_json_file(path)
+            break
         except FileNotFoundError:
             ctx.log("token cache miss: %s does not exist", path)
             return None, LoginRequired("not logged in: no cached SSO token for %s (%s). %s"
-                                       % (_who(cfg), path, login_advice(cfg)))
+                                       % (who(cfg), path, login_advice(cfg)))
         except OSError as e:
             return None, LoginRequired("cannot read the cached SSO token %s (%s). %s"
                                        % (path, one_line(e), login_advice(cfg)))
-        try:
-            token = json_loads(data.decode("utf-8"))
-            if not isinstance(token, dict):
-                raise ValueError("not an object")
-            break
-        except (UnicodeDecodeError, ValueError) as e:
+        except ValueError as e:
             # The AWS CLI truncates and rewrites this file in place; give a
             # concurrent login a moment to finish before calling it broken.
-            if time.monotonic() >= deadline:
+            if ctx.monotonic() >= deadline:
                 ctx.log("token file %s unreadable: %s", path, e)
                 return None, LoginRequired("the cached SSO token %s is not valid JSON. %s"
                                            % (path, login_advice(cfg)))
             ctx.log("token file %s unreadable (%s), re-reading", path, e)
             ctx.sleep(0.05)
-    ctx.log.secret(token.get("accessToken"), token.get("refreshToken"), token.get("clientSecret"))
+    ctx.log.hide(token.get("accessToken"), token.get("refreshToken"), token.get("clientSecret"))
     try:
-        if not isinstance(token.get("accessToken"), str) or not token["accessToken"]:
-            raise ValueError("no accessToken")
+        if not is_token_text(token.get("accessToken")):
+            raise ValueError("its accessToken is missing or corrupt")
         token["_expires"] = parse_time(token.get("expiresAt"))
     except ValueError as e:
         ctx.log("token file %s unusable: %s", path, e)
         return None, LoginRequired("the cached SSO token %s is incomplete (%s). %s"
-                                   % (path, e, login_advice(cfg)))
-    ctx.log("token cache %s for %s expires %s%s", path, _who(cfg), format_time(token["_expires"]),
+                                   % (path, one_line(e), login_advice(cfg)))
+    ctx.log("token cache %s for %s expires %s%s", path, who(cfg), format_time(token["_expires"]),
             ", refreshable" if refreshable(token, ctx.now()) else "")
     return token, None
 
@@ -1280,72 +1810,34 @@ def read_token(cfg, ctx, path):
 def refreshable(token, now):
     """Whether the token file has what a refresh needs, with a live registration."""
     try:
-        return all(isinstance(token[k], str) and token[k] for k in
-                   ("refreshToken", "clientId", "clientSecret")) \
-            and parse_time(token["registrationExpiresAt"]) > now
+        return (all(is_token_text(token[k]) for k in ("refreshToken", "clientId", "clientSecret"))
+                and parse_time(token["registrationExpiresAt"]) > now)
     except (KeyError, ValueError):
         return False
 
 
-def token_document(cfg, now, response, client):
-    """A token cache entry in the AWS CLI's field order (SPEC.md 2.2)."""
-    try:
-        doc = {"startUrl": cfg.start_url, "region": cfg.region, "accessToken": response["accessToken"],
-               "expiresAt": format_time(now + int(response["expiresIn"])), "clientId": client["clientId"],
-               "clientSecret": client["clientSecret"], "registrationExpiresAt": client["expiresAt"]}
-        if not isinstance(doc["accessToken"], str) or not doc["accessToken"]:
-            raise ValueError("empty accessToken")
-    except (TypeError, KeyError, ValueError) as e:
-        raise ServiceError("SSO OIDC CreateToken returned an unexpected response (%s)" % one_line(e))
-    if response.get("refreshToken"):
-        doc["refreshToken"] = response["refreshToken"]
-    return doc
+def token_state(ctx, token, why, rejected=None):
+    """What to do with a cached token, decided as botocore's SSOTokenProvider
+    decides it, and why: "fresh" (15 minutes or more left: use it),
+    "refresh" (less left, or the portal refused it, and it carries refresh
+    data), "usable" (alive, not refreshable: use it while it lasts) or "dead"
+    (with the LoginRequired that says why). `rejected` is (access token,
+    LoginRequired) when the portal has just refused a token that looked valid."""
+    if token is None:
+        return "dead", why
+    now = ctx.now()
+    refused = rejected is not None and token["accessToken"] == rejected[0]
+    left = token["_expires"] - now
+    if not refused and left >= TOKEN_REFRESH_WINDOW:
+        return "fresh", None
+    if refreshable(token, now):
+        return "refresh", None
+    if not refused and left > 0:
+        return "usable", None
+    return "dead", rejected[1] if refused else expired_error(ctx.cfg, token, now)
 
 
-def save_token(path, doc, ctx):
-    """Write the token where the AWS CLI and botocore read it; return it ready for use."""
-    import json
-    ctx.log.secret(doc["accessToken"], doc.get("refreshToken"))
-    try:
-        write_file_atomic(path, json.dumps(doc))
-        ctx.log("token written to %s, expires %s", path, doc["expiresAt"])
-    except OSError as e:  # a read-only cache: the token still serves this run
-        ctx.log("could not write the token to %s (%s); using it for this run only", path, e)
-    return dict(doc, _expires=parse_time(doc["expiresAt"]))
-
-
-def oidc_call(cfg, ctx, operation, path, body):
-    """One unsigned SSO OIDC call (POST JSON); the answer, or OidcError."""
-    import json
-    status, headers, data = ctx.http.request("POST", service_endpoint(cfg, "sso-oidc") + path,
-                                             body=json.dumps(body).encode("utf-8"))
-    if status == 200 and isinstance(data, dict):
-        return data
-    raise OidcError(operation, error_code(headers, data) or "HTTP %d" % status, error_message(data))
-
-
-def refresh(cfg, ctx, path, token):
-    """The refresh_token grant, written back as botocore writes it: a new
-    document with startUrl and region from the config, the registration
-    copied, and refreshToken only if the service sent one."""
-    ctx.log("refreshing the token for %s (expires %s)", _who(cfg), format_time(token["_expires"]))
-    try:
-        answer = oidc_call(cfg, ctx, "CreateToken", "/token", {
-            "grantType": "refresh_token", "clientId": token["clientId"],
-            "clientSecret": token["clientSecret"], "refreshToken": token["refreshToken"]})
-    except OidcError as e:
-        if e.code in ("InvalidGrantException", "ExpiredTokenException"):
-            raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
-                                "revoked, so the refresh token was refused (%s). %s"
-                                % (_who(cfg), e.detail, login_advice(cfg)))
-        raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
-                            % (_who(cfg), e.detail, login_advice(cfg)))
-    client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
-              "expiresAt": token["registrationExpiresAt"]}
-    return save_token(path, token_document(cfg, ctx.now(), answer, client), ctx)
-
-
-def _expired(cfg, token, now):
+def expired_error(cfg, token, now):
     """LoginRequired for a token that can no longer be used, saying which case it is."""
     if token.get("refreshToken") and not refreshable(token, now):
         try:
@@ -1354,110 +1846,162 @@ def _expired(cfg, token, now):
             registration = "an unknown time"
         return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: its client "
                              "registration expired at %s. %s"
-                             % (_who(cfg), format_time(token["_expires"]), registration, login_advice(cfg)))
+                             % (who(cfg), format_time(token["_expires"]), registration, login_advice(cfg)))
     return LoginRequired("the SSO login for %s expired at %s. %s"
-                         % (_who(cfg), format_time(token["_expires"]), login_advice(cfg)))
+                         % (who(cfg), format_time(token["_expires"]), login_advice(cfg)))
 
 
-def get_token(cfg, ctx, rejected=None):
-    """An access token to present to the portal.
-
-    The cached token while more than 15 minutes remain; else a refreshed one
-    if the token carries refresh data (botocore's rule); else the old one
-    while it lasts; else, with --interactive, a new login. Refreshing and
-    logging in happen under a lock next to the token file, re-reading the file
-    once it is ours, so that any number of processes cause one refresh or one
-    login. `rejected` is (token, LoginRequired) when the portal has just
-    refused a token that looked valid.
-    """
-    path = cache_path(TOKEN_CACHE_DIR, token_cache_key(cfg), ctx.environ)
-    bad = rejected[0]["accessToken"] if rejected else None
-
-    def alive(token):
-        """Present, not the one the portal refused, and not expired."""
-        return token is not None and token["accessToken"] != bad and token["_expires"] > ctx.now()
-
-    def verdict(token):
-        """'fresh', 'usable' (alive, and no refresh possible), or None."""
-        if not alive(token):
-            return None
-        if token["_expires"] - ctx.now() >= TOKEN_REFRESH_WINDOW:
-            return "fresh"
-        return None if refreshable(token, ctx.now()) else "usable"
-
-    def unusable(token, why):
-        """Why the token cannot be used: missing, refused by the portal, or expired."""
-        if token is None:
-            return why
-        if token["accessToken"] == bad:
-            return rejected[1]
-        return _expired(cfg, token, ctx.now())
-
-    token, why = read_token(cfg, ctx, path)
-    if verdict(token):
+def get_token(ctx, rejected=None):
+    """An access token to present to the portal: the cached one while it is
+    fresh (or usable and not refreshable), else a refreshed one, else, with
+    --interactive, a new login (see renew_token)."""
+    path = token_path(ctx)
+    token, why = read_token(ctx, path)
+    action, why = token_state(ctx, token, why, rejected)
+    if action in ("fresh", "usable"):
         return token
-    if not cfg.interactive and not (token is not None and refreshable(token, ctx.now())):
-        raise unusable(token, why)
+    if action == "dead" and not ctx.cfg.interactive:
+        raise why
+    return renew_token(ctx, path, rejected)
 
-    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % _who(cfg)) as lock:
-        token, why = read_token(cfg, ctx, path)  # another process may have done it meanwhile
-        if verdict(token):
+
+def renew_token(ctx, path, rejected):
+    """Refresh or log in under a lock next to the token file, re-reading the
+    file once the lock is ours, so that any number of processes cause one
+    refresh or one login: the others use what it wrote."""
+    cfg = ctx.cfg
+    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % who(cfg)) as lock:
+        note = FailureNote(lock, ctx)
+        token, why = read_token(ctx, path)
+        action, why = token_state(ctx, token, why, rejected)
+        if action in ("fresh", "usable"):
             ctx.log("using the token another process refreshed or logged in for")
             return token
-        valid = alive(token)
-        if token is not None and refreshable(token, ctx.now()):
-            key = "refresh:" + sha1_hex(token["refreshToken"])
-            why = lock.recent_failure(key, REFRESH_RETRY_SECONDS)  # at most one attempt a minute
-            if why is not None and valid:
-                ctx.log("a refresh failed less than %ds ago; using the current token", REFRESH_RETRY_SECONDS)
-                return token
-            if why is None:
-                try:
-                    fresh = refresh(cfg, ctx, path, token)
-                    lock.forget()
-                    return fresh
-                except Error as e:
-                    ctx.log("refresh failed: %s", e)
-                    lock.remember(key, e)
-                    again, _ = read_token(cfg, ctx, path)  # botocore may have rotated it under us
-                    if verdict(again) and again["accessToken"] != token["accessToken"]:
-                        return again
-                    if valid:
-                        return token
-                    why = e
+        if action == "refresh":
+            renewed, why = refresh_once(ctx, path, token, note, rejected)
+            if renewed is not None:
+                return renewed
             if not isinstance(why, LoginRequired):
                 raise why  # the service failed: a login would fail the same way
-        elif valid:
-            return token
-        else:
-            why = unusable(token, why)
         if not cfg.interactive:
             raise why
-        lock.replay("login")
+        note.replay("login")
         try:
-            token = login(cfg, ctx, path)
+            token = login(ctx, path)
         except Error as e:
-            lock.remember("login", e)
+            note.remember("login", e)
             raise
-        lock.forget()
+        note.forget()
         return token
 
 
-def fetch_role_credentials(cfg, ctx, token):
+def refresh_once(ctx, path, token, note, rejected):
+    """(token to use, None) or (None, why not). A given refresh token is tried
+    at most once a minute across all processes; while the old token lasts, a
+    failed refresh falls back to it."""
+    alive = token["_expires"] > ctx.now() and not (rejected and token["accessToken"] == rejected[0])
+    key = "refresh:" + sha1_hex(token["refreshToken"])
+    why = note.recent(key, REFRESH_RETRY_SECONDS)
+    if why is not None:
+        if alive:
+            ctx.log("a refresh failed less than %ds ago; using the current token", REFRESH_RETRY_SECONDS)
+            return token, None
+        return None, why
+    try:
+        fresh = refresh(ctx, path, token)
+    except Error as e:
+        ctx.log("refresh failed: %s", e)
+        note.remember(key, e)
+        again, _ = read_token(ctx, path)  # botocore may have rotated it meanwhile
+        if (again is not None and again["accessToken"] != token["accessToken"]
+                and token_state(ctx, again, None, rejected)[0] == "fresh"):
+            return again, None
+        return (token, None) if alive else (None, e)
+    note.forget()
+    return fresh, None
+
+
+def token_document(cfg, now, response, client):
+    """A token cache entry in the AWS CLI's field order (SPEC.md 2.2), from a
+    CreateToken answer checked field by field."""
+    try:
+        if not is_token_text(response.get("accessToken")):
+            raise ValueError("accessToken is missing or malformed")
+        expires_in = service_number(response.get("expiresIn"), "expiresIn", 1, 10 * 366 * 86400)
+        doc = {"startUrl": cfg.start_url, "region": cfg.region, "accessToken": response["accessToken"],
+               "expiresAt": format_time(now + expires_in), "clientId": client["clientId"],
+               "clientSecret": client["clientSecret"], "registrationExpiresAt": client["expiresAt"]}
+        if response.get("refreshToken") is not None:
+            if not is_token_text(response["refreshToken"]):
+                raise ValueError("refreshToken is malformed")
+            doc["refreshToken"] = response["refreshToken"]
+    except (AttributeError, ValueError) as e:
+        raise ServiceError("SSO OIDC CreateToken returned an unexpected response (%s)" % one_line(e))
+    return doc
+
+
+def save_token(ctx, path, doc):
+    """Write the token where the AWS CLI and botocore read it; return it ready
+    for use (a token that cannot be saved still serves this run)."""
+    import json
+    ctx.log.hide(doc["accessToken"], doc.get("refreshToken"))
+    save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
+    return dict(doc, _expires=parse_time(doc["expiresAt"]))
+
+
+def oidc_call(ctx, operation, path, body):
+    """One unsigned SSO OIDC call (POST JSON); the answer, or OidcError."""
+    import json
+    status, headers, data = ctx.http.request("POST", ctx.cfg.oidc_url + path, body=json.dumps(body).encode("utf-8"))
+    if status == 200:
+        if isinstance(data, dict):
+            return data
+        raise ServiceError("SSO OIDC %s returned an unexpected response (not a JSON object)" % operation)
+    raise OidcError(operation, error_code(headers, data) or "HTTP %d" % status, error_message(data))
+
+
+def refresh(ctx, path, token):
+    """The refresh_token grant, written back as botocore writes it: a new
+    document with startUrl and region from the config, the registration
+    copied, and refreshToken only if the service sent one."""
+    cfg = ctx.cfg
+    ctx.log("refreshing the token for %s (expires %s)", who(cfg), format_time(token["_expires"]))
+    try:
+        answer = oidc_call(ctx, "CreateToken", "/token", {
+            "grantType": "refresh_token", "clientId": token["clientId"],
+            "clientSecret": token["clientSecret"], "refreshToken": token["refreshToken"]})
+    except OidcError as e:
+        if e.code in ("InvalidGrantException", "ExpiredTokenException"):
+            raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
+                                "revoked, so the refresh token was refused (%s). %s"
+                                % (who(cfg), e.detail, login_advice(cfg)))
+        raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
+                            % (who(cfg), e.detail, login_advice(cfg)))
+    client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
+              "expiresAt": token["registrationExpiresAt"]}
+    return save_token(ctx, path, token_document(cfg, ctx.now(), answer, client))
+
+
+# --------------------------------------------------------------------------
+# SSO: role credentials
+# --------------------------------------------------------------------------
+
+
+def fetch_role_credentials(ctx, token):
     """GetRoleCredentials: GET /federation/credentials on the SSO portal."""
     from urllib.parse import urlencode
-    base = service_endpoint(cfg, "sso")
-    ctx.log("portal endpoint %s", base)
+    cfg = ctx.cfg
+    ctx.log("portal endpoint %s", cfg.portal_url)
     query = urlencode((("role_name", cfg.role_name), ("account_id", cfg.account_id)))
     status, headers, body = ctx.http.request(
-        "GET", "%s/federation/credentials?%s" % (base, query),
+        "GET", "%s/federation/credentials?%s" % (cfg.portal_url, query),
         headers={"x-amz-sso_bearer_token": token["accessToken"]})
     code, message = error_code(headers, body), error_message(body)
-    detail = " (%s: %s)" % (code or "HTTP %d" % status, message) if message else \
-        " (%s)" % (code or "HTTP %d" % status)
+    detail = (" (%s: %s)" % (code or "HTTP %d" % status, message) if message
+              else " (%s)" % (code or "HTTP %d" % status))
     if status == 401 or code == "UnauthorizedException":
         raise LoginRequired("the SSO portal rejected the cached login for %s%s; it was revoked, "
-                            "logged out or expired early. %s" % (_who(cfg), detail, login_advice(cfg)))
+                            "logged out or expired early. %s" % (who(cfg), detail, login_advice(cfg)))
     if status in (403, 404) or code in ("ForbiddenException", "AccessDeniedException",
                                         "ResourceNotFoundException"):
         raise AccessDenied("no access to role %s in account %s%s; check the account ID and role name "
@@ -1465,52 +2009,63 @@ def fetch_role_credentials(cfg, ctx, token):
                            % (cfg.role_name, cfg.account_id, detail))
     if status != 200:
         raise ServiceError("GetRoleCredentials failed%s" % detail)
+    return role_credentials(ctx, body)
+
+
+def role_credentials(ctx, body):
+    """The credentials in a GetRoleCredentials answer, checked field by field."""
     try:
         rc = body["roleCredentials"]
         creds = {"AccessKeyId": rc["accessKeyId"], "SecretAccessKey": rc["secretAccessKey"],
-                 "SessionToken": rc["sessionToken"], "Expiration": int(rc["expiration"]) // 1000}
-        if not all(isinstance(creds[k], str) and creds[k] for k in
-                   ("AccessKeyId", "SecretAccessKey", "SessionToken")):
-            raise ValueError("empty field")
-    except (TypeError, KeyError, ValueError) as e:
+                 "SessionToken": rc["sessionToken"]}
+        if not all(isinstance(v, str) and v for v in creds.values()):
+            raise ValueError("a credential is missing or empty")
+        creds["Expiration"] = service_number(rc.get("expiration"), "expiration", 0, MAX_EPOCH * 1000 + 999) // 1000
+    except (TypeError, KeyError, AttributeError, ValueError) as e:
         raise ServiceError("GetRoleCredentials returned an unexpected response (%s)" % one_line(e))
-    ctx.log.secret(creds["SecretAccessKey"], creds["SessionToken"])
-    ctx.log("role credentials for %s/%s expire %s", cfg.account_id, cfg.role_name,
+    ctx.log.hide(creds["SecretAccessKey"], creds["SessionToken"])
+    if creds["Expiration"] <= ctx.now():
+        raise ServiceError("GetRoleCredentials returned credentials that expired at %s, before now (%s); "
+                           "check this machine's clock" % (format_time(creds["Expiration"]),
+                                                           format_time(ctx.now())))
+    ctx.log("role credentials for %s/%s expire %s", ctx.cfg.account_id, ctx.cfg.role_name,
             format_time(creds["Expiration"]))
     return creds
 
 
-def get_credentials(cfg, ctx):
-    """Role credentials for cfg: from the shared cache, else from the portal.
+def get_credentials(ctx):
+    """Role credentials for the run: from the shared cache, else from the portal.
 
     The fetch runs under a lock next to the cache entry and the cache is read
     again once the lock is ours, so that parallel processes make one call.
     """
-    path = cache_path(ROLE_CACHE_DIR, role_cache_key(cfg), ctx.environ)
+    cfg = ctx.cfg
+    path = home_path(ctx.environ, ROLE_CACHE_DIR, role_cache_key(cfg) + ".json")
     if not cfg.force_refresh:
         creds = cached_role_credentials(path, ctx.now(), ctx.log)
         if creds is not None:
             return creds
     else:
         ctx.log("--force-refresh: not reading %s", path)
-    token = get_token(cfg, ctx)
+    token = get_token(ctx)
     with Lock(path + ".lock", ctx, "fetching role credentials") as lock:
         if not cfg.force_refresh:
             creds = cached_role_credentials(path, ctx.now(), ctx.log)
             if creds is not None:
                 return creds
+        note = FailureNote(lock, ctx)
         key = "fetch:" + sha1_hex(token["accessToken"])
-        lock.replay(key)
+        note.replay(key)
         try:
             try:
-                creds = fetch_role_credentials(cfg, ctx, token)
+                creds = fetch_role_credentials(ctx, token)
             except LoginRequired as e:  # refused although it looked valid: refresh or log in
                 if not (cfg.interactive or refreshable(token, ctx.now())):
                     raise
-                token = get_token(cfg, ctx, rejected=(token, e))
-                creds = fetch_role_credentials(cfg, ctx, token)
+                token = get_token(ctx, rejected=(token["accessToken"], e))
+                creds = fetch_role_credentials(ctx, token)
         except Error as e:
-            lock.remember(key, e)
+            note.remember(key, e)
             raise
         store_role_credentials(path, creds, cfg.account_id, ctx.log)
     return creds
@@ -1530,20 +2085,23 @@ def local_browser_possible(environ):
     ssh = any(environ.get(k) for k in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
     if os.name == "nt" or sys.platform == "darwin":  # pragma: no cover - not Linux
         return not ssh
-    if environ.get("container") or environ.get("KUBERNETES_SERVICE_HOST") \
-            or os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+    if (environ.get("container") or environ.get("KUBERNETES_SERVICE_HOST")
+            or os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")):
         return False
     return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
 def launch_browser(url, environ, log):
-    """Open url in a graphical browser, detached: its own session and no
-    inherited stdin/stdout/stderr (a browser holding the SDK's stdout pipe
-    would make the SDK wait for the browser to exit). Honours BROWSER
+    """Open an http(s) url in a graphical browser, detached: its own session
+    and no inherited stdin/stdout/stderr (a browser holding the SDK's stdout
+    pipe would make the SDK wait for the browser to exit). Honours BROWSER
     (os.pathsep-separated commands, %s for the URL) and never starts a
     text-mode browser, which would take over the SDK's terminal."""
     import shlex
     import subprocess
+    if not url.lower().startswith(("https://", "http://")):
+        log("not opening %s: not a web address", url)
+        return False
     commands = []
     for entry in environ.get("BROWSER", "").split(os.pathsep):
         try:
@@ -1566,8 +2124,9 @@ def launch_browser(url, environ, log):
             continue
         try:
             subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
-        except OSError as e:
+                             stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+                             env=dict(environ))
+        except (OSError, ValueError) as e:
             log("could not start %s: %s", command[0], e)
             continue
         log("opened the login page with %s", command[0])
@@ -1575,44 +2134,61 @@ def launch_browser(url, environ, log):
     return False
 
 
-class Prompt:
-    """Where login instructions go. SDKs capture a credential process's
-    stdout and stderr (botocore and the JS SDK show stderr only after it
-    fails), so the controlling terminal comes first: /dev/tty, or CONOUT$ on
-    Windows. Without one, stderr. Never stdout."""
-
-    def __init__(self, ctx):
-        self._tty = None
-        try:
-            self._tty = open("CONOUT$" if os.name == "nt" else "/dev/tty", "w")
-        except OSError:
-            pass
-        self.out = self._tty or ctx.stderr
-        self.visible = self._tty is not None or _isatty(ctx.stderr)
-        ctx.log("login prompt goes to %s", "the terminal" if self._tty else "stderr")
-
-    def say(self, text):
-        self.out.write(text + "\n")
-        self.out.flush()
-
-    def close(self):
-        if self._tty is not None:
-            self._tty.close()
+def open_controlling_terminal():
+    """The controlling terminal, for writing (CONOUT$ on Windows), or None."""
+    try:
+        return open("CONOUT$" if os.name == "nt" else "/dev/tty", "w")
+    except OSError:
+        return None
 
 
 def _isatty(stream):
     try:
         return stream.isatty()
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError, OSError):
         return False
 
 
-def show_login_page(cfg, ctx, prompt, url, lines):
+class Prompt:
+    """Where login instructions go. SDKs capture a credential process's
+    stdout and stderr (botocore and the JS SDK show stderr only after it
+    fails), so the controlling terminal comes first: /dev/tty, or CONOUT$ on
+    Windows. Without one (or once it stops taking writes), stderr. Never
+    stdout. Every line is escaped: the URLs and codes come from the network."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self._tty = ctx.open_terminal()
+        self.visible = self._tty is not None or _isatty(ctx.stderr)
+        ctx.log("login prompt goes to %s", "the terminal" if self._tty else "stderr")
+
+    def say(self, text):
+        line = printable(text) + "\n"
+        for stream in (self._tty, self._ctx.stderr):
+            if stream is None:
+                continue
+            try:
+                stream.write(line)
+                stream.flush()
+                return
+            except (OSError, ValueError, AttributeError):
+                if stream is self._tty:
+                    self._tty = None
+
+    def close(self):
+        if self._tty is not None:
+            try:
+                self._tty.close()
+            except OSError:  # pragma: no cover - a terminal that went away
+                pass
+
+
+def show_login_page(ctx, prompt, url, lines):
     """Print the instructions, open the browser (unless --no-browser), and
     make sure a person can actually see one of them."""
+    cfg = ctx.cfg
     opened = False if cfg.no_browser else ctx.open_browser(url)
-    prompt.say("%s: log in to %s%s" % (PROG, _who(cfg),
-                                       " (%s)" % cfg.start_url if cfg.sso_session is not None else ""))
+    prompt.say("%s: log in to %s%s" % (PROG, who(cfg), " (%s)" % cfg.start_url if cfg.sso_session is not None else ""))
     for line in lines:
         prompt.say("  " + line)
     prompt.say("  " + ("(opened in your browser; if it did not appear, open the link yourself)" if opened
@@ -1623,23 +2199,16 @@ def show_login_page(cfg, ctx, prompt, url, lines):
                             "with --interactive" % login_command(cfg))
 
 
-def client_registration(cfg, ctx, pkce):
+def client_registration(ctx, pkce):
     """The OIDC client, reused from the AWS CLI's registration cache by its
     rules (15 minutes left; auth-code grants for PKCE only), else registered
     with at least sso:account:access so that refresh tokens are issued."""
     import json
-    path = cache_path(TOKEN_CACHE_DIR, registration_cache_key(cfg), ctx.environ)
-    cached = read_json_file(path)
-    try:
-        grants = cached.get("grantTypes") or []
-        if isinstance(cached["clientId"], str) and isinstance(cached["clientSecret"], str) \
-                and parse_time(cached["expiresAt"]) - ctx.now() >= TOKEN_REFRESH_WINDOW \
-                and ("authorization_code" in grants) == pkce:
-            ctx.log.secret(cached["clientSecret"])
-            ctx.log("reusing the client registration in %s", path)
-            return cached
-    except (AttributeError, TypeError, KeyError, ValueError):
-        pass
+    cfg = ctx.cfg
+    path = home_path(ctx.environ, TOKEN_CACHE_DIR, registration_cache_key(cfg) + ".json")
+    cached = cached_registration(ctx, path, pkce)
+    if cached is not None:
+        return cached
     scopes = cfg.scopes or DEFAULT_SCOPES
     body = {"clientName": "botocore-client-%s" % (cfg.sso_session if cfg.sso_session is not None
                                                   else int(ctx.now())),
@@ -1647,61 +2216,110 @@ def client_registration(cfg, ctx, pkce):
     if pkce:
         body.update(grantTypes=PKCE_GRANTS, redirectUris=[PKCE_REDIRECT], issuerUrl=cfg.start_url)
     body["scopes"] = scopes
-    answer = oidc_call(cfg, ctx, "RegisterClient", "/client/register", body)
+    answer = oidc_call(ctx, "RegisterClient", "/client/register", body)
     try:
+        if not (is_token_text(answer.get("clientId")) and is_token_text(answer.get("clientSecret"))):
+            raise ValueError("clientId or clientSecret is missing or malformed")
+        expires = service_number(answer.get("clientSecretExpiresAt"), "clientSecretExpiresAt", 1, MAX_EPOCH)
         registration = {"clientId": answer["clientId"], "clientSecret": answer["clientSecret"],
-                        "expiresAt": format_time(int(answer["clientSecretExpiresAt"])), "scopes": scopes}
-    except (TypeError, KeyError, ValueError) as e:
+                        "expiresAt": format_time(expires), "scopes": scopes}
+    except (AttributeError, ValueError) as e:
         raise ServiceError("SSO OIDC RegisterClient returned an unexpected response (%s)" % one_line(e))
     if pkce:
         registration["grantTypes"] = PKCE_GRANTS
-    ctx.log.secret(registration["clientSecret"])
-    try:
-        write_file_atomic(path, json.dumps(registration))
-        ctx.log("registered client, cached in %s", path)
-    except OSError as e:
-        ctx.log("could not cache the registration in %s: %s", path, e)
+    ctx.log.hide(registration["clientSecret"])
+    save_file(path, json.dumps(registration), ctx.log, "client registration")
     return registration
 
 
-def device_login(cfg, ctx, client, prompt):
-    """RFC 8628 device authorization, polled as the AWS CLI polls it."""
-    auth = oidc_call(cfg, ctx, "StartDeviceAuthorization", "/device_authorization", {
+def cached_registration(ctx, path, pkce):
+    """A cached registration the AWS CLI would reuse for this flow, or None."""
+    try:
+        cached = read_json_file(path)
+        grants = cached.get("grantTypes") or []
+        if not (is_token_text(cached["clientId"]) and is_token_text(cached["clientSecret"])
+                and isinstance(grants, list)):
+            raise ValueError("malformed")
+        expires = parse_time(cached["expiresAt"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+        ctx.log("client registration %s unusable: %s", path, e)
+        return None
+    ctx.log.hide(cached["clientSecret"])
+    if expires - ctx.now() < TOKEN_REFRESH_WINDOW or ("authorization_code" in grants) != pkce:
+        return None
+    ctx.log("reusing the client registration in %s", path)
+    return dict(cached, expiresAt=format_time(expires))
+
+
+def clamp_number(value, default, lo, hi):
+    """A number from a service answer clamped into [lo, hi]; the default when
+    it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return default
+    return int(min(max(value, lo), hi))
+
+
+def _device_poll(ctx, body):
+    """One CreateToken attempt: the answer, "pending" or "slow_down"; a
+    LoginFailed for every final no."""
+    try:
+        return oidc_call(ctx, "CreateToken", "/token", body)
+    except OidcError as e:
+        if e.code == "AuthorizationPendingException":
+            return "pending"
+        if e.code == "SlowDownException":
+            return "slow_down"
+        if e.code == "ExpiredTokenException":
+            raise LoginFailed("the login code expired before it was approved in the browser; "
+                              "run again to start a new login")
+        if e.code == "AccessDeniedException":
+            raise LoginFailed("the login was denied in the browser (%s)" % e)
+        raise LoginFailed("the device login failed: %s" % e)
+
+
+def device_login(ctx, client, prompt):
+    """RFC 8628 device authorization: one attempt before showing the code (in
+    case the client is already authorized), then the interval between every
+    two polls, 5 s more after each slow_down, never past the login timeout."""
+    cfg = ctx.cfg
+    auth = oidc_call(ctx, "StartDeviceAuthorization", "/device_authorization", {
         "clientId": client["clientId"], "clientSecret": client["clientSecret"], "startUrl": cfg.start_url})
     try:
-        ctx.log.secret(auth["deviceCode"])
-        body = {"grantType": DEVICE_GRANT, "clientId": client["clientId"],
-                "clientSecret": client["clientSecret"], "deviceCode": auth["deviceCode"]}
-        lines = ["open %s and enter the code %s," % (auth["verificationUri"], auth["userCode"]),
-                 "or open %s" % auth["verificationUriComplete"]]
-        page = auth["verificationUriComplete"]
-        interval = int(auth.get("interval") or 5)  # RFC 8628 3.2: 5 s unless told otherwise
-        give_up = ctx.now() + min(int(auth.get("expiresIn") or 600) + 30, cfg.login_timeout)
-    except (TypeError, KeyError, ValueError) as e:
-        raise ServiceError("SSO OIDC StartDeviceAuthorization returned an unexpected response (%s)"
-                           % one_line(e))
-    shown = False
+        if not is_token_text(auth.get("deviceCode")):
+            raise ValueError("deviceCode is missing or malformed")
+        ctx.log.hide(auth["deviceCode"])
+        for key in ("userCode", "verificationUri"):
+            if not isinstance(auth.get(key), str) or not auth[key].strip():
+                raise ValueError("%s is missing" % key)
+    except (AttributeError, ValueError) as e:
+        raise ServiceError("SSO OIDC StartDeviceAuthorization returned an unexpected response (%s)" % one_line(e))
+    page = auth.get("verificationUriComplete") if isinstance(auth.get("verificationUriComplete"), str) else None
+    lines = ["open %s and enter the code %s," % (auth["verificationUri"], auth["userCode"])]
+    lines += ["or open %s" % page] if page else []
+    interval = clamp_number(auth.get("interval"), DEVICE_INTERVAL, DEVICE_INTERVAL_MIN, DEVICE_INTERVAL_MAX)
+    budget = min(clamp_number(auth.get("expiresIn"), 600, 1, 86400) + 30, cfg.login_timeout)
+    deadline = ctx.monotonic() + budget
+    body = {"grantType": DEVICE_GRANT, "clientId": client["clientId"],
+            "clientSecret": client["clientSecret"], "deviceCode": auth["deviceCode"]}
+    answer = _device_poll(ctx, body)
+    if isinstance(answer, dict):
+        return answer
+    show_login_page(ctx, prompt, page or auth["verificationUri"], lines)
     while True:
-        try:
-            return oidc_call(cfg, ctx, "CreateToken", "/token", body)
-        except OidcError as e:
-            if e.code == "SlowDownException":  # RFC 8628 3.5: five seconds more, for good
-                interval += 5
-            elif e.code == "ExpiredTokenException":
-                raise LoginFailed("the login code expired before it was approved in the browser; "
-                                  "run again to start a new login")
-            elif e.code == "AccessDeniedException":
-                raise LoginFailed("the login was denied in the browser (%s)" % e)
-            elif e.code != "AuthorizationPendingException":
-                raise LoginFailed("the device login failed: %s" % e)
-        if not shown:  # one attempt first, in case the client is already authorized
-            show_login_page(cfg, ctx, prompt, page, lines)
-            shown = True
-            continue
-        if ctx.now() >= give_up:
-            raise LoginFailed("the login was not approved in the browser within %ds" % (give_up - ctx.now()))
+        if answer == "slow_down":  # RFC 8628 3.5: five seconds more, for good
+            interval = min(interval + 5, DEVICE_INTERVAL_MAX)
+        left = deadline - ctx.monotonic()
+        if left <= interval:
+            ctx.sleep(max(left, 0))
+            raise LoginFailed("the login was not approved in the browser within %ds; run again to start a new "
+                              "login" % budget)
         ctx.log("authorization pending; polling again in %ds", interval)
         ctx.sleep(interval)
+        answer = _device_poll(ctx, body)
+        if isinstance(answer, dict):
+            return answer
 
 
 def pkce_challenge(verifier):
@@ -1711,104 +2329,204 @@ def pkce_challenge(verifier):
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
 
 
-def pkce_login(cfg, ctx, client, prompt):
+def authorize_url(oidc_url, client_id, redirect_uri, state, challenge, scopes):
+    """The sign-in URL of a PKCE login: <OIDC endpoint>/authorize with the
+    AWS CLI's parameters, order and encoding (SPEC.md 8). The path of a
+    configured endpoint is kept (the AWS CLI keeps only scheme://host:port),
+    so that /authorize is reached wherever /token is."""
+    from urllib.parse import quote
+    params = (("response_type", "code"), ("client_id", client_id), ("redirect_uri", redirect_uri),
+              ("state", state), ("code_challenge_method", "S256"), ("scopes", " ".join(scopes)))
+    return "%s/authorize?%s&code_challenge=%s" % (
+        oidc_url, "&".join("%s=%s" % (k, quote(v, safe="-_.~")) for k, v in params), challenge)
+
+
+class CallbackServer:
+    """The loopback end of a PKCE sign-in: listens on 127.0.0.1 only and
+    serves GET /oauth/callback, checking the login's state.
+
+    However other local clients behave, the callback is served at once:
+    every connection gets its own thread and must deliver its request within
+    CALLBACK_CONNECTION_SECONDS (an idle pre-connect or a byte-a-second drip
+    holds only itself), a new connection beyond CALLBACK_MAX_CONNECTIONS
+    pushes out the oldest, anything else gets a short error page, the first
+    sign-in response wins and later ones are ignored, and the whole wait is
+    bounded by the login timeout.
+    """
+
+    def __init__(self, ctx, state):
+        import socket
+        import threading
+        self._ctx, self._state = ctx, state
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._sock.bind(("127.0.0.1", 0))
+            self._sock.listen(CALLBACK_MAX_CONNECTIONS)
+        except OSError:
+            self._sock.close()
+            raise
+        self._sock.settimeout(0.1)
+        self.redirect_uri = "http://127.0.0.1:%d/oauth/callback" % self._sock.getsockname()[1]
+        self.result = None  # ("code", code) or ("error", what the identity provider said)
+        self.wrong_state = 0
+        self._lock = threading.Lock()
+        self._open = []  # connections being served, oldest first
+        self._done = threading.Event()
+
+    def wait(self, seconds):
+        """The sign-in response, or LoginFailed if none arrives in time."""
+        import socket
+        import threading
+        deadline = self._ctx.monotonic() + seconds
+        try:
+            while not self._done.is_set():
+                if self._ctx.monotonic() >= deadline:
+                    raise LoginFailed("no sign-in arrived from the browser within %ds%s; run again, or use "
+                                      "--use-device-code if the browser is on another machine"
+                                      % (seconds, " (%d response(s) with the wrong state were ignored)"
+                                         % self.wrong_state if self.wrong_state else ""))
+                try:
+                    conn, _ = self._sock.accept()
+                except (socket.timeout, OSError):
+                    continue
+                with self._lock:
+                    self._open.append(conn)
+                    if len(self._open) > CALLBACK_MAX_CONNECTIONS:  # more than any browser opens
+                        _hang_up(self._open.pop(0))
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        finally:
+            self.close()
+        return self.result
+
+    def close(self):
+        self._sock.close()
+
+    def _serve(self, conn):
+        """Answer one connection; never raises (a thread's traceback would reach the terminal)."""
+        try:
+            head = self._read_head(conn)
+            if head is not None:
+                status, text = self._answer(head)
+                import html
+                body = ("<!doctype html><title>%s</title><p>%s</p>" % (PROG, html.escape(printable(text)))).encode()
+                conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
+                             b"Cache-Control: no-store\r\nConnection: close\r\n\r\n%s"
+                             % (status, {200: b"OK", 400: b"Bad Request", 404: b"Not Found",
+                                         405: b"Method Not Allowed"}[status], len(body), body))
+        except Exception as e:  # a client that went away, or anything else: that connection only
+            self._ctx.log("callback connection dropped: %s", one_line(e))
+        finally:
+            with self._lock:
+                if conn in self._open:
+                    self._open.remove(conn)
+            conn.close()
+            if self.result is not None:
+                self._done.set()
+
+    def _read_head(self, conn):
+        """The request's head (up to the blank line), or None if the client
+        does not send it within its deadline or sends more than 16 KiB."""
+        deadline = time.monotonic() + CALLBACK_CONNECTION_SECONDS
+        data = b""
+        while b"\r\n\r\n" not in data and b"\n\n" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0 or len(data) > 16384:
+                return None
+            conn.settimeout(left)
+            try:
+                chunk = conn.recv(4096)
+            except OSError:  # timed out, or reset
+                return None
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def _answer(self, head):
+        """(HTTP status, page text) for a request head; records the result."""
+        from urllib.parse import parse_qs
+        parts = head.split(b"\n", 1)[0].decode("latin-1").split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            return 400, "Bad request."
+        method, target = parts[0], parts[1]
+        path, _, query = target.partition("?")
+        self._ctx.log("callback: %s %s", method, path)
+        if method != "GET":
+            return 405, "Only the sign-in redirect is served here."
+        if path != "/oauth/callback":
+            return 404, "Not found."
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        self._ctx.log.hide(params.get("code"))
+        with self._lock:
+            if self.result is not None:
+                return 200, "This sign-in has already been received; you can close this tab."
+            if params.get("state") != self._state:
+                self.wrong_state += 1
+                return 400, ("This sign-in response does not belong to the login in progress (its state does "
+                             "not match), so it was ignored.")
+            if "error" in params:
+                error = clip("%s%s" % (params["error"], ": " + params["error_description"]
+                                       if params.get("error_description") else ""), 200)
+                self.result = ("error", error)
+                return 400, "Sign-in failed: %s. You can close this tab." % error
+            if not params.get("code"):
+                return 400, "The sign-in response has no authorization code."
+            self.result = ("code", params["code"])
+        return 200, "Signed in. You can close this tab and return to your application."
+
+
+def _hang_up(conn):
+    """End a connection another thread is reading from."""
+    import socket
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def pkce_login(ctx, client, prompt):
     """The authorization-code flow with PKCE (RFC 7636, S256), the AWS CLI's
-    default for sso-session configs, with a redirect to a one-shot server
-    that listens on 127.0.0.1 only."""
+    default for sso-session configs, redirected to a CallbackServer."""
     import secrets
     import uuid
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-    from urllib.parse import parse_qs, quote
-
+    cfg = ctx.cfg
     verifier = "".join(secrets.choice(PKCE_VERIFIER_CHARS) for _ in range(64))
-    challenge = pkce_challenge(verifier)
     state = str(uuid.uuid4())
-    result = {"wrong_state": 0}
-
-    class Callback(BaseHTTPRequestHandler):
-        timeout = 10  # a connection that never sends a request cannot stall the login
-
-        def do_GET(self):
-            path, _, query = self.path.partition("?")
-            params = {k: v[0] for k, v in parse_qs(query).items()}
-            ctx.log.secret(params.get("code"))
-            if path != "/oauth/callback":
-                return self._page(404, "Not found.")
-            if params.get("state") != state:
-                result["wrong_state"] += 1
-                return self._page(400, "This sign-in response does not belong to the login in progress "
-                                       "(its state does not match), so it was ignored.")
-            if "error" in params:
-                result["error"] = "%s%s" % (params["error"], (": " + params["error_description"])
-                                            if params.get("error_description") else "")
-                return self._page(400, "Sign-in failed: %s. You can close this tab." % result["error"])
-            if not params.get("code"):
-                return self._page(400, "The sign-in response has no authorization code.")
-            result["code"] = params["code"]
-            self._page(200, "Signed in. You can close this tab and return to your application.")
-
-        def _page(self, status, text):
-            import html
-            body = ("<!doctype html><title>%s</title><p>%s</p>" % (PROG, html.escape(text))).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            ctx.log("callback: %s %s", self.command, self.path.partition("?")[0])
-
+    ctx.log.hide(verifier)
     try:
-        server = HTTPServer(("127.0.0.1", 0), Callback)
+        server = CallbackServer(ctx, state)
     except OSError as e:
         raise LoginFailed("cannot listen on 127.0.0.1 for the browser's redirect (%s); use --use-device-code"
                           % one_line(e))
     try:
-        redirect = "http://127.0.0.1:%d/oauth/callback" % server.server_address[1]
-        base = service_endpoint(cfg, "sso-oidc")
-        params = (("response_type", "code"), ("client_id", client["clientId"]), ("redirect_uri", redirect),
-                  ("state", state), ("code_challenge_method", "S256"),
-                  ("scopes", " ".join(cfg.scopes or DEFAULT_SCOPES)))
-        url = "%s//%s/authorize?%s&code_challenge=%s" % (
-            base.split("/")[0], base.split("/")[2],
-            "&".join("%s=%s" % (k, quote(v, safe="-_.~")) for k, v in params), challenge)
-        show_login_page(cfg, ctx, prompt, url, ["open %s" % url])
-        deadline = time.monotonic() + cfg.login_timeout
-        while "code" not in result and "error" not in result:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LoginFailed("no sign-in arrived from the browser within %ds%s; run again, or use "
-                                  "--use-device-code if the browser is on another machine"
-                                  % (cfg.login_timeout, " (%d response(s) with the wrong state were "
-                                                        "ignored)" % result["wrong_state"]
-                                                        if result["wrong_state"] else ""))
-            server.timeout = min(left, 1.0)
-            server.handle_request()
+        url = authorize_url(cfg.oidc_url, client["clientId"], server.redirect_uri, state,
+                            pkce_challenge(verifier), cfg.scopes or DEFAULT_SCOPES)
+        show_login_page(ctx, prompt, url, ["open %s" % url])
+        kind, value = server.wait(cfg.login_timeout)
     finally:
-        server.server_close()
-    if "error" in result:
-        raise LoginFailed("the browser sign-in failed (%s)" % result["error"])
-    ctx.log.secret(result["code"], verifier)
+        server.close()
+    if kind == "error":
+        raise LoginFailed("the browser sign-in failed (%s)" % value)
     try:
-        return oidc_call(cfg, ctx, "CreateToken", "/token", {
+        return oidc_call(ctx, "CreateToken", "/token", {
             "grantType": "authorization_code", "clientId": client["clientId"],
-            "clientSecret": client["clientSecret"], "redirectUri": redirect, "codeVerifier": verifier,
-            "code": result["code"]})
+            "clientSecret": client["clientSecret"], "redirectUri": server.redirect_uri, "codeVerifier": verifier,
+            "code": value})
     except OidcError as e:
         raise LoginFailed("exchanging the sign-in code for a token failed: %s" % e)
 
 
-def login(cfg, ctx, path):
+def login(ctx, path):
     """Log in in the browser and cache the token exactly as `aws sso login` does."""
+    cfg = ctx.cfg
     device = cfg.use_device_code or cfg.sso_session is None or not local_browser_possible(ctx.environ)
-    ctx.log("interactive login for %s with the %s flow", _who(cfg), "device code" if device else "PKCE")
+    ctx.log("interactive login for %s with the %s flow", who(cfg), "device code" if device else "PKCE")
     prompt = Prompt(ctx)
     try:
-        client = client_registration(cfg, ctx, pkce=not device)
-        answer = (device_login if device else pkce_login)(cfg, ctx, client, prompt)
-        token = save_token(path, token_document(cfg, ctx.now(), answer, client), ctx)
-        prompt.say("%s: logged in to %s" % (PROG, _who(cfg)))
+        client = client_registration(ctx, pkce=not device)
+        answer = (device_login if device else pkce_login)(ctx, client, prompt)
+        token = save_token(ctx, path, token_document(cfg, ctx.now(), answer, client))
+        prompt.say("%s: logged in to %s" % (PROG, who(cfg)))
     finally:
         prompt.close()
     return token
@@ -1827,15 +2545,46 @@ def format_output(creds, account_id):
     return '{"Version":1,%s}\n' % ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields)
 
 
+def write_stream(stream, text):
+    """Write and flush; False if the stream is missing, closed or full. A
+    failed standard stream is pointed at /dev/null, so that the interpreter's
+    own flush at exit cannot print a traceback about it."""
+    try:
+        stream.write(text)
+        stream.flush()
+        return True
+    except (OSError, ValueError, AttributeError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return False
+
+
 def _debug_requested(opts, environ):
     if opts.get("debug"):
         return True
-    value = environ.get("AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
-    return bool(value) and parse_bool(value, "AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
+    value = (environ.get("AWS_SSO_CREDENTIAL_PROCESS_DEBUG") or "").strip()
+    return bool(value) and parse_bool(utf8_text(value, "AWS_SSO_CREDENTIAL_PROCESS_DEBUG"),
+                                      "AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
 
 
-def main(argv=None, environ=None, stdout=None, stderr=None):
-    """Run the command line; returns the exit code."""
+def open_debug_log(argv, environ, stderr):
+    """The --debug log (a warning on stderr if it cannot be written)."""
+    log = Log(home_path(environ, LOG_FILE))
+    if log.problem:
+        write_stream(stderr, "%s: warning: %s\n" % (PROG, log.problem))
+        log.problem = None
+    log("%s %s, Python %s, argv %s", PROG, __version__, sys.version.split()[0], argv)
+    return log
+
+
+def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
+    """Run the command line; returns the exit code. `seams` are Context's
+    keyword arguments (now, monotonic, sleep, open_terminal, open_browser,
+    http), for tests that run the whole script in-process."""
     argv = sys.argv[1:] if argv is None else argv
     environ = os.environ if environ is None else environ
     stdout = sys.stdout if stdout is None else stdout
@@ -1844,41 +2593,55 @@ def main(argv=None, environ=None, stdout=None, stderr=None):
     try:
         opts = parse_args(argv)
         if opts.get("help"):
-            stdout.write(__doc__ or "See README.md.\n")  # python -OO drops docstrings
-            return 0
-        if opts.get("version"):
-            stdout.write("%s %s\n" % (PROG, __version__))
-            return 0
-        debug = _debug_requested(opts, environ)
-        if debug:
-            log = Log(os.path.join(home_dir(environ), *LOG_FILE[1:]))
-            if log.problem:
-                stderr.write("%s: warning: %s\n" % (PROG, log.problem))
-            log("%s %s, Python %s, argv %s", PROG, __version__, sys.version.split()[0], argv)
-        cfg = resolve_config(opts, environ)
-        log("config file %s; %s", cfg.config_path, cfg.describe())
-        creds = get_credentials(cfg, Context(cfg, log, stderr=stderr))
-        output = format_output(creds, cfg.account_id)
+            output = __doc__ or "See README.md.\n"  # python -OO drops docstrings
+        elif opts.get("version"):
+            output = "%s %s\n" % (PROG, __version__)
+        else:
+            debug = _debug_requested(opts, environ)
+            if debug:
+                log = open_debug_log(argv, environ, stderr)
+            cfg = resolve_config(opts, environ)
+            log("config file %s; %s; portal %s, OIDC %s", cfg.config_path, cfg.describe(), cfg.portal_url,
+                cfg.oidc_url)
+            creds = get_credentials(Context(cfg, log, stderr, **seams))
+            output = format_output(creds, cfg.account_id)
+        if not write_stream(stdout, output):
+            raise OutputError("cannot write the credentials to stdout (it is closed or full)")
     except Error as e:
         log("error (exit %d): %s", e.exit_code, e)
-        stderr.write("%s: %s\n" % (PROG, log.redact(one_line(e))))
+        write_stream(stderr, "%s: %s\n" % (PROG, log.public(e)))
         return e.exit_code
     except KeyboardInterrupt:
-        stderr.write("%s: interrupted\n" % PROG)
+        write_stream(stderr, "%s: interrupted\n" % PROG)
         return 130
     except Exception as e:
         import traceback
         log("unexpected error:\n%s", traceback.format_exc())
         if debug:
-            stderr.write(log.redact(traceback.format_exc()))
+            write_stream(stderr, log.redact(traceback.format_exc()))
         hint = ("see %s" % log.path) if log.enabled else "run with --debug for details"
-        stderr.write("%s: unexpected error: %s: %s (%s)\n"
-                     % (PROG, type(e).__name__, log.redact(one_line(e)), hint))
+        write_stream(stderr, "%s: unexpected error: %s: %s (%s)\n" % (PROG, type(e).__name__, log.public(e), hint))
         return 70
-    stdout.write(output)
-    stdout.flush()
+    finally:
+        if log.problem:
+            write_stream(stderr, "%s: warning: %s\n" % (PROG, log.problem))
+        log.close()
     return 0
 
 
+def _hold_standard_fds():
+    """Occupy any of fds 0-2 that the caller left closed with /dev/null, so
+    that no file this script opens becomes its stdout or stderr."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                os.open(os.devnull, os.O_RDWR)  # the lowest free fd: this one
+            except OSError:  # pragma: no cover
+                pass
+
+
 if __name__ == "__main__":
+    _hold_standard_fds()
     sys.exit(main())

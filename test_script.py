@@ -1,13 +1,23 @@
-"""Tests for aws_sso_credential_process.py.
+"""Tests for aws_sso_credential_process.py, grouped under the script's own
+sections in the script's order.
 
-Run with ``make test`` (or ``python -m unittest -v test_script``). Every test
-runs the script in a temporary HOME with all AWS_* variables scrubbed,
-against StandIn: a loopback server that speaks the SSO portal and OIDC wire
-protocols as ../shared/SPEC.md describes. Nothing touches the real AWS or the
-real ~/.aws. The SDK on the other side is the real botocore/boto3.
+Run with ``make test`` (or ``python -m unittest test_script``). Most tests run
+the whole script in-process through ``main(argv, environ, stdout, stderr,
+**seams)`` with a shared fake clock (sleeping is instant), in a temporary HOME
+with every AWS_* variable scrubbed, against StandIn: a loopback server that
+speaks the SSO portal and OIDC wire protocols as ../shared/SPEC.md describes.
+The contract an SDK sees (exit codes and streams of a real process, file
+locks across processes, the cache-hit imports, boto3 and botocore on the
+other side) is tested with real subprocesses. Nothing touches the real AWS
+or the real ~/.aws.
 
-Also ``python test_script.py demo`` (make demo) and ``python test_script.py
-bench`` (make bench), which reuse the stand-in and the sandbox.
+To add a test: find the class for the script section you changed, write the
+user's situation with ``self.sb`` (write_config, write_token, call, run) and
+assert what the user would see with ``self.ok`` / ``self.fails``.
+
+Also ``python test_script.py demo`` (make demo), ``python test_script.py
+bench`` (make bench) and ``FUZZ_EXAMPLES=1000 python -m unittest
+test_script.TestFuzz`` (make fuzz).
 """
 
 import base64
@@ -30,7 +40,7 @@ import threading
 import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import aws_sso_credential_process as acp
 
@@ -41,6 +51,10 @@ TESTS = os.path.abspath(__file__)
 START_URL = "https://d-abc123.awsapps.com/start"
 ACCOUNT = "111122223333"
 ROLE = "Admin"
+
+# The real consumer on the other side; make test installs it.
+HAVE_BOTOCORE = __import__("importlib.util").util.find_spec("botocore") is not None
+needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
 
 # A test CA and a server certificate for 127.0.0.1 it signed (valid to 2126).
 TEST_CA_PEM = """-----BEGIN CERTIFICATE-----
@@ -97,6 +111,36 @@ def utc(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+class Clock:
+    """The wall and monotonic clocks of an in-process run, shared with the
+    stand-in: sleeping records the delay and moves both forward at once.
+    A frozen clock moves only when something sleeps."""
+
+    def __init__(self, frozen=False):
+        self.offset = 0.0
+        self.sleeps = []
+        self.frozen, self.start = frozen, time.time()
+
+    def now(self):
+        return (self.start if self.frozen else time.time()) + self.offset
+
+    def monotonic(self):
+        return (0.0 if self.frozen else time.monotonic()) + self.offset
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.offset += max(seconds, 0)
+
+
+# --------------------------------------------------------------------------
+# Test support: the stand-in SSO service
+# --------------------------------------------------------------------------
+
 # --------------------------------------------------------------------------
 # The stand-in SSO service
 # --------------------------------------------------------------------------
@@ -124,7 +168,7 @@ class StandIn:
     PORTAL_NS = ":http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/"
     OIDC_NS = ":http://internal.amazon.com/coral/com.amazonaws.sso.oidc/"
 
-    def __init__(self, tls=False):
+    def __init__(self, tls=False, host="127.0.0.1"):
         self.lock = threading.Lock()
         self.calls = []
         self.faults = []
@@ -143,9 +187,11 @@ class StandIn:
         self.role_ttl = 3600
         self.token_ttl = 8 * 3600
         self.revoke_on_refresh = True
+        self.clock = time.time    # Sandbox shares its Clock, so that sleeping ages tokens here too
         self.issued = []          # every role credential handed out
         self._serial = itertools.count(1)
-        self.server = _QuietServer(("127.0.0.1", 0), _StandInHandler)
+        self.server = (_QuietServer6 if ":" in host else _QuietServer)((host, 0), _StandInHandler)
+        self.host = "[%s]" % host if ":" in host else host
         self.server.standin = self
         self.scheme = "http"
         if tls:
@@ -162,7 +208,7 @@ class StandIn:
 
     @property
     def url(self):
-        return "%s://127.0.0.1:%d" % (self.scheme, self.server.server_address[1])
+        return "%s://%s:%d" % (self.scheme, self.host, self.server.server_address[1])
 
     def close(self):
         self.server.shutdown()
@@ -177,7 +223,7 @@ class StandIn:
         """Make the service accept an access token (as after a login)."""
         token = token or "access-%d-%s" % (self.serial(), random.getrandbits(64))
         with self.lock:
-            self.tokens[token] = time.time() + (self.token_ttl if ttl is None else ttl)
+            self.tokens[token] = self.clock() + (self.token_ttl if ttl is None else ttl)
         return token
 
     def add_client(self, client_id="cid", secret="csecret"):
@@ -214,6 +260,10 @@ class _QuietServer(ThreadingHTTPServer):
         # A client that timed out and hung up is part of the tests, not a failure.
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
+
+
+class _QuietServer6(_QuietServer):
+    address_family = socket.AF_INET6
 
 
 class _StandInHandler(BaseHTTPRequestHandler):
@@ -295,9 +345,44 @@ class _StandInHandler(BaseHTTPRequestHandler):
 
     def _fault(self, fault):
         """Misbehave; return True if the request has been answered."""
+        if "then" in fault:  # something else happens first (another program writes a file, say)
+            fault["then"]()
         if "delay" in fault:
             time.sleep(fault["delay"])
             return False
+        if "drip" in fault:  # a byte at a time, each within any read timeout
+            self.close_connection = True
+            try:
+                for byte in fault["drip"]:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(fault.get("every", 0.2))
+            except OSError:
+                pass
+            return True
+        if "stream" in fault:  # an endless (or huge) body, in chunks
+            self.close_connection = True
+            self.send_response(fault.get("status", 200))
+            self.send_header("Content-Type", "application/json")
+            if fault.get("length"):
+                self.send_header("Content-Length", str(fault["length"]))
+            self.end_headers()
+            chunk = b"[" * 65536
+            try:
+                for _ in range(fault["stream"]):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            return True
+        if "headers" in fault:  # a raw answer with these extra headers
+            self.send_response(fault.get("status", 200))
+            for name, value in fault["headers"]:
+                self.send_header(name, value)
+            body = fault.get("raw", b"")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
         if fault.get("drop"):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -335,7 +420,7 @@ class _StandInHandler(BaseHTTPRequestHandler):
         token = call.headers.get("x-amz-sso_bearer_token")
         with s.lock:
             expiry = s.tokens.get(token)
-        if expiry is None or expiry <= time.time():
+        if expiry is None or expiry <= s.clock():
             return self._send(401, {"message": "Session token not found or invalid"},
                               "UnauthorizedException")
         account, role = call.query.get("account_id"), call.query.get("role_name")
@@ -348,7 +433,7 @@ class _StandInHandler(BaseHTTPRequestHandler):
         creds = {"accessKeyId": "ASIA%016d" % n,
                  "secretAccessKey": "secret-%d-%016x" % (n, random.getrandbits(64)),
                  "sessionToken": "session-%d-%032x" % (n, random.getrandbits(128)),
-                 "expiration": int((time.time() + s.role_ttl) * 1000) + 123}
+                 "expiration": int((s.clock() + s.role_ttl) * 1000) + 123}
         with s.lock:
             s.issued.append(creds)
         self._send(200, {"roleCredentials": creds})
@@ -384,7 +469,7 @@ class _StandInHandler(BaseHTTPRequestHandler):
         s.add_client(client_id, secret)
         with s.lock:
             s.registrations[client_id] = req
-        now = int(time.time())
+        now = int(s.clock())
         self._send(200, {"clientId": client_id, "clientSecret": secret, "clientIdIssuedAt": now,
                          "clientSecretExpiresAt": now + 90 * 86400})
 
@@ -396,7 +481,7 @@ class _StandInHandler(BaseHTTPRequestHandler):
         code, user = "device-%x" % random.getrandbits(64), "%04X-%04X" % (s.serial(), random.getrandbits(16))
         with s.lock:
             s.devices[code] = {"client": req["clientId"], "user_code": user, "status": "pending",
-                               "expires": time.time() + s.device_ttl, "polls": 0}
+                               "expires": s.clock() + s.device_ttl, "polls": 0}
         self._send(200, {"deviceCode": code, "userCode": user, "verificationUri": s.url + "/device",
                          "verificationUriComplete": s.url + "/device?user_code=" + user,
                          "expiresIn": s.device_ttl, "interval": s.device_interval})
@@ -425,7 +510,10 @@ class _StandInHandler(BaseHTTPRequestHandler):
                 or q.get("response_type") != "code" or q.get("code_challenge_method") != "S256" \
                 or len(q.get("code_challenge", "")) != 43 or not q.get("state"):
             return self._send(400, raw=b"bad authorize request")
-        if q.get("deny"):
+        if q.get("deny") == "nasty":  # an identity provider that sends terminal escapes and markup
+            target = "%s?error=access_denied&error_description=%s&state=%s" % (
+                redirect, quote("\x1b[2JUser\rcancelled<script>alert(1)</script>"), q["state"])
+        elif q.get("deny"):
             target = "%s?error=access_denied&error_description=User+cancelled&state=%s" % (redirect, q["state"])
         else:
             code = "authcode-%x" % random.getrandbits(64)
@@ -453,7 +541,7 @@ class _StandInHandler(BaseHTTPRequestHandler):
             if owner != client:
                 return self._oidc_error(400, "InvalidGrantException", "invalid_grant",
                                         "refresh token is invalid or expired")
-            if s.session_end is not None and time.time() >= s.session_end:
+            if s.session_end is not None and s.clock() >= s.session_end:
                 return self._oidc_error(400, "InvalidGrantException", "invalid_grant", "Session expired")
             if s.revoke_on_refresh:
                 with s.lock:
@@ -469,7 +557,7 @@ class _StandInHandler(BaseHTTPRequestHandler):
                         device["status"] = "approved"
             if device is None or device["client"] != client:
                 return self._oidc_error(400, "InvalidGrantException", "invalid_grant", "unknown device code")
-            if time.time() >= device["expires"]:
+            if s.clock() >= device["expires"]:
                 return self._oidc_error(400, "ExpiredTokenException", "expired_token", "Device code expired")
             if device["status"] == "denied":
                 return self._oidc_error(400, "AccessDeniedException", "access_denied", "User denied")
@@ -510,19 +598,23 @@ class _StandInHandler(BaseHTTPRequestHandler):
         self._send(200, raw=b"")
 
 
+
 # --------------------------------------------------------------------------
-# A temporary HOME with a scrubbed environment
+# Test support: a temporary HOME, a scrubbed environment, in-process runs
 # --------------------------------------------------------------------------
+
+# A zone far from UTC catches local-time mistakes, in-process and in children.
+os.environ["TZ"] = "Asia/Kolkata"
+time.tzset()
 
 
 def scrubbed_environ():
     """os.environ without AWS_*, proxy, browser and display settings."""
     drop = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "REQUESTS_CA_BUNDLE",
             "CURL_CA_BUNDLE", "SSL_CERT_FILE", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION",
-            "SSH_CLIENT", "SSH_TTY", "CONTAINER", "KUBERNETES_SERVICE_HOST")
+            "SSH_CLIENT", "SSH_TTY", "CONTAINER", "KUBERNETES_SERVICE_HOST", "REQUEST_METHOD")
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith("AWS_") and k.upper() not in drop}
-    # A zone far from UTC catches local-time mistakes.
     env.update(TZ="Asia/Kolkata", PYTHONDONTWRITEBYTECODE="1")
     env.pop("PYTHONPATH", None)
     return env
@@ -536,11 +628,49 @@ class Result:
         return "<rc=%r out=%r err=%r>" % (self.rc, self.out, self.err)
 
 
+class Terminal(io.StringIO):
+    """A controlling terminal for an in-process run: what was written to it."""
+
+    def close(self):  # the script closes its terminal; keep the text readable
+        pass
+
+    def isatty(self):
+        return True
+
+
+class FakeBrowser:
+    """An in-process browser: records each page it is asked to open, then, in
+    a thread, acts as a person would (see fake_browser)."""
+
+    def __init__(self, action="follow", works=True):
+        self.action, self.works = action, works
+        self.urls, self.threads, self.seen = [], [], []
+
+    def __call__(self, url):
+        self.urls.append(url)
+        if not self.works:
+            return False
+        if "/device" in url.split("?")[0]:  # approving a device code needs nothing from the script: now
+            self.seen.append(browse(url, self.action))
+        else:  # a sign-in redirects to the script's callback server: meanwhile
+            thread = threading.Thread(target=lambda: self.seen.append(browse(url, self.action)), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return True
+
+    def wait(self):
+        for thread in self.threads:
+            thread.join(10)
+
+
 class Sandbox:
-    """A temporary HOME, a scrubbed environment pointed at a StandIn."""
+    """A temporary HOME, a scrubbed environment pointed at a StandIn, and a
+    Clock shared by the stand-in and every in-process run."""
 
     def __init__(self, standin, config=BASE_CONFIG):
         self.standin = standin
+        self.clock = Clock()
+        standin.clock = self.clock.now
         self.root = tempfile.mkdtemp(prefix="acp-test-")
         self.home = os.path.join(self.root, "home")
         os.mkdir(self.home)
@@ -552,6 +682,12 @@ class Sandbox:
 
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
 
     def path(self, *parts):
         return os.path.join(self.home, *parts)
@@ -581,7 +717,7 @@ class Sandbox:
         if register:
             self.standin.add_token(token, ttl)
         doc = {"startUrl": START_URL, "region": "us-east-1", "accessToken": token,
-               "expiresAt": utc(time.time() + ttl)}
+               "expiresAt": utc(self.clock.now() + ttl)}
         doc.update(fields)
         path = self.token_path(name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -589,11 +725,18 @@ class Sandbox:
             f.write(raw if raw is not None else json.dumps(doc))
         return token
 
+    def refreshable_token(self, ttl, registration_ttl=86400, name="dev", **extra):
+        """A token with refresh data, as an sso-session login writes it."""
+        self.standin.add_client("cid", "csecret")
+        self.standin.add_refresh_token("refresh-1", "cid")
+        return self.write_token(name, ttl=ttl, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
+                                registrationExpiresAt=utc(self.clock.now() + registration_ttl), **extra)
+
     def write_role_cache(self, path, ttl, access_key="ASIACACHED", expiration=None):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         entry = {"ProviderType": "sso", "Credentials": {
             "AccessKeyId": access_key, "SecretAccessKey": "cached-secret",
-            "SessionToken": "cached-session", "Expiration": expiration or utc(time.time() + ttl),
+            "SessionToken": "cached-session", "Expiration": expiration or utc(self.clock.now() + ttl),
             "AccountId": ACCOUNT}}
         with open(path, "w") as f:
             json.dump(entry, f)
@@ -604,11 +747,31 @@ class Sandbox:
         full_env.update(env or {})
         return {k: v for k, v in full_env.items() if v is not None}
 
-    def run(self, *args, env=None, python=None, timeout=60):
+    def call(self, *args, env=None, terminal=None, browser=None, **seams):
+        """Run the script in-process, as main() with this sandbox's clock; the
+        browser (default: none can be opened) and terminal are seams too."""
+        out, err = io.StringIO(), io.StringIO()
+        environ = self.environ(env)
+        if isinstance(browser, FakeBrowser):
+            environ.setdefault("BROWSER", "fake")  # a browser here can take the redirect: PKCE stays PKCE
+        if browser != "real":  # "real": the script's own launcher, with BROWSER from env
+            seams.setdefault("open_browser", browser or (lambda url: False))
+        for name in ("now", "monotonic", "sleep"):
+            seams.setdefault(name, getattr(self.clock, name))
+        rc = acp.main(list(args), environ, out, err, open_terminal=lambda: terminal, **seams)
+        return Result(rc, out.getvalue(), err.getvalue())
+
+    def files(self, *parts):
+        """The names in a directory under HOME, sorted."""
+        return sorted(os.listdir(self.path(*parts)))
+
+    # ---- real processes, for the contract an SDK sees
+
+    def run(self, *args, env=None, python=None, timeout=60, stdin=subprocess.DEVNULL, **popen):
         p = subprocess.run([python or sys.executable, SCRIPT] + list(args), env=self.environ(env),
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=timeout, cwd=self.root)
-        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
+                           stdin=stdin, stdout=popen.pop("stdout", subprocess.PIPE),
+                           stderr=popen.pop("stderr", subprocess.PIPE), timeout=timeout, cwd=self.root, **popen)
+        return Result(p.returncode, (p.stdout or b"").decode(), (p.stderr or b"").decode())
 
     def python(self, code, env=None, timeout=120):
         """Run Python code (boto3 and friends) in the sandbox; returns its JSON output."""
@@ -623,8 +786,8 @@ class Sandbox:
         return " ".join(shlex.quote(a) for a in (sys.executable, SCRIPT) + args)
 
     def browser(self, action="follow", linger=0):
-        """Environment for a fake browser: a person who opens the page and
-        approves (follow), denies, ignores it, or sends a forged state."""
+        """Environment for a fake browser process: a person who opens the page
+        and approves (follow), denies, ignores it, or sends a forged state."""
         self.visits_file = os.path.join(self.root, "browser-visits.jsonl")
         return {"BROWSER": "%s %s fake-browser %%s" % (shlex.quote(sys.executable), shlex.quote(TESTS)),
                 "FAKE_BROWSER_LOG": self.visits_file, "FAKE_BROWSER_ACTION": action,
@@ -643,8 +806,14 @@ class Sandbox:
                 return found
             time.sleep(0.05)
 
-    def start(self, *args, env=None):
-        return subprocess.Popen([sys.executable, SCRIPT] + list(args), env=self.environ(env), cwd=self.root,
+    def start(self, *args, env=None, imported=False):
+        """A process of the script; imported: in the README's fast form, which
+        reuses the cached bytecode instead of compiling the script each time."""
+        command = [sys.executable, SCRIPT]
+        if imported:
+            command = [sys.executable, "-c", "import sys; sys.path[:0] = [%r]; import aws_sso_credential_process "
+                       "as m; sys.exit(m.main())" % HERE]
+        return subprocess.Popen(command + list(args), env=self.environ(env), cwd=self.root,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def finish(self, proc, timeout=60):
@@ -686,9 +855,12 @@ class Sandbox:
 
 
 class SandboxTest(unittest.TestCase):
-    """Base: a fresh StandIn and Sandbox per test."""
+    """Base: a fresh StandIn and Sandbox per test. run_suite starts the tests
+    of classes marked slow (waiting on real sockets and processes) first, the
+    slowest (a higher number) earliest."""
 
     tls = False
+    slow = 0
 
     def setUp(self):
         self.standin = StandIn(tls=self.tls)
@@ -727,6 +899,7 @@ class SandboxTest(unittest.TestCase):
         error = lines[-1]
         self.assertTrue(error.startswith("aws-sso-credential-process: "), result)
         self.assertNotIn("Traceback", result.err)
+        self.assertTrue(error.isprintable(), "control characters reached stderr: %r" % error)
         for phrase in phrases:
             self.assertIn(phrase, error)
         return error
@@ -739,45 +912,175 @@ class SandboxTest(unittest.TestCase):
     def issued(self, index=-1):
         return self.standin.issued[index]
 
+    def temp_files(self):
+        """Temporary files left anywhere under HOME."""
+        return [os.path.join(d, n) for d, _, names in os.walk(self.sb.home) for n in names
+                if n.endswith(".tmp")]
+
 
 # --------------------------------------------------------------------------
-# Pure helpers (import level)
+# Test support: what a person (and other local clients) do with a login page
 # --------------------------------------------------------------------------
 
 
-class TestCacheKeys(unittest.TestCase):
-    """SPEC.md section 11 test vectors, and agreement with botocore itself."""
+def _callback_port(url):
+    from urllib.parse import urlsplit
+    return urlsplit(parse_qs(urlsplit(url).query)["redirect_uri"][0]).port
 
-    def cfg(self, session=None, start_url=START_URL, account=ACCOUNT, role=ROLE):
-        cfg = acp.Config()
-        cfg.sso_session, cfg.start_url, cfg.account_id, cfg.role_name = session, start_url, account, role
-        return cfg
 
-    def test_token_cache_file_names(self):
-        vectors = [(self.cfg(), "40a89917e3175433e361b710a9d43528d7f1890a"),
-                   (self.cfg(start_url=START_URL + "/"), "efc31dacc9f40d3b937b7214601a881f4c2500c4"),
-                   (self.cfg(session="dev"), "34c6fceca75e456f25e7e99531e2425c6c1de443"),
-                   (self.cfg(session="my-sso"), "0ad374308c5a4e22f723adf10145eafad7c4031c")]
-        for cfg, key in vectors:
-            self.assertEqual(acp.token_cache_key(cfg), key)
+def _raw_request(port, data, wait=5):
+    """Send raw bytes to the callback server; its whole answer as text."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except OSError:
+            pass
+    return b"".join(chunks).decode("latin-1")
 
-    def test_role_cache_keys(self):
-        self.assertEqual(acp.role_cache_key(self.cfg()), "6ba1a5b49a2db9c919d9b0a8de4788d7f6cca24c")
-        self.assertEqual(acp.role_cache_key(self.cfg(session="dev")),
-                         "c43dd432db0bf8323a53ab1fcded2c422fe2bcd9")
 
-    def test_keys_match_botocore_for_unusual_names(self):
-        from botocore.credentials import SSOCredentialFetcher
-        from botocore.utils import SSOTokenLoader
-        loader = SSOTokenLoader(cache={})
-        for session, url, role in [("dév ü", "https://x.awsapps.com/start#/", "Role/With\"Quote"),
-                                   (None, "https://é.awsapps.com/start", "A:B")]:
-            cfg = self.cfg(session=session, start_url=url, role=role)
-            fetcher = SSOCredentialFetcher(url, "us-east-1", role, ACCOUNT, None,
-                                           sso_session_name=session)
-            self.assertEqual(acp.role_cache_key(cfg), fetcher._create_cache_key())
-            self.assertEqual(acp.token_cache_key(cfg),
-                             loader._generate_cache_key(url, session_name=session))
+def _drip(port, seconds):
+    """A client that sends one byte every half second for `seconds`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            for byte in (b"GET /oauth/callback?code=x&state=y HTTP/1.1\r\n" * 10)[:int(seconds * 2)]:
+                s.sendall(bytes([byte]))
+                time.sleep(0.5)
+    except OSError:
+        pass
+
+
+def _probe(url, seen):
+    """What else the callback server answers: another loopback address (it
+    must bind 127.0.0.1 only), another path, another method, garbage."""
+    import urllib.error
+    import urllib.request
+    port = _callback_port(url)
+    probes = {}
+    try:
+        socket.create_connection(("127.0.0.2", port), timeout=2).close()
+        probes["127.0.0.2"] = "connected"
+    except OSError as e:
+        probes["127.0.0.2"] = type(e).__name__
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d/favicon.ico" % port, timeout=5)
+        probes["other path"] = 200
+    except urllib.error.HTTPError as e:
+        probes["other path"] = e.code
+    probes["POST"] = int(_raw_request(port, b"POST /oauth/callback HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+                         .split()[1])
+    probes["garbage"] = int(_raw_request(port, b"\x00\x01garbage\r\n\r\n").split()[1])
+    seen["probes"] = probes
+
+
+def browse(url, action="follow"):
+    """Act on a login page as a person would: follow it (sign in, approve),
+    deny it, or misbehave around it. Returns what was seen."""
+    import urllib.error
+    import urllib.request
+    seen = {}
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args):
+            return None
+
+    def location(target):  # where /authorize sends the browser, without going there
+        try:
+            urllib.request.build_opener(NoRedirect).open(target, timeout=10)
+        except urllib.error.HTTPError as e:
+            return e.headers["Location"]
+
+    try:
+        if action == "deny":
+            urllib.request.urlopen(url + "&deny=1", timeout=10).read()
+        elif action == "deny-nasty":
+            try:
+                urllib.request.urlopen(location(url + "&deny=nasty"), timeout=10)
+            except urllib.error.HTTPError as e:
+                seen["page"] = e.read().decode()
+        elif action == "wrong-state":  # a forged or stale response reaches the callback
+            urllib.request.urlopen(location(url).replace("state=", "state=forged-"), timeout=10).read()
+        elif action == "twice":
+            port = _callback_port(url)
+            second = socket.create_connection(("127.0.0.1", port), timeout=10)  # connected first, sends later
+            time.sleep(0.3)
+            target = location(url)
+            seen["page"] = urllib.request.urlopen(target, timeout=10).read().decode()
+            second.sendall(b"GET /oauth/callback?code=forged&%s HTTP/1.1\r\n\r\n" % target.split("&")[-1].encode())
+            seen["second"] = second.recv(65536).decode("latin-1")
+            second.close()
+        elif action == "drip-forever":
+            _drip(_callback_port(url), 4)
+        elif action in ("follow", "probe", "stall-then-follow", "garbage-then-follow", "crowd-then-follow"):
+            port = _callback_port(url) if "redirect_uri=" in url else None
+            idle = None
+            if action == "probe":
+                _probe(url, seen)
+            elif action == "stall-then-follow":
+                idle = socket.create_connection(("127.0.0.1", port), timeout=10)  # a pre-connect, never used
+                threading.Thread(target=_drip, args=(port, 6), daemon=True).start()
+                time.sleep(0.3)
+            elif action == "garbage-then-follow":
+                seen["garbage"] = _raw_request(port, b"GARBAGE\r\n\r\n")
+            elif action == "crowd-then-follow":  # more idle clients than the server holds open
+                crowd = [socket.create_connection(("127.0.0.1", port), timeout=10)
+                         for _ in range(acp.CALLBACK_MAX_CONNECTIONS + 8)]
+                time.sleep(0.3)
+            seen["page"] = urllib.request.urlopen(url, timeout=10).read().decode()
+            for sock in ([idle] if idle else []) + (crowd if action == "crowd-then-follow" else []):
+                sock.close()
+    except (urllib.error.HTTPError, OSError) as e:
+        seen["error"] = repr(e)
+    return seen
+
+
+def fake_browser(url):
+    """The BROWSER the subprocess tests hand the script: records how it was
+    started, then acts as a person would (FAKE_BROWSER_ACTION)."""
+    fds = {}
+    for fd in (0, 1, 2):
+        try:
+            fds[fd] = os.readlink("/proc/self/fd/%d" % fd)
+        except OSError:
+            fds[fd] = None
+    with open(os.environ["FAKE_BROWSER_LOG"], "a") as f:
+        f.write(json.dumps({"url": url, "fds": fds, "sid": os.getsid(0), "pid": os.getpid()}) + "\n")
+    seen = browse(url, os.environ.get("FAKE_BROWSER_ACTION", "follow"))
+    with open(os.environ["FAKE_BROWSER_LOG"] + ".seen", "a") as f:
+        f.write(json.dumps(seen) + "\n")
+    time.sleep(float(os.environ.get("FAKE_BROWSER_LINGER") or 0))
+    return 0
+
+
+# ==========================================================================
+# Constants and errors
+# ==========================================================================
+
+
+class TestErrors(unittest.TestCase):
+    CLASSES = (acp.Error, acp.ConfigError, acp.LoginRequired, acp.LoginFailed, acp.AccessDenied,
+               acp.ServiceError, acp.Busy, acp.OutputError, acp.OidcError)
+
+    def test_every_class_is_found_by_name(self):
+        for cls in self.CLASSES:
+            self.assertIs(acp.error_class(cls.__name__), cls)
+        self.assertIsNone(acp.error_class("ValueError"))
+        self.assertIsNone(acp.error_class("Bogus"))
+
+    def test_each_user_facing_class_has_its_own_exit_code(self):
+        codes = [cls.exit_code for cls in self.CLASSES if cls is not acp.OidcError]
+        self.assertEqual(len(codes), len(set(codes)))
+        self.assertEqual(acp.Error.exit_code, 70, "70 is for bugs only")
+
+
+# ==========================================================================
+# Small pure helpers: time, hashing, JSON, text, paths
+# ==========================================================================
 
 
 class TestTimestamps(unittest.TestCase):
@@ -810,12 +1113,42 @@ class TestTimestamps(unittest.TestCase):
                 with self.assertRaises(ValueError):
                     acp.parse_time(text)
 
+    def test_only_times_every_sdk_can_parse(self):
+        self.assertEqual(acp.parse_time("9999-12-31T23:59:59Z"), acp.MAX_EPOCH)
+        for text in ["9999-12-31T23:59:59-01:00",  # year 10000 in UTC
+                     "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z"]:
+            with self.subTest(text=text):
+                self.assertRaises(ValueError, acp.parse_time, text)
+
+    def test_format_is_always_four_digit_years(self):
+        self.assertEqual(acp.format_time(0), "1970-01-01T00:00:00Z")
+        self.assertEqual(acp.format_time(acp.MAX_EPOCH), "9999-12-31T23:59:59Z")
+        self.assertEqual(acp.format_time(1795628599.9), "2026-11-25T17:43:19Z")
+        for bad in (acp.MAX_EPOCH + 1, -1, float("inf"), float("nan")):
+            self.assertRaises(ValueError, acp.format_time, bad)
+
+
+class TestServiceNumbers(unittest.TestCase):
+    def test_only_finite_numbers_in_range(self):
+        self.assertEqual(acp.service_number(3600, "x", 1, 7200), 3600)
+        self.assertEqual(acp.service_number(3600.9, "x", 1, 7200), 3600)
+        for bad in (True, "3600", None, [], float("inf"), float("-inf"), float("nan"), 0, -5, 10 ** 400, 7201):
+            with self.subTest(bad=bad):
+                with self.assertRaises(ValueError) as cm:
+                    acp.service_number(bad, "expiresIn", 1, 7200)
+                self.assertEqual(str(cm.exception), "expiresIn is missing or out of range")
+
+    def test_clamped_numbers(self):
+        for value, expected in [(5, 5), (0, 1), (-3, 1), (10 ** 9, 60), (float("inf"), 60), (2.7, 2),
+                                (float("nan"), 5), ("7", 5), (None, 5), (True, 5)]:
+            self.assertEqual(acp.clamp_number(value, 5, 1, 60), expected, value)
+
 
 class TestJson(unittest.TestCase):
     def test_matches_json_module(self):
         rng = random.Random(3)
         docs = [{"a": "x\u00e9\ud83d\ude00", "b": [1, -2.5e3, True, False, None], "c": {"d": "\"\\/"}},
-                {}, [], "s", 0, {"expiresAt": "2026-11-25T17:43:19Z", "n": 1e400 if False else 12}]
+                {}, [], "s", 0, {"expiresAt": "2026-11-25T17:43:19Z", "n": 12}]
         for doc in docs:
             for text in (json.dumps(doc), json.dumps(doc, indent=2), "  %s\n" % json.dumps(doc)):
                 self.assertEqual(acp.json_loads(text), json.loads(text))
@@ -835,9 +1168,286 @@ class TestJson(unittest.TestCase):
             with self.subTest(text=text):
                 self.assertRaises(ValueError, acp.json_loads, text)
 
+    def test_nesting_too_deep_is_a_value_error(self):
+        for text in ["[" * 100000 + "]" * 100000, "{\"a\":" * 50000 + "1" + "}" * 50000, "[" * 100000,
+                     "[" * 65 + "]" * 65]:
+            with self.assertRaises(ValueError) as cm:
+                acp.json_loads(text)
+            self.assertNotIsInstance(cm.exception, RecursionError)
+        deep_enough = "[" * 64 + "]" * 64
+        self.assertEqual(acp.json_loads(deep_enough), json.loads(deep_enough))
+        brackets_in_strings = json.dumps({"a": "[{" * 100, "b": [["\\\"["]]})
+        self.assertEqual(acp.json_loads(brackets_in_strings), json.loads(brackets_in_strings))
+
+    def test_deep_nesting_near_the_recursion_limit(self):
+        # With most of the stack already used (an SDK's, a test runner's),
+        # hitting the parser's recursion limit could crash CPython 3.8.
+        def nested(n):
+            if n:
+                return nested(n - 1)
+            return acp.json_loads("[" * 100000 + "]" * 100000)
+        with self.assertRaises(ValueError):
+            nested(sys.getrecursionlimit() - 100)
+
     def test_json_str_is_json_dumps(self):
         for s in ["plain", "q\"b\\s/", "\x00\x1f\n\t", "é\u2028😀"]:
             self.assertEqual(acp.json_str(s), json.dumps(s))
+
+
+class TestText(unittest.TestCase):
+    def test_control_characters_are_escaped(self):
+        self.assertEqual(acp.printable("ok é 😀 /x"), "ok é 😀 /x")
+        self.assertEqual(acp.printable("a\x1b[2Jb\rc\x07d\x9be\u202ef"), "a\\x1b[2Jb\\rc\\x07d\\x9be\\u202ef")
+        self.assertEqual(acp.one_line("two\nlines\r\n and\ttabs\x1b]0;t\x07"), "two lines and tabs\\x1b]0;t\\x07")
+        self.assertEqual(acp.quoted("a\x1bb"), "'a\\x1bb'")
+
+    def test_clip(self):
+        self.assertEqual(acp.clip("x" * 400, 10), "x" * 10 + "...")
+        self.assertEqual(acp.clip("short"), "short")
+
+    def test_token_text(self):
+        for good in ("aoaAAAAAGW0", "a:b/c+d=", "x" * 5000):
+            self.assertTrue(acp.is_token_text(good))
+        for bad in ("", "two words", "line\r\nX-Injected: 1", "caf\u00e9", "\u20ac", "tab\t", None, 5, b"bytes"):
+            self.assertFalse(acp.is_token_text(bad), bad)
+
+    def test_utf8_text(self):
+        self.assertEqual(acp.utf8_text("fine é", "x"), "fine é")
+        with self.assertRaises(acp.ConfigError) as cm:
+            acp.utf8_text("bad\udcff", "the value of --role-name")
+        self.assertEqual(str(cm.exception), "the value of --role-name is not valid UTF-8 text")
+
+    def test_hide_userinfo(self):
+        self.assertEqual(acp.hide_userinfo("http://user:pw@proxy:3128/x"), "http://***@proxy:3128/x")
+        self.assertEqual(acp.hide_userinfo("http://proxy:3128"), "http://proxy:3128")
+
+
+# ==========================================================================
+# Files: bounded reads, atomic writes, no symlink games, the debug log
+# ==========================================================================
+
+
+class TestFiles(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def test_reads_only_regular_files_and_never_blocks(self):
+        os.mkfifo(self.path("fifo"))  # opening it for reading would block without O_NONBLOCK
+        os.mkdir(self.path("dir"))
+        for path, kind in [(self.path("fifo"), "a FIFO"), (self.path("dir"), "a directory"),
+                           ("/dev/zero", "a device")]:
+            with self.subTest(path=path):
+                with self.assertRaises(acp.NotAFile) as cm:
+                    acp.read_regular_file(path, 100)
+                self.assertIn("is %s, not a file" % kind, str(cm.exception))
+
+    def test_reads_are_capped(self):
+        with open(self.path("big"), "wb") as f:
+            f.write(b"x" * 101)
+        with self.assertRaises(acp.NotAFile) as cm:
+            acp.read_regular_file(self.path("big"), 100)
+        self.assertIn("larger than 100 bytes", str(cm.exception))
+        self.assertEqual(acp.read_regular_file(self.path("big"), 101), b"x" * 101)
+        self.assertRaises(FileNotFoundError, acp.read_regular_file, self.path("missing"), 100)
+
+    def test_atomic_write_leaves_one_private_file(self):
+        target = self.path("entry.json")
+        acp.write_file_atomic(target, "{\"a\": 1}")
+        with open(target) as f:
+            self.assertEqual(f.read(), "{\"a\": 1}")
+        self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o600)
+        self.assertEqual(os.listdir(self.tmp), ["entry.json"])
+
+    def test_a_link_at_the_target_is_replaced_not_followed(self):
+        victim = self.path("victim")
+        with open(victim, "w") as f:
+            f.write("untouched")
+        os.symlink(victim, self.path("entry.json"))
+        acp.write_file_atomic(self.path("entry.json"), "new")
+        self.assertFalse(os.path.islink(self.path("entry.json")))
+        with open(victim) as f:
+            self.assertEqual(f.read(), "untouched")
+
+    def test_stale_temp_files_are_swept_by_the_next_write(self):
+        # What a writer killed mid-write leaves: a recognisable name, maybe credentials inside.
+        stale = self.path("entry.json.4242.deadbeef" + acp.TEMP_SUFFIX)
+        fresh = self.path("other.json.4343.cafebabe" + acp.TEMP_SUFFIX)
+        foreign = self.path("tmpabc123.tmp")  # botocore's own temp name: not ours to remove
+        for path in (stale, fresh, foreign):
+            with open(path, "w") as f:
+                f.write("{\"Credentials\": {\"SecretAccessKey\": \"s\"")
+        old = time.time() - acp.STALE_TEMP_SECONDS - 5
+        os.utime(stale, (old, old))
+        os.utime(foreign, (old, old))
+        acp.write_file_atomic(self.path("entry.json"), "{}")
+        self.assertEqual(sorted(os.listdir(self.tmp)), sorted(["entry.json", os.path.basename(fresh),
+                                                               "tmpabc123.tmp"]))
+
+    def test_a_failed_write_leaves_nothing(self):
+        from unittest import mock
+        with mock.patch.object(acp.os, "fsync", side_effect=OSError(28, "No space left on device")):
+            self.assertRaises(OSError, acp.write_file_atomic, self.path("entry.json"), "{}")
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_private_files_never_follow_links(self):
+        victim = self.path("victim")
+        with open(victim, "w") as f:
+            f.write("untouched")
+        os.chmod(victim, 0o644)
+        link = self.path("x.json.lock")
+        os.symlink(victim, link)
+        self.assertRaises(OSError, acp.open_private, link, os.O_RDWR)  # without replace_link: an error
+        fd = acp.open_private(link, os.O_RDWR, replace_link=True)
+        os.write(fd, b"note")
+        os.close(fd)
+        self.assertFalse(os.path.islink(link))
+        with open(victim) as f:
+            self.assertEqual(f.read(), "untouched")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644, "the link's target was not chmod'ed")
+
+    def test_private_files_get_mode_0600(self):
+        loose = self.path("loose.lock")
+        with open(loose, "w") as f:
+            f.write("{}")
+        os.chmod(loose, 0o666)
+        os.close(acp.open_private(loose, os.O_RDWR))
+        self.assertEqual(stat.S_IMODE(os.stat(loose).st_mode), 0o600)
+        os.mkfifo(self.path("fifo.lock"))
+        self.assertRaises(acp.NotAFile, acp.open_private, self.path("fifo.lock"), os.O_RDWR)
+
+
+class TestDebugLog(SandboxTest):
+    LOG = (".aws", "sso", "aws-sso-credential-process-log.txt")
+
+    def log_text(self):
+        path = self.sb.path(*self.LOG)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path) as f:
+            return f.read()
+
+    def test_log_shows_decisions_and_no_secrets(self):
+        token = self.sb.write_token("dev", refreshToken="refresh-secret-value", clientId="cid",
+                                    clientSecret="client-secret-value")
+        doc = self.ok(self.sb.call("--profile", "sess", "--debug"))
+        self.ok(self.sb.call("--profile", "sess", env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": "true"}))
+        text = self.log_text()
+        for expected in ("sso_session=dev (profile 'sess')", "region=us-east-1 (sso-session 'dev')",
+                         "token cache", "HTTP GET 127.0.0.1", "/federation/credentials?role_name=Admin",
+                         "-> 200", "role cache hit", "portal %s" % self.standin.url):
+            self.assertIn(expected, text)
+        for secret in (token, "refresh-secret-value", "client-secret-value", doc["SecretAccessKey"],
+                       doc["SessionToken"]):
+            self.assertNotIn(secret, text)
+
+    def test_errors_and_log_file_mode(self):
+        path = self.sb.path(*self.LOG)
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write("an old world-readable log\n")
+        os.chmod(path, 0o644)
+        self.fails(self.sb.call("--profile", "sess", "--debug"), 1, "not logged in")
+        self.assertIn("error (exit 1)", self.log_text())
+
+    def test_unwritable_log_is_a_warning_not_a_failure(self):
+        os.makedirs(self.sb.path(*self.LOG))  # a directory
+        self.sb.write_token("dev")
+        r = self.sb.call("--profile", "sess", "--debug")
+        self.assertEqual((r.rc, json.loads(r.out)["Version"]), (0, 1))
+        self.assertRegex(r.err, r"^aws-sso-credential-process: warning: cannot write the debug log .*\n$")
+
+    def test_no_log_without_debug(self):
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertFalse(os.path.exists(self.sb.path(*self.LOG)))
+
+    def test_a_linked_log_is_not_followed(self):
+        victim = os.path.join(self.sb.root, "victim")
+        with open(victim, "w") as f:
+            f.write("x" * (2 << 20))  # over the size at which the log is truncated
+        os.chmod(victim, 0o644)
+        os.makedirs(self.sb.path(".aws", "sso"))
+        os.symlink(victim, self.sb.path(*self.LOG))
+        self.sb.write_token("dev")
+        r = self.sb.call("--profile", "sess", "--debug")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("cannot write the debug log", r.err)
+        self.assertIn("it is a symbolic link", r.err)
+        self.assertEqual(os.path.getsize(victim), 2 << 20, "not appended to, not truncated")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644, "not chmod'ed")
+
+    def test_a_log_that_fills_up_is_dropped_with_a_warning(self):
+        from unittest import mock
+        self.sb.write_token("dev")
+        path = self.sb.path(*self.LOG)
+        real_write = os.write
+
+        def write(fd, data):  # the disk under the log is full
+            try:
+                target = os.readlink("/proc/self/fd/%d" % fd)
+            except OSError:
+                target = None
+            if target == path:
+                raise OSError(28, "No space left on device")
+            return real_write(fd, data)
+
+        with mock.patch.object(acp.os, "write", side_effect=write):
+            r = self.sb.call("--profile", "sess", "--debug")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(r.out)["Version"], 1)
+        self.assertRegex(r.err, r"^aws-sso-credential-process: warning: the debug log .* could not be written "
+                                r"\(.*No space left on device\); it stops here\n$")
+
+    def test_a_log_over_a_mebibyte_starts_afresh(self):
+        path = self.sb.path(*self.LOG)
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write("old line\n" * 150000)  # over 1 MiB
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess", "--debug"))
+        text = self.log_text()
+        self.assertNotIn("old line", text)
+        self.assertIn("role credentials cached", text)
+
+    def test_log_lines_escape_what_the_network_sent(self):
+        self.sb.write_token("dev")
+        self.standin.fail("/federation/credentials", status=400, error="Evil\x1b]0;pwned\x07",
+                          message="bad\x1b[2J\rrequest")
+        self.fails(self.sb.call("--profile", "sess", "--debug"), 5, "Evil\\x1b]0;pwned\\x07",
+                   "bad\\x1b[2J request")
+        text = self.log_text()
+        self.assertNotIn("\x1b", text)
+        self.assertNotIn("\x07", text)
+        self.assertIn("bad\\x1b[2J request", text)
+
+
+# ==========================================================================
+# Configuration: arguments, the config file, precedence, endpoints, proxies
+# ==========================================================================
+
+
+class TestArgs(unittest.TestCase):
+    def test_forms(self):
+        self.assertEqual(acp.parse_args(["--profile", "p", "--region=eu-west-1", "--debug",
+                                         "--account-id", "1", "--account-id", "2"]),
+                         {"profile": "p", "region": "eu-west-1", "debug": True, "account_id": "2"})
+        self.assertEqual(acp.parse_args(["--help", "--bogus"]), {"help": True})
+
+    def test_errors(self):
+        for argv, phrase in [(["--bogus"], "unrecognized argument '--bogus'"),
+                             (["--profile"], "--profile needs a value"),
+                             (["--region="], "--region needs a non-empty value"),
+                             (["extra"], "unrecognized argument 'extra'"),
+                             (["--debug=yes"], "unrecognized argument '--debug=yes'"),
+                             (["--role-name", "Ad\udcffmin"], "the value of --role-name is not valid UTF-8"),
+                             (["--bo\x1bgus"], "unrecognized argument '--bo\\x1bgus'")]:
+            with self.subTest(argv=argv):
+                with self.assertRaises(acp.ConfigError) as cm:
+                    acp.parse_args(argv)
+                self.assertIn(phrase, str(cm.exception))
 
 
 class TestIniParser(unittest.TestCase):
@@ -870,6 +1480,8 @@ class TestIniParser(unittest.TestCase):
         "\r\n[profile a]\r\nk = v\r\n",
         "[profile \"unbalanced]\nk = v\n",
         "[profile a]\nk = v\n[profile \u00e9]\nk = w\n",
+        "[profile a]\ns3 =\n  not key value\n",
+        "[sso-session s]\nnested =\n  a = 1\n  broken\n",
         "",
     ]
 
@@ -913,11 +1525,13 @@ class TestIniParser(unittest.TestCase):
             if fast != "fallback":
                 self.assertEqual(fast, slow, text)
 
+    @needs_botocore
     def test_profile_map_matches_botocore(self):
         from botocore.configloader import build_profile_map, raw_config_parse
         from botocore.exceptions import ConfigParseError
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
+        refused = 0
         for i, text in enumerate(self.CORPUS):
             path = os.path.join(tmp, "c%d" % i)
             with open(path, "w", encoding="utf-8") as f:
@@ -927,6 +1541,7 @@ class TestIniParser(unittest.TestCase):
                     expected = build_profile_map(raw_config_parse(path))
                 except ConfigParseError:
                     self.assertRaises(acp.ConfigError, acp.load_config_file, path)
+                    refused += 1
                     continue
                 ours = acp.load_config_file(path)
                 for kind in ("profiles", "sso_sessions", "services"):
@@ -934,25 +1549,59 @@ class TestIniParser(unittest.TestCase):
                                          for k, v in values.items()}
                                   for name, values in ours[kind].items()}
                     self.assertEqual(normalised, expected[kind])
+        self.assertGreaterEqual(refused, 5, "the corpus has files botocore refuses")
 
 
-class TestArgs(unittest.TestCase):
-    def test_forms(self):
-        self.assertEqual(acp.parse_args(["--profile", "p", "--region=eu-west-1", "--debug",
-                                         "--account-id", "1", "--account-id", "2"]),
-                         {"profile": "p", "region": "eu-west-1", "debug": True, "account_id": "2"})
-        self.assertEqual(acp.parse_args(["--help", "--bogus"]), {"help": True})
+class TestConfigFile(SandboxTest):
+    def test_a_malformed_nested_block_refuses_the_file_as_botocore_does(self):
+        self.sb.write_token("dev")
+        self.sb.write_config(BASE_CONFIG.replace("[profile sess]\n", "[profile sess]\ns3 =\n  max_concurrency\n"))
+        err = self.fails(self.sb.call("--profile", "sess"), 2, "cannot parse config file",
+                         "[profile sess] s3", "the line 'max_concurrency' is not 'key = value'")
+        self.assertIn(self.sb.path(".aws", "config"), err)
+        # in any section, used or not, as botocore does
+        self.sb.write_config(BASE_CONFIG + "\n[profile other]\nnested =\n  a = 1\n  b\n")
+        self.fails(self.sb.call("--profile", "sess"), 2, "[profile other] nested", "the line 'b'")
 
-    def test_errors(self):
-        for argv, phrase in [(["--bogus"], "unrecognized argument '--bogus'"),
-                             (["--profile"], "--profile needs a value"),
-                             (["--region="], "--region needs a non-empty value"),
-                             (["extra"], "unrecognized argument 'extra'"),
-                             (["--debug=yes"], "unrecognized argument '--debug=yes'")]:
-            with self.subTest(argv=argv):
-                with self.assertRaises(acp.ConfigError) as cm:
-                    acp.parse_args(argv)
-                self.assertIn(phrase, str(cm.exception))
+    def test_special_files_at_the_config_path(self):
+        self.sb.write_token("dev")
+        config = os.path.join(self.sb.root, "config-fifo")
+        os.mkfifo(config)  # reading this with open() would hang forever
+        for path, phrase in [(config, "is a FIFO, not a file"), (self.sb.root, "is a directory, not a file"),
+                             ("/dev/zero", "is a device, not a file")]:
+            with self.subTest(path=path):
+                self.fails(self.sb.call("--profile", "sess", env={"AWS_CONFIG_FILE": path}), 2,
+                           "cannot read config file %s" % path, phrase)
+
+    def test_a_huge_config_file_is_refused(self):
+        with open(self.sb.path(".aws", "config"), "a") as f:
+            f.write("# padding\n" * (acp.CONFIG_FILE_LIMIT // 10 + 1))
+        self.fails(self.sb.call("--profile", "sess"), 2, "cannot read config file", "larger than")
+
+    def test_config_file_location_and_syntax(self):
+        self.sb.env["CONFDIR"] = os.path.join(self.sb.root, "elsewhere")
+        self.sb.write_config("""
+            [default]
+            sso_session = nope
+            [profile "with space"]
+            SSO_Session: dev
+            Sso_Account_Id = 111122223333
+            SSO_ROLE_NAME = Admin
+            [sso-session dev]
+            sso_start_url = https://d-abc123.awsapps.com/start
+            SSO_REGION = us-east-1
+            [profile default]
+            sso_session = dev
+            sso_account_id = 111122223333
+            sso_role_name = Admin
+            """, path=os.path.join(self.sb.root, "elsewhere", "cfg"))
+        self.sb.write_token("dev")
+        for config_file in ("$CONFDIR/cfg", "${CONFDIR}/cfg", "~/../elsewhere/cfg"):
+            with self.subTest(config_file=config_file):
+                env = {"AWS_CONFIG_FILE": config_file}
+                self.ok(self.sb.call("--profile", "with space", env=env))
+                # [profile default] comes later in the file, so it replaces [default]
+                self.ok(self.sb.call("--profile", "default", env=env))
 
 
 class TestPrecedence(unittest.TestCase):
@@ -1024,14 +1673,55 @@ class TestPrecedence(unittest.TestCase):
         self.assertIsNone(cfg.sso_session)
         self.assertEqual(cfg.start_url, START_URL)
 
+    def test_undecodable_environment_values(self):
+        for env in ({"AWS_SSO_ROLE_NAME": "R\udcff"}, {"AWS_SSO_READ_TIMEOUT": "1\udcff"},
+                    {"AWS_ENDPOINT_URL_SSO": "http://h\udcff"}):
+            with self.subTest(env=env):
+                with self.assertRaises(acp.ConfigError) as cm:
+                    self.resolve(["--profile", "p"], **env)
+                self.assertIn("%s is not valid UTF-8 text" % list(env)[0], str(cm.exception))
+
+
+class TestRegistrationScopes(unittest.TestCase):
+    """The registration's cache key reads scopes exactly as the AWS CLI does."""
+
+    def scopes(self, config, argv=("--profile", "p")):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        with open(os.path.join(tmp, "config"), "w") as f:
+            f.write(textwrap.dedent(config))
+        return acp.resolve_config(acp.parse_args(list(argv)),
+                                  {"AWS_CONFIG_FILE": os.path.join(tmp, "config"), "HOME": tmp}).scopes
+
+    SESSION = "[profile p]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = R\n" \
+              "[sso-session s]\nsso_start_url = u\nsso_region = us-east-1\n"
+
+    def test_parsed_like_the_cli(self):
+        self.assertEqual(self.scopes(self.SESSION + "sso_registration_scopes = sso:account:access , ,"
+                                     "codewhisperer:completions,\n"),
+                         ["sso:account:access", "codewhisperer:completions"])
+
+    def test_present_but_blank_is_an_empty_list(self):
+        self.assertEqual(self.scopes(self.SESSION + "sso_registration_scopes =\n"), [])
+        self.assertEqual(self.scopes(self.SESSION + "sso_registration_scopes = , ,\n"), [])
+        self.assertIsNone(self.scopes(self.SESSION))
+
+    def test_only_the_sso_session_section_counts(self):
+        in_profile = self.SESSION.replace("sso_role_name = R\n", "sso_role_name = R\nsso_registration_scopes = x\n")
+        self.assertIsNone(self.scopes(in_profile))
+        legacy = ("[profile p]\nsso_start_url = u\nsso_region = us-east-1\nsso_account_id = 111122223333\n"
+                  "sso_role_name = R\nsso_registration_scopes = sso:account:access\n")
+        self.assertIsNone(self.scopes(legacy), "the CLI never reads scopes for a legacy profile")
+
 
 class TestEndpoints(unittest.TestCase):
     def endpoint(self, region, service="sso", profile=None, file=None, **env):
-        cfg = acp.Config()
-        cfg.region, cfg.environ, cfg.profile = region, env, "p"
+        cfg = acp.Config(env)
+        cfg.region, cfg.profile = region, "p"
         cfg.profile_section = profile or {}
         cfg.file = file or {"profiles": {}, "sso_sessions": {}, "services": {}}
-        return acp.service_endpoint(cfg, service)
+        acp.resolve_network(cfg)
+        return cfg.portal_url if service == "sso" else cfg.oidc_url
 
     def test_partitions(self):
         for region, portal, oidc in [
@@ -1046,11 +1736,34 @@ class TestEndpoints(unittest.TestCase):
                  "https://oidc.us-iso-east-1.c2s.ic.gov"),
                 ("us-isob-east-1", "https://portal.sso.us-isob-east-1.sc2s.sgov.gov",
                  "https://oidc.us-isob-east-1.sc2s.sgov.gov"),
+                ("aws-cn-global", "https://portal.sso.aws-cn-global.amazonaws.com.cn",
+                 "https://oidc.aws-cn-global.amazonaws.com.cn"),
+                ("aws-iso-b-global", "https://portal.sso.aws-iso-b-global.sc2s.sgov.gov",
+                 "https://oidc.aws-iso-b-global.sc2s.sgov.gov"),
                 ("mars-east-1", "https://portal.sso.mars-east-1.amazonaws.com",
                  "https://oidc.mars-east-1.amazonaws.com")]:
             self.assertEqual(self.endpoint(region), portal)
             self.assertEqual(self.endpoint(region, "sso-oidc"), oidc)
 
+    @needs_botocore
+    def test_partition_table_matches_botocore(self):
+        import botocore
+        with open(os.path.join(os.path.dirname(botocore.__file__), "data", "partitions.json")) as f:
+            partitions = json.load(f)["partitions"]
+        # Every partition botocore knows (an older one may know fewer, in another
+        # order: the patterns never overlap, so the order does not matter).
+        ours_by_id = {p[0]: p for p in acp.PARTITIONS}
+        self.assertLessEqual({p["id"] for p in partitions}, set(ours_by_id))
+        current = tuple(int(x) for x in botocore.__version__.split(".")[:2]) >= (1, 40)
+        for theirs in partitions:
+            ours = ours_by_id[theirs["id"]]
+            self.assertEqual(ours[2], theirs["outputs"]["dnsSuffix"])
+            if current:  # older releases (Python 3.8 and 3.9 stop there) had placeholder dual-stack names
+                self.assertEqual(ours[3], theirs["outputs"]["dualStackDnsSuffix"])
+            for region in theirs["regions"]:  # every region botocore lists by name
+                self.assertEqual(acp.partition_of(region)[0], theirs["id"], region)
+
+    @needs_botocore
     def test_matches_botocore_resolver(self):
         import botocore.session
         from botocore import UNSIGNED
@@ -1058,7 +1771,8 @@ class TestEndpoints(unittest.TestCase):
         session = botocore.session.Session()
         compared = 0
         for region in ["us-east-1", "eu-central-2", "cn-northwest-1", "us-gov-east-1", "eusc-de-east-1",
-                       "us-isof-south-1", "eu-isoe-west-1"]:
+                       "us-isof-south-1", "eu-isoe-west-1", "aws-global", "aws-cn-global", "aws-us-gov-global",
+                       "aws-iso-global", "aws-iso-b-global", "aws-iso-e-global", "aws-iso-f-global"]:
             for fips, dual in [(False, False), (True, False), (False, True), (True, True)]:
                 with self.subTest(region=region, fips=fips, dual=dual):
                     for service in ("sso", "sso-oidc"):
@@ -1079,7 +1793,7 @@ class TestEndpoints(unittest.TestCase):
                             continue
                         self.assertEqual(self.endpoint(region, service, **env), expected)
                         compared += 1
-        self.assertGreater(compared, 40, "botocore resolved too few endpoints to compare")
+        self.assertGreater(compared, 60, "botocore resolved too few endpoints to compare")
 
     def test_override_order(self):
         services = {"services": {"svc": {"sso": "\nendpoint_url = http://services-sso",
@@ -1111,141 +1825,288 @@ class TestEndpoints(unittest.TestCase):
                 (dict(profile={"services": "nope"}), "[services nope], which does not exist"),
                 (dict(AWS_ENDPOINT_URL_SSO="ftp://x"), "must start with https:// or http://"),
                 (dict(AWS_ENDPOINT_URL_SSO="http://x", AWS_USE_FIPS_ENDPOINT="true"), "FIPS"),
-                (dict(AWS_USE_FIPS_ENDPOINT="maybe"), "must be true or false")]:
+                (dict(AWS_USE_FIPS_ENDPOINT="maybe"), "must be true or false"),
+                (dict(AWS_ENDPOINT_URL_SSO="http://127.0.0.1:abc"),
+                 "'http://127.0.0.1:abc' (from AWS_ENDPOINT_URL_SSO) has a bad port ('abc'"),
+                (dict(AWS_ENDPOINT_URL_SSO="http://127.0.0.1:70000"), "has a bad port ('70000'; ports are 1-65535)"),
+                (dict(AWS_ENDPOINT_URL_SSO_OIDC="http://127.0.0.1:0"), "(from AWS_ENDPOINT_URL_SSO_OIDC) has a bad port"),
+                (dict(AWS_ENDPOINT_URL="https://"), "has no valid host name"),
+                (dict(AWS_ENDPOINT_URL="https://bad_host.example"), "has no valid host name"),
+                (dict(AWS_ENDPOINT_URL="https://[::1"), "malformed IPv6"),
+                (dict(AWS_ENDPOINT_URL="https://h/x?y=1"), "must not have a query"),
+                (dict(AWS_ENDPOINT_URL="https://u:secret@h"), "'https://***@h' (from AWS_ENDPOINT_URL) must not hold"),
+                (dict(profile={"services": "s"}, file={"services": {"s": {"sso": "\n  junk"}},
+                                                       "profiles": {}, "sso_sessions": {}}),
+                 "the line 'junk' is not 'key = value'")]:
             with self.subTest(kwargs=kwargs):
                 with self.assertRaises(acp.ConfigError) as cm:
                     self.endpoint("us-east-1", **kwargs)
                 self.assertIn(phrase, str(cm.exception))
+                self.assertNotIn("secret", str(cm.exception))
+
+    def test_good_overrides(self):
+        for url in ("http://127.0.0.1:8080", "https://[::1]:443/", "https://sso.corp.example.com/prefix/",
+                    "HTTPS://Portal.Example.COM"):
+            self.assertEqual(self.endpoint("us-east-1", AWS_ENDPOINT_URL=url), url.rstrip("/"))
 
 
-class TestTornTokenFile(unittest.TestCase):
-    """The AWS CLI rewrites the token file in place: a reader can see it empty."""
+class TestBooleans(unittest.TestCase):
+    """Settings botocore also reads are true exactly when botocore says so."""
 
-    def test_half_written_file_is_reread(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+    def fips(self, env=None, profile=None):
+        cfg = acp.Config(env or {})
+        cfg.region, cfg.profile, cfg.profile_section = "us-east-1", "p", profile or {}
+        acp.resolve_network(cfg)
+        return cfg.fips
+
+    @needs_botocore
+    def test_agrees_with_botocore(self):
+        from botocore.utils import ensure_boolean
+        for value in ("true", "TRUE", "True", "false", "False", ""):
+            with self.subTest(value=value):
+                self.assertEqual(self.fips({"AWS_USE_FIPS_ENDPOINT": value}), ensure_boolean(value))
+                if value:
+                    self.assertEqual(self.fips(profile={"use_fips_endpoint": value}), ensure_boolean(value))
+        for value in ("1", "yes", "on", " true", "0"):  # botocore reads these as false: never true here
+            with self.subTest(value=value):
+                self.assertFalse(ensure_boolean(value))
+                with self.assertRaises(acp.ConfigError) as cm:
+                    self.fips({"AWS_USE_FIPS_ENDPOINT": value})
+                self.assertIn("botocore and the AWS CLI would read it as false", str(cm.exception))
+
+    def test_a_set_variable_wins_over_the_profile_even_when_empty(self):
+        self.assertTrue(self.fips(profile={"use_fips_endpoint": "true"}))
+        self.assertFalse(self.fips({"AWS_USE_FIPS_ENDPOINT": ""}, {"use_fips_endpoint": "true"}))
+        self.assertFalse(self.fips({"AWS_USE_FIPS_ENDPOINT": "false"}, {"use_fips_endpoint": "true"}))
+
+    def test_own_switches_stay_lenient(self):
+        for value, expected in [("1", True), ("yes", True), ("on", True), ("0", False), ("off", False)]:
+            self.assertEqual(acp.parse_bool(value, "AWS_SSO_INTERACTIVE_AUTH"), expected)
+
+
+class TestProxies(SandboxTest):
+    """Proxies are picked and bypassed by urllib's rules, as botocore picks them."""
+
+    CASES = [  # (environment, URL)
+        ({"HTTPS_PROXY": "http://p:3128"}, "https://portal.sso.us-east-1.amazonaws.com"),
+        ({"https_proxy": "http://p:1", "HTTPS_PROXY": "http://p:2"}, "https://h.example"),
+        ({"https_proxy": "", "HTTPS_PROXY": "http://p:2"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "example"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": ".example"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "xample"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "*"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "h.example:8443"}, "https://h.example:8443"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "h.example:443"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "[::1]"}, "https://[::1]:8443"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "[::1]"}, "https://[::1]"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "::1"}, "https://[::1]:8443"),
+        ({"HTTPS_PROXY": "http://p:2", "no_proxy": "", "NO_PROXY": "h.example"}, "https://h.example"),
+        ({"HTTP_PROXY": "http://p:2", "REQUEST_METHOD": "GET"}, "http://h.example"),
+        ({"http_proxy": "http://p:2", "REQUEST_METHOD": "GET"}, "http://h.example"),
+        ({"HTTP_PROXY": "p:2"}, "http://h.example"),
+        ({"HTTP_PROXY": "//p:2"}, "http://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": " H.Example , other"}, "https://h.example"),
+    ]
+
+    def test_agrees_with_urllib(self):
+        import urllib.request
+        from unittest import mock
+        for env, url in self.CASES:
+            with self.subTest(env=env, url=url):
+                with mock.patch.dict(os.environ, env, clear=True):
+                    proxies = urllib.request.getproxies_environment()
+                    scheme, netloc = url.split("://")
+                    bypass = urllib.request.proxy_bypass_environment(netloc, proxies)
+                expected = None if bypass else proxies.get(scheme)
+                if expected and not expected.startswith(("http:", "https:")):  # botocore's _fix_proxy_url
+                    expected = "http:" + expected if expected.startswith("//") else "http://" + expected
+                self.assertEqual(acp.proxy_for(scheme, netloc, env)[0], expected)
+
+    def test_no_proxy_with_an_ipv6_literal_end_to_end(self):
+        v6 = StandIn(host="::1")
+        self.addCleanup(v6.close)
+        v6.clock = self.sb.clock.now
+        token = self.sb.write_token("dev", register=False)
+        v6.add_token(token)
+        env = {"AWS_ENDPOINT_URL_SSO": v6.url, "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "[::1]"}
+        self.ok(self.sb.call("--profile", "sess", env=env))
+        self.assertEqual(v6.count("/federation/credentials"), 1)
+
+    def test_bad_proxy_settings_are_configuration_errors(self):
+        self.sb.write_token("dev")
+        for env, phrase in [({"HTTP_PROXY": "http://127.0.0.1:99999"},
+                             "proxy URL 'http://127.0.0.1:99999' (from HTTP_PROXY) has a bad port"),
+                            ({"http_proxy": "http://u:hunter2@proxy:port"},
+                             "proxy URL 'http://***@proxy:port' (from http_proxy) has a bad port"),
+                            ({"HTTP_PROXY": "https://proxy:3128"}, "only http:// proxies are supported")]:
+            with self.subTest(env=env):
+                err = self.fails(self.sb.call("--profile", "sess", env=env), 2, phrase)
+                self.assertNotIn("hunter2", err)
+        self.assertEqual(self.standin.count(), 0)
+
+
+class TestCheckedOnEveryCall(SandboxTest):
+    """A configuration mistake shows on the first call, cache hit or not."""
+
+    def test_on_a_cache_hit(self):
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.count(), 1)
+        for env, phrase in [({"AWS_USE_FIPS_ENDPOINT": "1"}, "AWS_USE_FIPS_ENDPOINT must be true or false"),
+                            ({"AWS_CA_BUNDLE": "/nonexistent.pem"},
+                             "cannot load the CA bundle /nonexistent.pem (from AWS_CA_BUNDLE): no such file"),
+                            ({"AWS_ENDPOINT_URL_SSO_OIDC": "http://127.0.0.1:abc"}, "has a bad port"),
+                            ({"HTTPS_PROXY": "http://proxy:0", "AWS_ENDPOINT_URL_SSO": None}, "has a bad port"),
+                            ({"AWS_SSO_LOCK_TIMEOUT": "forever"}, "AWS_SSO_LOCK_TIMEOUT must be a number")]:
+            with self.subTest(env=env):
+                self.fails(self.sb.call("--profile", "sess", env=env), 2, phrase)
+        self.assertEqual(self.standin.count(), 1, "nothing was fetched")
+
+    def test_the_ca_bundle_check_is_a_stat(self):
+        fifo = os.path.join(self.sb.root, "bundle")
+        os.mkfifo(fifo)  # loading this as a bundle would hang
+        self.sb.write_token("dev")
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": fifo}), 2, "no such file")
+
+
+class TestConfigErrors(SandboxTest):
+    def test_profile_not_found(self):
+        self.fails(self.sb.call("--profile", "nope"), 2, "profile 'nope' not found in",
+                   self.sb.path(".aws", "config"), "[profile nope]")
+        os.remove(self.sb.path(".aws", "config"))
+        self.fails(self.sb.call("--profile", "nope"), 2, "does not exist", "AWS_CONFIG_FILE")
+
+    def test_sso_session_not_found(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile orphan]\nsso_session = ghost\n"
+                             "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+        self.fails(self.sb.call("--profile", "orphan"), 2, "sso-session 'ghost'", "not found",
+                   "[sso-session ghost]")
+        self.fails(self.sb.call("--profile", "sess", "--sso-session", "ghost2"), 2, "sso-session 'ghost2'",
+                   "--sso-session")
+
+    def test_value_differs_between_profile_and_session(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile clash]\nsso_session = dev\nsso_region = eu-west-1\n"
+                             "sso_account_id = 111122223333\nsso_role_name = Admin\n"
+                             "[profile same]\nsso_session = dev\nsso_region = us-east-1\n"
+                             "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+        self.fails(self.sb.call("--profile", "clash"), 2, "sso_region differs between profile 'clash' "
+                   "(eu-west-1) and [sso-session dev] (us-east-1)")
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "same"))
+
+    def test_every_missing_setting_at_once(self):
+        self.sb.write_config("[profile empty]\nregion = us-east-1\n"
+                             "[profile half]\nsso_session = bare\n[sso-session bare]\nk = v\n")
+        err = self.fails(self.sb.call("--profile", "empty"), 2)
+        for piece in ("account ID (--account-id, AWS_SSO_ACCOUNT_ID or sso_account_id in [profile empty])",
+                      "role name (--role-name, AWS_SSO_ROLE_NAME or sso_role_name in [profile empty])",
+                      "start URL (--start-url, AWS_SSO_START_URL or sso_start_url in [profile empty])",
+                      "SSO region (--region, AWS_SSO_REGION or sso_region in [profile empty])"):
+            self.assertIn(piece, err)
+        err = self.fails(self.sb.call("--profile", "half", "--account-id", ACCOUNT), 2)
+        self.assertNotIn("account ID", err)
+        self.assertIn("sso_start_url in [sso-session bare]", err)
+        self.assertIn("sso_region in [sso-session bare]", err)
+        self.fails(self.sb.call(), 2, "account ID (--account-id, AWS_SSO_ACCOUNT_ID or sso_account_id)")
+
+    def test_bad_values(self):
+        self.fails(self.sb.call("--profile", "sess", "--account-id", "12345"), 2, "'12345'", "must be 12 digits")
+        self.fails(self.sb.call("--profile", "sess", "--region", "us-east-1.evil.com/"), 2,
+                   "not a region name")
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": "sure"}), 2,
+                   "AWS_SSO_CREDENTIAL_PROCESS_DEBUG must be true or false")
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_SSO_READ_TIMEOUT": "soon"}), 2,
+                   "AWS_SSO_READ_TIMEOUT must be a number of seconds")
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_SSO_READ_TIMEOUT": "nan"}), 2,
+                   "AWS_SSO_READ_TIMEOUT must be a number of seconds")
+        self.fails(self.sb.call("--profile", "sess", "--role-name", "R\udcff"), 2,
+                   "the value of --role-name is not valid UTF-8 text")
+
+    def test_unparseable_config(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile sess]\nregion = x\n")
+        self.fails(self.sb.call("--profile", "sess"), 2, "cannot parse config file", "already exists")
+        self.sb.write_config(BASE_CONFIG + "\n[profile x]\nthis line has no delimiter\n")
+        self.fails(self.sb.call("--profile", "sess"), 2, "cannot parse config file")
+        with open(self.sb.path(".aws", "config"), "wb") as f:
+            f.write(b"[profile sess]\nsso_region = \xff\xfe\n")
+        self.fails(self.sb.call("--profile", "sess"), 2, "cannot read config file")
+
+    def test_bad_arguments(self):
+        self.fails(self.sb.call("--profile"), 2, "--profile needs a value")
+        self.fails(self.sb.call("--bogus"), 2, "unrecognized argument '--bogus'", "--help")
+        self.fails(self.sb.call("--profile", "sess", "--interactive-please"), 2, "unrecognized")
+
+
+# ==========================================================================
+# On-disk caches shared with the AWS CLI
+# ==========================================================================
+
+
+class TestCacheKeys(unittest.TestCase):
+    """SPEC.md section 11 test vectors, and agreement with botocore itself."""
+
+    def cfg(self, session=None, start_url=START_URL, account=ACCOUNT, role=ROLE):
         cfg = acp.Config()
-        cfg.sso_session, cfg.start_url = "dev", START_URL
-        path = os.path.join(tmp, ".aws", "sso", "cache", acp.token_cache_key(cfg) + ".json")
-        os.makedirs(os.path.dirname(path))
-        whole = json.dumps({"accessToken": "tok", "expiresAt": utc(time.time() + 3600)})
-        with open(path, "w") as f:
-            f.write(whole[:17])
-        sleeps = []
+        cfg.sso_session, cfg.start_url, cfg.account_id, cfg.role_name = session, start_url, account, role
+        return cfg
 
-        def sleep(seconds):  # the concurrent writer finishes while we wait
-            sleeps.append(seconds)
-            with open(path, "w") as f:
-                f.write(whole)
+    def test_token_cache_file_names(self):
+        vectors = [(self.cfg(), "40a89917e3175433e361b710a9d43528d7f1890a"),
+                   (self.cfg(start_url=START_URL + "/"), "efc31dacc9f40d3b937b7214601a881f4c2500c4"),
+                   (self.cfg(session="dev"), "34c6fceca75e456f25e7e99531e2425c6c1de443"),
+                   (self.cfg(session="my-sso"), "0ad374308c5a4e22f723adf10145eafad7c4031c")]
+        for cfg, key in vectors:
+            self.assertEqual(acp.token_cache_key(cfg), key)
 
-        cfg.environ = {"HOME": tmp}
-        ctx = acp.Context(cfg, acp.Log(), sleep=sleep)
-        token, why = acp.read_token(cfg, ctx, path)
-        self.assertEqual((token["accessToken"], why), ("tok", None))
-        self.assertEqual(len(sleeps), 1)
+    def test_role_cache_keys(self):
+        self.assertEqual(acp.role_cache_key(self.cfg()), "6ba1a5b49a2db9c919d9b0a8de4788d7f6cca24c")
+        self.assertEqual(acp.role_cache_key(self.cfg(session="dev")),
+                         "c43dd432db0bf8323a53ab1fcded2c422fe2bcd9")
+
+    def test_registration_cache_keys(self):
+        cfg = self.cfg()
+        cfg.region = "us-east-1"
+        for session, scopes, key in [("dev", ["sso:account:access"], "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3"),
+                                     ("dev", None, "f84477c4544ffee122d4e7b0f5d942797620c4b1"),
+                                     (None, None, "c7029af06842ab71c7d71a4f2d85fc584e0c5528")]:
+            cfg.sso_session, cfg.scopes = session, scopes
+            self.assertEqual(acp.registration_cache_key(cfg), key)
+
+    @needs_botocore
+    def test_keys_match_botocore_for_unusual_names(self):
+        from botocore.credentials import SSOCredentialFetcher
+        from botocore.utils import SSOTokenLoader
+        loader = SSOTokenLoader(cache={})
+        for session, url, role in [("dév ü", "https://x.awsapps.com/start#/", "Role/With\"Quote"),
+                                   (None, "https://é.awsapps.com/start", "A:B")]:
+            cfg = self.cfg(session=session, start_url=url, role=role)
+            fetcher = SSOCredentialFetcher(url, "us-east-1", role, ACCOUNT, None,
+                                           sso_session_name=session)
+            self.assertEqual(acp.role_cache_key(cfg), fetcher._create_cache_key())
+            self.assertEqual(acp.token_cache_key(cfg),
+                             loader._generate_cache_key(url, session_name=session))
 
 
-# --------------------------------------------------------------------------
-# The script end to end, as an SDK runs it
-# --------------------------------------------------------------------------
-
-
-class TestCredentials(SandboxTest):
-    def test_sso_session_profile(self):
-        token = self.sb.write_token("dev")
-        doc = self.ok(self.sb.run("--profile", "sess"))
-        issued = self.issued()
-        self.assertEqual((doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]),
-                         (issued["accessKeyId"], issued["secretAccessKey"], issued["sessionToken"]))
-        self.assertEqual(doc["Expiration"], utc(issued["expiration"] // 1000))
-        self.assertEqual(doc["AccountId"], ACCOUNT)
-        [call] = self.standin.calls_to("/federation/credentials")
-        self.assertEqual(call.headers["x-amz-sso_bearer_token"], token)
-        self.assertIn("x-amz-sso_bearer_token", call.headers.keys(), "sent lowercase, as botocore does")
-        self.assertEqual(call.headers["Accept-Encoding"], "identity")
-        self.assertEqual(list(call.query), ["role_name", "account_id"])
-        self.assertEqual(call.query, {"role_name": ROLE, "account_id": ACCOUNT})
-        self.assertNotIn("Content-Type", call.headers)
-        self.assertNotIn("Authorization", call.headers)
-
-    def test_legacy_profile(self):
-        token = self.sb.write_token(START_URL)
-        self.ok(self.sb.run("--profile", "legacy"))
-        [call] = self.standin.calls_to("/federation/credentials")
-        self.assertEqual(call.headers["x-amz-sso_bearer_token"], token)
-
-    def test_legacy_start_url_is_hashed_exactly_as_written(self):
-        self.sb.write_config(BASE_CONFIG.replace("start\nsso_region = us-east-1\nsso_account",
-                                                 "start/\nsso_region = us-east-1\nsso_account"))
-        self.sb.write_token(START_URL)  # the key of the URL without the slash
-        self.fails(self.sb.run("--profile", "legacy"), 1, "aws sso login --profile legacy")
-        self.sb.write_token(START_URL + "/")
-        self.ok(self.sb.run("--profile", "legacy"))
-
-    def test_flags_and_env_without_a_profile(self):
-        self.sb.write_token(START_URL)
-        self.ok(self.sb.run("--account-id", "444455556666", "--role-name", ROLE, "--start-url",
-                            START_URL, env={"AWS_SSO_REGION": "us-east-1"}))
-        [call] = self.standin.calls_to("/federation/credentials")
-        self.assertEqual(call.query["account_id"], "444455556666")
-
-    def test_flag_and_env_override_the_profile(self):
-        self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "sess", "--role-name", "ReadOnly",
-                            env={"AWS_SSO_ROLE_NAME": "Nope", "AWS_SSO_ACCOUNT_ID": "444455556666"}))
-        [call] = self.standin.calls_to("/federation/credentials")
-        self.assertEqual(call.query, {"role_name": "ReadOnly", "account_id": "444455556666"})
-
-    def test_aws_profile_in_the_environment_is_ignored(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile caller]\ncredential_process = whatever\n")
-        self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "sess", env={"AWS_PROFILE": "caller",
-                                                       "AWS_DEFAULT_PROFILE": "caller"}))
-
-    def test_config_file_location_and_syntax(self):
-        self.sb.env["CONFDIR"] = os.path.join(self.sb.root, "elsewhere")
-        self.sb.write_config("""
-            [default]
-            sso_session = nope
-            [profile "with space"]
-            SSO_Session: dev
-            Sso_Account_Id = 111122223333
-            SSO_ROLE_NAME = Admin
-            [sso-session dev]
-            sso_start_url = https://d-abc123.awsapps.com/start
-            SSO_REGION = us-east-1
-            [profile default]
-            sso_session = dev
-            sso_account_id = 111122223333
-            sso_role_name = Admin
-            """, path=os.path.join(self.sb.root, "elsewhere", "cfg"))
-        self.sb.write_token("dev")
-        for config_file in ("$CONFDIR/cfg", "${CONFDIR}/cfg", "~/../elsewhere/cfg"):
-            with self.subTest(config_file=config_file):
-                env = {"AWS_CONFIG_FILE": config_file}
-                self.ok(self.sb.run("--profile", "with space", env=env))
-                # [profile default] comes later in the file, so it replaces [default]
-                self.ok(self.sb.run("--profile", "default", env=env))
-
+class TestRoleCache(SandboxTest):
     def test_cache_is_reused_and_shared(self):
         self.sb.write_token("dev")
-        first = self.ok(self.sb.run("--profile", "sess"))
+        first = self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
-        second = self.ok(self.sb.run("--profile", "sess"))
+        second = self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(self.standin.count(), 1, "a cache hit must make no calls")
         self.assertEqual(first, second)
         # another profile with the same session, account and role shares the entry
         self.sb.write_config(BASE_CONFIG + "\n[profile twin]\nsso_session = dev\n"
                              "sso_account_id = 111122223333\nsso_role_name = Admin\n")
-        self.assertEqual(self.ok(self.sb.run("--profile", "twin")), first)
+        self.assertEqual(self.ok(self.sb.call("--profile", "twin")), first)
         self.assertEqual(self.standin.count(), 1)
         # a different role does not
-        self.ok(self.sb.run("--profile", "sess", "--role-name", "ReadOnly"))
+        self.ok(self.sb.call("--profile", "sess", "--role-name", "ReadOnly"))
         self.assertEqual(self.standin.count(), 2)
 
     def test_cache_file_format_and_modes(self):
         self.sb.write_token("dev")
-        doc = self.ok(self.sb.run("--profile", "sess"))
+        doc = self.ok(self.sb.call("--profile", "sess"))
         path = self.sb.role_path(session="dev")
         with open(path) as f:
             text = f.read()
@@ -1256,7 +2117,7 @@ class TestCredentials(SandboxTest):
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.path(".aws", "cli", "cache")).st_mode), 0o700)
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.path(".aws", "cli")).st_mode), 0o700)
-        self.assertEqual(sorted(os.listdir(os.path.dirname(path))),
+        self.assertEqual(self.sb.files(".aws", "cli", "cache"),
                          [os.path.basename(path), os.path.basename(path) + ".lock"], "no temp files left behind")
         self.assertEqual(stat.S_IMODE(os.stat(path + ".lock").st_mode), 0o600)
 
@@ -1264,7 +2125,7 @@ class TestCredentials(SandboxTest):
         os.makedirs(self.sb.path(".aws", "cli", "cache"))
         os.chmod(self.sb.path(".aws", "cli", "cache"), 0o755)
         self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "sess"))
+        self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.path(".aws", "cli", "cache")).st_mode), 0o755)
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.role_path(session="dev")).st_mode), 0o600)
 
@@ -1272,10 +2133,10 @@ class TestCredentials(SandboxTest):
         self.sb.write_token("dev")
         path = self.sb.role_path(session="dev")
         self.sb.write_role_cache(path, ttl=16 * 60)
-        self.assertEqual(self.ok(self.sb.run("--profile", "sess"))["AccessKeyId"], "ASIACACHED")
+        self.assertEqual(self.ok(self.sb.call("--profile", "sess"))["AccessKeyId"], "ASIACACHED")
         self.assertEqual(self.standin.count(), 0)
         self.sb.write_role_cache(path, ttl=14 * 60)
-        doc = self.ok(self.sb.run("--profile", "sess"))
+        doc = self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
         with open(path) as f:
             self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
@@ -1283,21 +2144,31 @@ class TestCredentials(SandboxTest):
     def test_cached_expiration_in_other_formats(self):
         self.sb.write_token("dev")
         path = self.sb.role_path(session="dev")
-        later = time.time() + 3600
+        later = self.sb.clock.now() + 3600
         for text in (utc(later).replace("Z", "UTC"), utc(later).replace("Z", "+00:00"),
                      utc(later).replace("Z", ".250Z")):
             self.sb.write_role_cache(path, 0, expiration=text)
-            doc = self.ok(self.sb.run("--profile", "sess"))
+            doc = self.ok(self.sb.call("--profile", "sess"))
             self.assertEqual((doc["AccessKeyId"], doc["Expiration"]), ("ASIACACHED", utc(later)))
         self.assertEqual(self.standin.count(), 0)
+
+    def test_a_cached_expiration_past_year_9999_is_never_printed(self):
+        self.sb.write_token("dev")
+        path = self.sb.role_path(session="dev")
+        for text in ("9999-12-31T23:59:59-01:00", "10000-01-01T00:00:00Z", "9999-12-31T23:59:60Z"):
+            with self.subTest(text=text):
+                self.sb.write_role_cache(path, 0, expiration=text)
+                doc = self.ok(self.sb.call("--profile", "sess"))
+                self.assertNotEqual(doc["AccessKeyId"], "ASIACACHED", "an unparseable entry is a miss")
+                self.assertTrue(doc["Expiration"].startswith(time.strftime("%Y", time.gmtime())[:2]))
 
     def test_force_refresh(self):
         self.sb.write_token("dev")
         self.sb.write_role_cache(self.sb.role_path(session="dev"), ttl=3600)
-        doc = self.ok(self.sb.run("--profile", "sess", "--force-refresh"))
+        doc = self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
         self.assertNotEqual(doc["AccessKeyId"], "ASIACACHED")
         self.assertEqual(self.standin.count(), 1)
-        self.assertEqual(self.ok(self.sb.run("--profile", "sess")), doc)
+        self.assertEqual(self.ok(self.sb.call("--profile", "sess")), doc)
 
     def test_corrupt_role_cache_is_a_miss_and_gets_replaced(self):
         self.sb.write_token("dev")
@@ -1305,169 +2176,170 @@ class TestCredentials(SandboxTest):
         os.makedirs(os.path.dirname(path))
         for junk in ("", "{\"ProviderType\": \"sso\", \"Credentials\": {", "[]", "{\"Credentials\": 5}",
                      json.dumps({"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "S",
-                                                 "SessionToken": "T", "Expiration": "soon"}})):
-            with self.subTest(junk=junk):
+                                                 "SessionToken": "T", "Expiration": "soon"}}),
+                     "[" * 100000 + "]" * 100000, "\xff\xfe"):
+            with self.subTest(junk=junk[:40]):
                 with open(path, "w") as f:
                     f.write(junk)
-                doc = self.ok(self.sb.run("--profile", "sess"))
+                doc = self.ok(self.sb.call("--profile", "sess"))
                 with open(path) as f:
                     self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
+
+    def test_special_files_at_the_cache_path(self):
+        self.sb.write_token("dev")
+        path = self.sb.role_path(session="dev")
+        os.makedirs(os.path.dirname(path))
+        os.mkfifo(path)  # a reader that blocked here would hang the SDK forever
+        doc = self.ok(self.sb.call("--profile", "sess"))
+        with open(path) as f:  # the FIFO was replaced by the new entry
+            self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
+        os.remove(path)
+        os.mkdir(path)  # a directory cannot be replaced: only the caching is lost
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.count("/federation/credentials"), 2)
 
     def test_unwritable_cache_still_returns_credentials(self):
         os.makedirs(self.sb.path(".aws", "cli"))
         with open(self.sb.path(".aws", "cli", "cache"), "w") as f:
             f.write("a file where the directory should be")
         self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "sess"))
+        self.ok(self.sb.call("--profile", "sess"))
 
-    def test_version_and_help(self):
-        r = self.sb.run("--version")
-        self.assertEqual((r.rc, r.out, r.err), (0, "aws-sso-credential-process %s\n" % acp.__version__, ""))
-        r = self.sb.run("--help")
-        self.assertEqual((r.rc, r.out, r.err), (0, acp.__doc__, ""))
-
-    def test_every_flag_variable_and_key_is_documented(self):
-        import re
-        with open(SCRIPT) as f:
-            source = f.read()
-        with open(os.path.join(HERE, "README.md")) as f:
-            readme = f.read()
-        env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
-        flags = {s[1] for s in acp.SETTINGS} | set(acp.FLAGS) | {"--help", "--version"}
-        keys = {s[3] for s in acp.SETTINGS if s[3]} | set(re.findall(r'setting\("([a-z_]+)"', source)) \
-            | set(re.findall(r'flag\("([a-z_]+)"', source)) | {"sso_registration_scopes", "endpoint_url", "services"}
-        self.assertGreater(len(env_vars), 15)
-        for name in sorted(env_vars | flags):
-            self.assertIn(name, acp.__doc__, "--help does not mention %s" % name)
-        for name in sorted(env_vars | flags | keys):
-            self.assertIn("`%s" % name, readme, "README.md does not document %s" % name)
-        for code in {cls.exit_code for cls in (acp.Error, acp.ConfigError, acp.LoginRequired, acp.LoginFailed,
-                                                 acp.AccessDenied, acp.ServiceError, acp.Busy)}:
-            self.assertIn("| %d |" % code, readme)
-            self.assertIn("%d " % code, acp.__doc__.split("Exit codes:")[1])
-
-
-class TestTokens(SandboxTest):
-    def test_every_timestamp_form(self):
-        for form in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00UTC", "2026-01-01T00:00:00+00:00",
-                     "2026-01-01T00:00:00.123Z", "2026-01-01T00:00:00.123456+00:00"):
-            with self.subTest(form=form):
-                later = utc(time.time() + 3600)
-                self.sb.write_token("dev", expiresAt=form.replace("2026-01-01T00:00:00", later[:-1]))
-                self.ok(self.sb.run("--profile", "sess", "--force-refresh"))
-
-    def test_missing_token(self):
-        err = self.fails(self.sb.run("--profile", "sess"), 1, "not logged in",
-                         "Run: aws sso login --sso-session dev", self.sb.token_path("dev"))
-        self.assertNotIn("--profile", err)
-        self.fails(self.sb.run("--profile", "legacy"), 1, "Run: aws sso login --profile legacy")
-        self.fails(self.sb.run("--account-id", ACCOUNT, "--role-name", ROLE, "--start-url", START_URL,
-                               "--region", "us-east-1"), 1, "sso_start_url = %s" % START_URL)
-
-    def test_expired_token(self):
-        self.sb.write_token("dev", ttl=-60)
-        self.fails(self.sb.run("--profile", "sess"), 1, "expired at", "aws sso login --sso-session dev")
-        self.assertEqual(self.standin.count(), 0, "an expired token is not sent")
-
-    def test_unusable_token_files(self):
-        for raw, phrase in [("", "not valid JSON"), ("{\"accessToken\": \"x\", \"expi", "not valid JSON"),
-                            ("[1, 2]", "not valid JSON"),
-                            (json.dumps({"expiresAt": utc(time.time() + 3600)}), "incomplete"),
-                            (json.dumps({"accessToken": "x"}), "incomplete"),
-                            (json.dumps({"accessToken": "x", "expiresAt": 1795628599}), "incomplete"),
-                            (json.dumps({"accessToken": "x", "expiresAt": "tomorrow"}), "incomplete")]:
-            with self.subTest(raw=raw):
-                self.sb.write_token("dev", raw=raw)
-                self.fails(self.sb.run("--profile", "sess"), 1, phrase, "aws sso login --sso-session dev")
-        self.assertEqual(self.standin.count(), 0)
-
-    def test_unreadable_token_file(self):
-        os.makedirs(self.sb.token_path("dev"))  # unreadable even for root
-        self.fails(self.sb.run("--profile", "sess"), 1, "cannot read the cached SSO token",
-                   "aws sso login --sso-session dev")
-
-    def test_token_file_is_never_modified(self):
+    def test_a_killed_writers_temp_file_is_removed_by_the_next_write(self):
         self.sb.write_token("dev")
-        path = self.sb.token_path("dev")
-        def state():
-            with open(path) as f:
-                return f.read(), os.stat(path).st_mtime_ns, stat.S_IMODE(os.stat(path).st_mode)
-        before = state()
-        self.ok(self.sb.run("--profile", "sess"))
-        self.assertEqual(state(), before)
+        path = self.sb.role_path(session="dev")
+        os.makedirs(os.path.dirname(path))
+        leftover = "%s.999.0badf00d%s" % (path, acp.TEMP_SUFFIX)
+        with open(leftover, "w") as f:
+            f.write("{\"ProviderType\": \"sso\", \"Credentials\": {\"SecretAccessKey\": \"leaked")
+        old = time.time() - 3600
+        os.utime(leftover, (old, old))
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertFalse(os.path.exists(leftover))
+        self.assertEqual(self.temp_files(), [])
 
 
-class TestConfigErrors(SandboxTest):
-    def test_profile_not_found(self):
-        self.fails(self.sb.run("--profile", "nope"), 2, "profile 'nope' not found in",
-                   self.sb.path(".aws", "config"), "[profile nope]")
-        os.remove(self.sb.path(".aws", "config"))
-        self.fails(self.sb.run("--profile", "nope"), 2, "does not exist", "AWS_CONFIG_FILE")
+# ==========================================================================
+# Locks shared by every copy of this script, and the failure note
+# ==========================================================================
 
-    def test_sso_session_not_found(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile orphan]\nsso_session = ghost\n"
-                             "sso_account_id = 111122223333\nsso_role_name = Admin\n")
-        self.fails(self.sb.run("--profile", "orphan"), 2, "sso-session 'ghost'", "not found",
-                   "[sso-session ghost]")
-        self.fails(self.sb.run("--profile", "sess", "--sso-session", "ghost2"), 2, "sso-session 'ghost2'",
-                   "--sso-session")
 
-    def test_value_differs_between_profile_and_session(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile clash]\nsso_session = dev\nsso_region = eu-west-1\n"
-                             "sso_account_id = 111122223333\nsso_role_name = Admin\n"
-                             "[profile same]\nsso_session = dev\nsso_region = us-east-1\n"
-                             "sso_account_id = 111122223333\nsso_role_name = Admin\n")
-        self.fails(self.sb.run("--profile", "clash"), 2, "sso_region differs between profile 'clash' "
-                   "(eu-west-1) and [sso-session dev] (us-east-1)")
+class TestLocks(SandboxTest):
+    def test_a_link_at_the_lock_path_is_not_followed(self):
         self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "same"))
+        victim = os.path.join(self.sb.root, "victim")
+        with open(victim, "w") as f:
+            f.write("precious")
+        os.chmod(victim, 0o644)
+        lock = self.sb.role_path(session="dev") + ".lock"
+        os.makedirs(os.path.dirname(lock))
+        os.symlink(victim, lock)
+        self.ok(self.sb.call("--profile", "sess"))
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644)
+        self.assertFalse(os.path.islink(lock))
+        self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
 
-    def test_every_missing_setting_at_once(self):
-        self.sb.write_config("[profile empty]\nregion = us-east-1\n"
-                             "[profile half]\nsso_session = bare\n[sso-session bare]\nk = v\n")
-        err = self.fails(self.sb.run("--profile", "empty"), 2)
-        for piece in ("account ID (--account-id, AWS_SSO_ACCOUNT_ID or sso_account_id in [profile empty])",
-                      "role name (--role-name, AWS_SSO_ROLE_NAME or sso_role_name in [profile empty])",
-                      "start URL (--start-url, AWS_SSO_START_URL or sso_start_url in [profile empty])",
-                      "SSO region (--region, AWS_SSO_REGION or sso_region in [profile empty])"):
-            self.assertIn(piece, err)
-        err = self.fails(self.sb.run("--profile", "half", "--account-id", ACCOUNT), 2)
-        self.assertNotIn("account ID", err)
-        self.assertIn("sso_start_url in [sso-session bare]", err)
-        self.assertIn("sso_region in [sso-session bare]", err)
-        self.fails(self.sb.run(), 2, "account ID (--account-id, AWS_SSO_ACCOUNT_ID or sso_account_id)")
+    def test_a_loose_lock_file_is_made_private(self):
+        self.sb.write_token("dev")
+        lock = self.sb.role_path(session="dev") + ".lock"
+        os.makedirs(os.path.dirname(lock))
+        with open(lock, "w") as f:
+            f.write("{}")
+        os.chmod(lock, 0o666)
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
 
-    def test_bad_values(self):
-        self.fails(self.sb.run("--profile", "sess", "--account-id", "12345"), 2, "must be 12 digits")
-        self.fails(self.sb.run("--profile", "sess", "--region", "us-east-1.evil.com/"), 2,
-                   "not a region name")
-        self.fails(self.sb.run("--profile", "sess", env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": "sure"}), 2,
-                   "AWS_SSO_CREDENTIAL_PROCESS_DEBUG must be true or false")
-        self.fails(self.sb.run("--profile", "sess", env={"AWS_SSO_READ_TIMEOUT": "soon"}), 2,
-                   "AWS_SSO_READ_TIMEOUT must be a number of seconds")
+    def test_something_else_at_the_lock_path_means_running_unlocked(self):
+        self.sb.write_token("dev")
+        lock = self.sb.role_path(session="dev") + ".lock"
+        os.makedirs(os.path.dirname(lock))
+        os.mkfifo(lock)
+        r = self.sb.call("--profile", "sess", "--debug")
+        self.ok(r)
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            self.assertIn("is a FIFO, not a file); going on without it", f.read())
 
-    def test_unparseable_config(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile sess]\nregion = x\n")
-        self.fails(self.sb.run("--profile", "sess"), 2, "cannot parse config file", "already exists")
-        self.sb.write_config(BASE_CONFIG + "\n[profile x]\nthis line has no delimiter\n")
-        self.fails(self.sb.run("--profile", "sess"), 2, "cannot parse config file")
-        with open(self.sb.path(".aws", "config"), "wb") as f:
-            f.write(b"[profile sess]\nsso_region = \xff\xfe\n")
-        self.fails(self.sb.run("--profile", "sess"), 2, "cannot read config file")
+    def note(self, lock_path):
+        with open(lock_path) as f:
+            return json.load(f)
 
-    def test_bad_arguments(self):
-        self.fails(self.sb.run("--profile"), 2, "--profile needs a value")
-        self.fails(self.sb.run("--bogus"), 2, "unrecognized argument '--bogus'", "--help")
-        self.fails(self.sb.run("--profile", "sess", "--interactive-please"), 2, "unrecognized")
+    def test_the_note_is_redacted_like_stderr(self):
+        # An endpoint that echoes the request back in its error message.
+        self.sb.refreshable_token(ttl=-60)
+        self.standin.fail("/token", status=400, error="InvalidRequestException",
+                          message="bad request: {\"refreshToken\": \"refresh-1\", \"clientSecret\": \"csecret\"}")
+        r = self.sb.call("--profile", "sess")
+        self.fails(r, 1, "was rejected", "<redacted>")
+        text = read(self.sb.token_path("dev") + ".lock")
+        for secret in ("refresh-1", "csecret"):
+            self.assertNotIn(secret, text)
+            self.assertNotIn(secret, r.err)
+        self.assertIn(r.err.strip().split(": ", 1)[1], self.note(self.sb.token_path("dev") + ".lock")
+                      ["failure"]["message"])
+
+    def test_a_replayed_failure_keeps_its_class_and_exit_code(self):
+        lock_path = os.path.join(self.sb.root, "x.lock")
+        cfg = acp.Config()
+        for cls, message in [(acp.ConfigError, "bad CA bundle"), (acp.LoginFailed, "denied"),
+                             (acp.OidcError, "SSO OIDC StartDeviceAuthorization failed (X)"),
+                             (acp.Busy, "busy"), (acp.LoginRequired, "log in")]:
+            with self.subTest(cls=cls):
+                clock = Clock()
+                ctx = acp.Context(cfg, now=clock.now, monotonic=clock.monotonic, sleep=clock.sleep)
+                error = cls("op", "Code", "msg") if cls is acp.OidcError else cls(message)
+                with acp.Lock(lock_path, ctx, "testing") as lock:
+                    acp.FailureNote(lock, ctx).remember("login", error)
+                with acp.Lock(lock_path, ctx, "testing") as lock:
+                    with self.assertRaises(acp.Error) as cm:
+                        acp.FailureNote(lock, ctx).replay("login")
+                self.assertIs(type(cm.exception), cls)
+                self.assertEqual(cm.exception.exit_code, cls.exit_code)
+                self.assertTrue(str(cm.exception).startswith(str(error)))
+
+    def test_a_note_that_cannot_be_written_is_only_lost(self):
+        from unittest import mock
+        self.sb.write_token("dev")
+        real_write = os.write
+
+        def write(fd, data):  # the disk under the lock files is full
+            try:
+                target = os.readlink("/proc/self/fd/%d" % fd)
+            except OSError:
+                target = ""
+            if target.endswith(".lock"):
+                raise OSError(28, "No space left on device")
+            return real_write(fd, data)
+
+        with mock.patch.object(acp.os, "write", side_effect=write):
+            self.ok(self.sb.call("--profile", "sess"))
+
+    def test_tampered_notes_are_ignored(self):
+        lock_path = os.path.join(self.sb.root, "x.lock")
+        ctx = acp.Context(acp.Config())
+        for note in ("[1]", "{\"failure\": 5}", "{\"failure\": {\"key\": \"login\", \"kind\": \"Nope\", "
+                     "\"message\": \"m\", \"at\": \"x\"}}", "[" * 100000):
+            with open(lock_path, "w") as f:
+                f.write(note)
+            with acp.Lock(lock_path, ctx, "testing") as lock:
+                acp.FailureNote(lock, ctx).replay("login")  # nothing to replay, nothing raised
+
+
+# ==========================================================================
+# HTTP: TLS, proxies, bounded time and size, retries, no redirects
+# ==========================================================================
 
 
 class TestServiceErrors(SandboxTest):
+    slow = 1
+
     def setUp(self):
         super().setUp()
         self.sb.write_token("dev")
 
     def run_sess(self, *args, **kwargs):
-        return self.sb.run("--profile", "sess", *args, **kwargs)
+        return self.sb.call("--profile", "sess", *args, **kwargs)
 
     def test_401_means_login_required(self):
         self.standin.tokens.clear()  # logged out elsewhere
@@ -1476,7 +2348,7 @@ class TestServiceErrors(SandboxTest):
         self.assertEqual(self.standin.count(), 1, "401 is not retried")
 
     def test_403_names_role_and_account(self):
-        self.fails(self.sb.run("--profile", "sess", "--role-name", "Nope"), 4,
+        self.fails(self.sb.call("--profile", "sess", "--role-name", "Nope"), 4,
                    "no access to role Nope in account 111122223333", "ForbiddenException: No access")
 
     def test_404_is_access_denied(self):
@@ -1494,6 +2366,8 @@ class TestServiceErrors(SandboxTest):
         self.standin.fail("/federation/credentials", status=503, error="ServiceUnavailable")
         self.ok(self.run_sess())
         self.assertEqual(self.standin.count(), 3)
+        self.assertEqual(len(self.sb.clock.sleeps), 2, "a backoff before each retry")
+        self.assertTrue(0 <= self.sb.clock.sleeps[0] <= 0.5 and 0 <= self.sb.clock.sleeps[1] <= 1.0)
 
     def test_gives_up_after_three_attempts(self):
         self.standin.fail("/federation/credentials", times=5, status=429, error="TooManyRequestsException",
@@ -1512,11 +2386,11 @@ class TestServiceErrors(SandboxTest):
 
     def test_read_timeout_is_retried_then_reported(self):
         self.standin.fail("/federation/credentials", delay=3)
-        self.ok(self.run_sess(env={"AWS_SSO_READ_TIMEOUT": "0.5"}))
+        self.ok(self.run_sess(env={"AWS_SSO_READ_TIMEOUT": "0.3"}))
         self.assertEqual(self.standin.count(), 2)
         # Each delayed response would succeed after 3 s: failing proves every read was cut short.
         self.standin.fail("/federation/credentials", times=3, delay=3)
-        self.fails(self.run_sess("--force-refresh", env={"AWS_SSO_READ_TIMEOUT": "0.5"}), 5, "timed out",
+        self.fails(self.run_sess("--force-refresh", env={"AWS_SSO_READ_TIMEOUT": "0.3"}), 5, "timed out",
                    "AWS_SSO_READ_TIMEOUT")
         self.assertEqual(self.standin.count(), 5)
 
@@ -1538,8 +2412,9 @@ class TestServiceErrors(SandboxTest):
         self.assertEqual(thief.count(), 0)
 
     def test_garbage_response(self):
-        for raw in (b"<html>oops</html>", b"{\"roleCredentials\": {\"accessKeyId\": \"A\"}}", b""):
-            with self.subTest(raw=raw):
+        for raw in (b"<html>oops</html>", b"{\"roleCredentials\": {\"accessKeyId\": \"A\"}}", b"",
+                    b"[" * 100000 + b"]" * 100000, b"{\"roleCredentials\": [1]}", b"\xff\xfe{"):
+            with self.subTest(raw=raw[:40]):
                 self.standin.fail("/federation/credentials", raw=raw)
                 self.fails(self.run_sess(), 5, "unexpected response")
         self.assertFalse(os.path.exists(self.sb.role_path(session="dev")), "nothing half-cached")
@@ -1564,18 +2439,80 @@ class TestServiceErrors(SandboxTest):
             [services local]
             sso =
               endpoint_url = %s
+            sso_oidc =
+              endpoint_url = %s
             [profile via-endpoint-url]
             sso_session = dev
             sso_account_id = 111122223333
             sso_role_name = ReadOnly
             endpoint_url = %s
-            """ % (self.standin.url, self.standin.url)))
+            """ % (self.standin.url, self.standin.url, self.standin.url)))
         env = {"AWS_ENDPOINT_URL_SSO": None, "AWS_ENDPOINT_URL_SSO_OIDC": None}
-        self.ok(self.sb.run("--profile", "via-services", env=env))
-        self.ok(self.sb.run("--profile", "via-endpoint-url", env=env))
-        self.ok(self.sb.run("--profile", "sess", "--role-name", "ReadOnly", "--account-id", "444455556666",
-                            env=dict(env, AWS_ENDPOINT_URL=self.standin.url)))
+        self.ok(self.sb.call("--profile", "via-services", env=env))
+        self.ok(self.sb.call("--profile", "via-endpoint-url", env=env))
+        self.ok(self.sb.call("--profile", "sess", "--role-name", "ReadOnly", "--account-id", "444455556666",
+                             env=dict(env, AWS_ENDPOINT_URL=self.standin.url)))
         self.assertEqual(self.standin.count("/federation/credentials"), 3)
+
+    def test_an_answer_that_is_not_http(self):
+        self.standin.fail("/federation/credentials", times=3, drip=b"SSH-2.0-OpenSSH\r\n\r\n", every=0)
+        self.fails(self.run_sess(), 5, "3 attempts, the last sent a malformed response (BadStatusLine)")
+
+    def test_what_the_service_says_is_escaped_and_clipped(self):
+        self.standin.fail("/federation/credentials", status=400, error="X\x1b[31mRed",
+                          message="line one\r\nline two\x07" + "y" * 5000)
+        err = self.fails(self.run_sess(), 5, "X\\x1b[31mRed", "line one line two\\x07")
+        self.assertLess(len(err), 600, "a service cannot fill the terminal")
+
+
+class TestHttpLimits(SandboxTest):
+    """Answers are bounded in size and each attempt in time."""
+
+    slow = 2
+
+    def setUp(self):
+        super().setUp()
+        self.sb.write_token("dev")
+
+    def test_a_huge_answer_is_refused_without_reading_it_all(self):
+        self.standin.fail("/federation/credentials", stream=16384)  # 1 GiB, streamed
+        self.fails(self.sb.call("--profile", "sess"), 5, "sent an answer larger than 1048576 bytes")
+        self.assertEqual(self.standin.count(), 1, "not retried")
+        self.standin.fail("/federation/credentials", stream=1, length=1 << 30)  # announced as 1 GiB
+        self.fails(self.sb.call("--profile", "sess"), 5, "larger than 1048576 bytes")
+
+    def test_a_drip_cannot_outlast_the_deadline(self):
+        # Every byte arrives well within the read timeout, and the whole answer
+        # would arrive (and succeed) after about 6 s; the 1 + 1 s deadline cuts
+        # each attempt short instead.
+        creds = {"roleCredentials": {"accessKeyId": "A", "secretAccessKey": "S", "sessionToken": "T",
+                                     "expiration": int((time.time() + 3600) * 1000)}}
+        body = json.dumps(creds).encode()
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        self.standin.fail("/federation/credentials", times=3, drip=answer, every=0.05)  # about 9 s in all
+        env = {"AWS_SSO_READ_TIMEOUT": "0.5", "AWS_SSO_CONNECT_TIMEOUT": "0.1"}
+        self.fails(self.sb.call("--profile", "sess", env=env), 5, "timed out", "0.6s for a whole answer")
+        self.assertEqual(self.standin.count(), 3)
+
+    def test_headers_dripped_forever_are_cut_off(self):
+        self.standin.fail("/federation/credentials", times=3, drip=b"HTTP/1.1 200 OK\r\n" + b"X-Junk: y\r\n" * 50,
+                          every=0.02)
+        env = {"AWS_SSO_READ_TIMEOUT": "0.2", "AWS_SSO_CONNECT_TIMEOUT": "0.2"}
+        self.fails(self.sb.call("--profile", "sess", env=env), 5, "timed out")
+
+    def test_a_corrupt_token_is_never_sent_nor_shown(self):
+        for token in ("tok\r\nX-Injected: yes", "t\u00e9k\u20ac", "tok\x00en"):
+            with self.subTest(token=token):
+                self.sb.write_token("dev", accessToken=token)
+                r = self.sb.call("--profile", "sess", "--debug")
+                err = self.fails(r, 1, "is incomplete", "accessToken is missing or corrupt",
+                                 "aws sso login --sso-session dev")
+                self.assertNotIn("Injected", err)
+                self.assertNotIn("\u20ac", err)
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            log = f.read()
+        self.assertNotIn("Injected", log)
+        self.assertEqual(self.standin.count(), 0)
 
 
 class TestTls(SandboxTest):
@@ -1589,13 +2526,13 @@ class TestTls(SandboxTest):
             f.write(TEST_CA_PEM)
 
     def test_ca_bundle_from_env_and_profile(self):
-        self.ok(self.sb.run("--profile", "sess", env={"AWS_CA_BUNDLE": self.ca}))
+        self.ok(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": self.ca}))
         self.sb.write_config(BASE_CONFIG.replace("[profile sess]\n", "[profile sess]\nca_bundle = %s\n" % self.ca))
-        self.ok(self.sb.run("--profile", "sess", "--force-refresh"))
+        self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
 
     def test_untrusted_certificate(self):
-        self.fails(self.sb.run("--profile", "sess"), 5, "TLS certificate verification failed",
+        self.fails(self.sb.call("--profile", "sess"), 5, "TLS certificate verification failed",
                    "AWS_CA_BUNDLE")
         self.assertEqual(self.standin.count(), 0)
 
@@ -1604,7 +2541,7 @@ class TestTls(SandboxTest):
         self.addCleanup(proxy.close)
         env = {"AWS_CA_BUNDLE": self.ca, "HTTPS_PROXY": "http://user:p%%40ss@127.0.0.1:%d"
                % proxy.server.server_address[1]}
-        self.ok(self.sb.run("--profile", "sess", env=env))
+        self.ok(self.sb.call("--profile", "sess", env=env))
         [connect] = proxy.calls
         self.assertEqual(connect.method, "CONNECT")
         self.assertEqual(connect.path, self.standin.url.split("//")[1])
@@ -1613,56 +2550,1015 @@ class TestTls(SandboxTest):
         # the proxy saw only the tunnel, never the token
         self.assertNotIn("x-amz-sso_bearer_token", connect.headers)
 
-    def test_missing_ca_bundle(self):
-        self.fails(self.sb.run("--profile", "sess", env={"AWS_CA_BUNDLE": "/nonexistent.pem"}), 2,
+    def test_missing_or_broken_ca_bundle(self):
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": "/nonexistent.pem"}), 2,
                    "cannot load the CA bundle /nonexistent.pem (from AWS_CA_BUNDLE)")
+        broken = os.path.join(self.sb.root, "broken.pem")
+        with open(broken, "w") as f:
+            f.write("not a certificate\n")
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": broken}), 2,
+                   "cannot load the CA bundle %s" % broken)
 
 
-class TestDebugLog(SandboxTest):
-    def log_text(self):
-        path = self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")
-        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
-        with open(path) as f:
-            return f.read()
+# ==========================================================================
+# SSO: the cached token and its refresh
+# ==========================================================================
 
-    def test_log_shows_decisions_and_no_secrets(self):
-        token = self.sb.write_token("dev", refreshToken="refresh-secret-value", clientId="cid",
-                                    clientSecret="client-secret-value")
-        doc = self.ok(self.sb.run("--profile", "sess", "--debug"))
-        self.ok(self.sb.run("--profile", "sess", env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": "true"}))
-        text = self.log_text()
-        for expected in ("sso_session=dev (profile 'sess')", "region=us-east-1 (sso-session 'dev')",
-                         "token cache", "HTTP GET 127.0.0.1", "/federation/credentials?role_name=Admin",
-                         "-> 200", "role cache hit"):
-            self.assertIn(expected, text)
-        for secret in (token, "refresh-secret-value", "client-secret-value", doc["SecretAccessKey"],
-                       doc["SessionToken"]):
-            self.assertNotIn(secret, text)
 
-    def test_errors_and_log_file_mode(self):
-        path = self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")
+def token_on_disk(sb, name="dev"):
+    with open(sb.token_path(name)) as f:
+        text = f.read()
+    return text, json.loads(text)
+
+
+class TestTokens(SandboxTest):
+    def test_every_timestamp_form(self):
+        for form in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00UTC", "2026-01-01T00:00:00+00:00",
+                     "2026-01-01T00:00:00.123Z", "2026-01-01T00:00:00.123456+00:00"):
+            with self.subTest(form=form):
+                later = utc(self.sb.clock.now() + 3600)
+                self.sb.write_token("dev", expiresAt=form.replace("2026-01-01T00:00:00", later[:-1]))
+                self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
+
+    def test_missing_token(self):
+        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in",
+                         "Run: aws sso login --sso-session dev", self.sb.token_path("dev"))
+        self.assertNotIn("--profile", err)
+        self.fails(self.sb.call("--profile", "legacy"), 1, "Run: aws sso login --profile legacy")
+        self.fails(self.sb.call("--account-id", ACCOUNT, "--role-name", ROLE, "--start-url", START_URL,
+                                "--region", "us-east-1"), 1, "sso_start_url = %s" % START_URL)
+
+    def test_expired_token(self):
+        self.sb.write_token("dev", ttl=-60)
+        self.fails(self.sb.call("--profile", "sess"), 1, "expired at", "aws sso login --sso-session dev")
+        self.assertEqual(self.standin.count(), 0, "an expired token is not sent")
+
+    def test_unusable_token_files(self):
+        for raw, phrase in [("", "not valid JSON"), ("{\"accessToken\": \"x\", \"expi", "not valid JSON"),
+                            ("[1, 2]", "not valid JSON"), ("[" * 100000 + "]" * 100000, "not valid JSON"),
+                            ("\xff\xfe", "not valid JSON"),
+                            (json.dumps({"expiresAt": utc(time.time() + 3600)}), "incomplete"),
+                            (json.dumps({"accessToken": "x"}), "incomplete"),
+                            (json.dumps({"accessToken": "x", "expiresAt": 1795628599}), "incomplete"),
+                            (json.dumps({"accessToken": "x", "expiresAt": "tomorrow"}), "incomplete"),
+                            (json.dumps({"accessToken": "x", "expiresAt": "9999-12-31T23:59:59-01:00"}),
+                             "incomplete"),
+                            (json.dumps({"accessToken": ["x"], "expiresAt": utc(time.time() + 3600)}),
+                             "incomplete")]:
+            with self.subTest(raw=raw[:40]):
+                self.sb.write_token("dev", raw=raw)
+                self.fails(self.sb.call("--profile", "sess"), 1, phrase, "aws sso login --sso-session dev")
+        self.assertEqual(self.standin.count(), 0)
+
+    def test_unreadable_token_file(self):
+        os.makedirs(self.sb.token_path("dev"))  # unreadable even for root
+        self.fails(self.sb.call("--profile", "sess"), 1, "cannot read the cached SSO token",
+                   "is a directory, not a file", "aws sso login --sso-session dev")
+        os.rmdir(self.sb.token_path("dev"))
+        os.mkfifo(self.sb.token_path("dev"))  # a reader that blocked here would hang the SDK forever
+        self.fails(self.sb.call("--profile", "sess"), 1, "is a FIFO, not a file")
+        os.remove(self.sb.token_path("dev"))
+        os.symlink("/dev/zero", self.sb.token_path("dev"))  # endless: must not be read without bound
+        self.fails(self.sb.call("--profile", "sess"), 1, "is a device, not a file")
+        os.remove(self.sb.token_path("dev"))
+        with open(self.sb.token_path("dev"), "w") as f:
+            f.write(" " * (acp.CACHE_FILE_LIMIT + 1))
+        self.fails(self.sb.call("--profile", "sess"), 1, "larger than")
+
+    def test_token_file_is_never_modified(self):
+        self.sb.write_token("dev")
+        path = self.sb.token_path("dev")
+
+        def state():
+            with open(path) as f:
+                return f.read(), os.stat(path).st_mtime_ns, stat.S_IMODE(os.stat(path).st_mode)
+        before = state()
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(state(), before)
+
+    def test_half_written_file_is_reread(self):
+        # The AWS CLI rewrites the token file in place: a reader can see it cut short.
+        path = self.sb.token_path("dev")
+        whole = json.dumps({"accessToken": self.standin.add_token(), "expiresAt": utc(time.time() + 3600)})
         os.makedirs(os.path.dirname(path))
         with open(path, "w") as f:
-            f.write("an old world-readable log\n")
-        os.chmod(path, 0o644)
-        self.fails(self.sb.run("--profile", "sess", "--debug"), 1, "not logged in")
-        self.assertIn("error (exit 1)", self.log_text())
+            f.write(whole[:17])
+        sleeps = []
 
-    def test_unwritable_log_is_a_warning_not_a_failure(self):
-        os.makedirs(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))  # a directory
-        self.sb.write_token("dev")
-        r = self.sb.run("--profile", "sess", "--debug")
-        self.assertEqual((r.rc, json.loads(r.out)["Version"]), (0, 1))
-        self.assertRegex(r.err, r"^aws-sso-credential-process: warning: cannot write the debug log .*\n$")
+        def sleep(seconds):  # the concurrent writer finishes while we wait
+            sleeps.append(seconds)
+            with open(path, "w") as f:
+                f.write(whole)
 
-    def test_no_log_without_debug(self):
+        self.ok(self.sb.call("--profile", "sess", sleep=sleep))
+        self.assertEqual(sleeps, [0.05])
+
+
+class TestTokenState(unittest.TestCase):
+    """What to do with a cached token, as botocore's SSOTokenProvider decides."""
+
+    def state(self, left, refreshable=False, registration_left=3600, rejected=False):
+        cfg = acp.Config()
+        cfg.sso_session, cfg.start_url = "dev", START_URL
+        ctx = acp.Context(cfg, now=lambda: 1000000.0)
+        token = {"accessToken": "tok", "_expires": 1000000.0 + left}
+        if refreshable:
+            token.update(refreshToken="r", clientId="c", clientSecret="s",
+                         registrationExpiresAt=acp.format_time(1000000 + registration_left))
+        refused = ("tok", acp.LoginRequired("refused")) if rejected else None
+        action, why = acp.token_state(ctx, token, None, refused)
+        return action, str(why) if why else None
+
+    def test_table(self):
+        for kwargs, expected in [
+                (dict(left=3600), "fresh"), (dict(left=900), "fresh"),
+                (dict(left=899), "usable"), (dict(left=1), "usable"), (dict(left=0), "dead"),
+                (dict(left=899, refreshable=True), "refresh"), (dict(left=-5, refreshable=True), "refresh"),
+                (dict(left=3600, refreshable=True), "fresh"),
+                (dict(left=-5, refreshable=True, registration_left=-1), "dead"),
+                (dict(left=3600, rejected=True), "dead"),
+                (dict(left=3600, rejected=True, refreshable=True), "refresh")]:
+            with self.subTest(**kwargs):
+                self.assertEqual(self.state(**kwargs)[0], expected)
+
+    def test_why_it_is_dead(self):
+        self.assertEqual(self.state(3600, rejected=True)[1], "refused")
+        self.assertIn("expired at", self.state(-5)[1])
+        self.assertIn("its client registration expired at",
+                      self.state(-5, refreshable=True, registration_left=-1)[1])
+
+
+class TestRefresh(SandboxTest):
+    def refreshable_token(self, ttl, registration_ttl=86400, **extra):
+        return self.sb.refreshable_token(ttl, registration_ttl, **extra)
+
+    def test_refreshes_within_fifteen_minutes_and_writes_back_like_botocore(self):
+        registration = utc(self.sb.clock.now() + 86400)
+        old = self.refreshable_token(ttl=10 * 60, startUrl="https://stale.example/start", somethingElse="dropped")
+        self.ok(self.sb.call("--profile", "sess"))
+        [call] = self.standin.calls_to("/token")
+        self.assertEqual(call.body.decode(), '{"grantType": "refresh_token", "clientId": "cid", '
+                                             '"clientSecret": "csecret", "refreshToken": "refresh-1"}')
+        self.assertEqual(call.headers["Content-Type"], "application/json")
+        text, doc = token_on_disk(self.sb)
+        self.assertEqual(list(doc), ["startUrl", "region", "accessToken", "expiresAt", "clientId",
+                                     "clientSecret", "registrationExpiresAt", "refreshToken"])
+        self.assertEqual(text, json.dumps(doc), "json.dumps format, no trailing newline")
+        self.assertEqual((doc["startUrl"], doc["region"], doc["clientId"], doc["clientSecret"],
+                          doc["registrationExpiresAt"]), (START_URL, "us-east-1", "cid", "csecret", registration))
+        self.assertNotEqual(doc["accessToken"], old)
+        self.assertNotEqual(doc["refreshToken"], "refresh-1")
+        self.assertRegex(doc["expiresAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertAlmostEqual(acp.parse_time(doc["expiresAt"]), time.time() + self.standin.token_ttl, delta=10)
+        self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path("dev")).st_mode), 0o600)
+        [fetch] = self.standin.calls_to("/federation/credentials")
+        self.assertEqual(fetch.headers["x-amz-sso_bearer_token"], doc["accessToken"])
+
+    def test_no_refresh_while_more_than_fifteen_minutes_remain(self):
+        self.refreshable_token(ttl=20 * 60)
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.count("/token"), 0)
+
+    def test_an_expired_token_is_refreshed(self):
+        self.refreshable_token(ttl=-3600)
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+
+    def test_legacy_token_with_refresh_data_is_refreshed_too(self):
+        # what this script's own legacy login writes (it registers with sso:account:access)
+        self.sb.refreshable_token(-60, name=START_URL)
+        self.ok(self.sb.call("--profile", "legacy"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(token_on_disk(self.sb, START_URL)[1]["startUrl"], START_URL)
+
+    def test_legacy_token_without_refresh_data_is_not_refreshed(self):
+        self.sb.write_token(START_URL, ttl=10 * 60)
+        self.ok(self.sb.call("--profile", "legacy"))
+        self.assertEqual(self.standin.count("/token"), 0)
+
+    def test_session_reached_its_maximum_duration(self):
+        self.standin.session_end = time.time() - 1
+        self.refreshable_token(ttl=-60)
+        self.fails(self.sb.call("--profile", "sess"), 1, "has ended: it reached its maximum duration",
+                   "InvalidGrantException", "Run: aws sso login --sso-session dev", "--interactive")
+
+    def test_registration_expired(self):
+        self.refreshable_token(ttl=-60, registration_ttl=-60)
+        self.fails(self.sb.call("--profile", "sess"), 1, "cannot be refreshed: its client registration expired",
+                   "Run: aws sso login --sso-session dev")
+        self.assertEqual(self.standin.count("/token"), 0, "no refresh with an expired registration")
+
+    def test_refresh_rejected(self):
+        self.refreshable_token(ttl=-60)
+        self.standin.clients["cid"] = "rotated"
+        self.fails(self.sb.call("--profile", "sess"), 1, "was rejected", "InvalidClientException",
+                   "Run: aws sso login --sso-session dev")
+
+    def test_failed_refresh_keeps_the_valid_token_and_waits_a_minute(self):
+        token = self.refreshable_token(ttl=10 * 60)
+        self.standin.fail("/token", status=400, error="InvalidRequestException", message="try later")
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
+                         token)
+        self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
+        self.assertEqual(self.standin.count("/token"), 1, "no second attempt within 60 s")
+        self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], token)
+        self.sb.clock.sleep(61)  # a minute later the refresh is tried again
+        self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
+        self.assertEqual(self.standin.count("/token"), 2)
+
+    def test_a_token_rotated_by_botocore_during_a_failed_refresh_is_used(self):
+        self.refreshable_token(ttl=-60)
+        rotated = []
+        self.standin.fail("/token", status=400, error="InvalidRequestException", message="already used",
+                          then=lambda: rotated.append(self.sb.write_token("dev", ttl=3600)))
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
+                         rotated[0])
+
+    def test_a_refresh_helps_when_the_portal_rejects_the_token(self):
+        token = self.refreshable_token(ttl=3 * 3600)
+        del self.standin.tokens[token]  # revoked on the server
+        self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(self.standin.count("/federation/credentials"), 2)
+
+    def test_nonsense_in_a_refresh_answer_is_never_written(self):
+        for answer in ({"accessToken": "new", "expiresIn": 10 ** 12}, {"accessToken": "new", "expiresIn": -5},
+                       {"accessToken": "new", "expiresIn": "3600"}, {"accessToken": "new", "expiresIn": True},
+                       {"accessToken": "new\r\nX: y", "expiresIn": 3600},
+                       {"accessToken": "new", "expiresIn": 3600, "refreshToken": 5}):
+            with self.subTest(answer=answer):
+                self.refreshable_token(ttl=-60)
+                before = token_on_disk(self.sb)[0]
+                self.standin.fail("/token", raw=json.dumps(answer).encode())
+                self.fails(self.sb.call("--profile", "sess"), 5, "CreateToken returned an unexpected response")
+                self.assertEqual(token_on_disk(self.sb)[0], before)
+                os.remove(self.sb.token_path("dev") + ".lock")  # forget the failed refresh
+        for raw in (b'{"accessToken": "new", "expiresIn": Infinity}', b'{"accessToken": "new", "expiresIn": NaN}',
+                    b'{"accessToken": "new", "expiresIn": 1e400}'):
+            with self.subTest(raw=raw):
+                self.refreshable_token(ttl=-60)
+                self.standin.fail("/token", raw=raw)
+                self.fails(self.sb.call("--profile", "sess"), 5, "expiresIn is missing or out of range")
+                os.remove(self.sb.token_path("dev") + ".lock")
+
+    def test_a_token_that_cannot_be_saved_still_serves_the_run(self):
+        from unittest import mock
+        old = self.refreshable_token(ttl=-60)
+        with mock.patch.object(acp, "write_file_atomic", side_effect=PermissionError(13, "Read-only")):
+            doc = self.ok(self.sb.call("--profile", "sess"))
+        self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], old, "the file was left alone")
+
+
+# ==========================================================================
+# SSO: role credentials
+# ==========================================================================
+
+
+class TestCredentials(SandboxTest):
+    def test_sso_session_profile(self):
+        token = self.sb.write_token("dev")
+        doc = self.ok(self.sb.call("--profile", "sess"))
+        issued = self.issued()
+        self.assertEqual((doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]),
+                         (issued["accessKeyId"], issued["secretAccessKey"], issued["sessionToken"]))
+        self.assertEqual(doc["Expiration"], utc(issued["expiration"] // 1000))
+        self.assertEqual(doc["AccountId"], ACCOUNT)
+        [call] = self.standin.calls_to("/federation/credentials")
+        self.assertEqual(call.headers["x-amz-sso_bearer_token"], token)
+        self.assertIn("x-amz-sso_bearer_token", call.headers.keys(), "sent lowercase, as botocore does")
+        self.assertEqual(call.headers["Accept-Encoding"], "identity")
+        self.assertEqual(list(call.query), ["role_name", "account_id"])
+        self.assertEqual(call.query, {"role_name": ROLE, "account_id": ACCOUNT})
+        self.assertNotIn("Content-Type", call.headers)
+        self.assertNotIn("Authorization", call.headers)
+
+    def test_legacy_profile(self):
+        token = self.sb.write_token(START_URL)
+        self.ok(self.sb.call("--profile", "legacy"))
+        [call] = self.standin.calls_to("/federation/credentials")
+        self.assertEqual(call.headers["x-amz-sso_bearer_token"], token)
+
+    def test_legacy_start_url_is_hashed_exactly_as_written(self):
+        self.sb.write_config(BASE_CONFIG.replace("start\nsso_region = us-east-1\nsso_account",
+                                                 "start/\nsso_region = us-east-1\nsso_account"))
+        self.sb.write_token(START_URL)  # the key of the URL without the slash
+        self.fails(self.sb.call("--profile", "legacy"), 1, "aws sso login --profile legacy")
+        self.sb.write_token(START_URL + "/")
+        self.ok(self.sb.call("--profile", "legacy"))
+
+    def test_flags_and_env_without_a_profile(self):
+        self.sb.write_token(START_URL)
+        self.ok(self.sb.call("--account-id", "444455556666", "--role-name", ROLE, "--start-url",
+                             START_URL, env={"AWS_SSO_REGION": "us-east-1"}))
+        [call] = self.standin.calls_to("/federation/credentials")
+        self.assertEqual(call.query["account_id"], "444455556666")
+
+    def test_flag_and_env_override_the_profile(self):
         self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "sess"))
-        self.assertFalse(os.path.exists(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")))
+        self.ok(self.sb.call("--profile", "sess", "--role-name", "ReadOnly",
+                             env={"AWS_SSO_ROLE_NAME": "Nope", "AWS_SSO_ACCOUNT_ID": "444455556666"}))
+        [call] = self.standin.calls_to("/federation/credentials")
+        self.assertEqual(call.query, {"role_name": "ReadOnly", "account_id": "444455556666"})
+
+    def test_aws_profile_in_the_environment_is_ignored(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile caller]\ncredential_process = whatever\n")
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess", env={"AWS_PROFILE": "caller", "AWS_DEFAULT_PROFILE": "caller"}))
+
+    def test_nonsense_expirations_are_refused_and_never_cached(self):
+        self.sb.write_token("dev")
+        base = {"accessKeyId": "ASIAX", "secretAccessKey": "s", "sessionToken": "t"}
+        for expiration in (10 ** 20, -1, "1795628599000", None, True, 253402300800 * 1000, [1]):
+            with self.subTest(expiration=expiration):
+                self.standin.fail("/federation/credentials",
+                                  raw=json.dumps({"roleCredentials": dict(base, expiration=expiration)}).encode())
+                self.fails(self.sb.call("--profile", "sess"), 5, "unexpected response",
+                           "expiration is missing or out of range")
+        for raw in (b'Infinity', b'NaN', b'1e400', b'-Infinity'):
+            with self.subTest(raw=raw):
+                self.standin.fail("/federation/credentials", raw=b'{"roleCredentials": {"accessKeyId": "A", '
+                                  b'"secretAccessKey": "S", "sessionToken": "T", "expiration": %s}}' % raw)
+                self.fails(self.sb.call("--profile", "sess"), 5, "expiration is missing or out of range")
+        self.assertFalse(os.path.exists(self.sb.role_path(session="dev")))
+
+    def test_credentials_already_expired_point_at_the_clock(self):
+        self.sb.write_token("dev")
+        past = {"accessKeyId": "A", "secretAccessKey": "S", "sessionToken": "T",
+                "expiration": int((time.time() - 60) * 1000)}
+        self.standin.fail("/federation/credentials", raw=json.dumps({"roleCredentials": past}).encode())
+        self.fails(self.sb.call("--profile", "sess"), 5, "before now", "check this machine's clock")
+
+    def test_the_latest_expiration_every_sdk_parses(self):
+        self.sb.write_token("dev")
+        creds = {"accessKeyId": "A", "secretAccessKey": "S", "sessionToken": "T",
+                 "expiration": acp.MAX_EPOCH * 1000 + 999}
+        self.standin.fail("/federation/credentials", raw=json.dumps({"roleCredentials": creds}).encode())
+        self.assertEqual(self.ok(self.sb.call("--profile", "sess"))["Expiration"], "9999-12-31T23:59:59Z")
+
+
+# ==========================================================================
+# Interactive login: device code and authorization code with PKCE
+# ==========================================================================
+
+
+class TestLoginPieces(unittest.TestCase):
+    def test_pkce_challenge_vector(self):
+        self.assertEqual(acp.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+
+    def test_authorize_url(self):
+        # SPEC.md 8: the verified example, parameter for parameter
+        self.assertEqual(
+            acp.authorize_url("https://oidc.us-east-1.amazonaws.com", "cid",
+                              "http://127.0.0.1:43383/oauth/callback", "9dce65ff-ffcd-461f-8fed-877062b18c9b",
+                              "FoKcWNqs_4KCOILH5LJy-76Qh-Rc3lAB1CwgB-WZggw", ["sso:account:access"]),
+            "https://oidc.us-east-1.amazonaws.com/authorize?response_type=code&client_id=cid&redirect_uri="
+            "http%3A%2F%2F127.0.0.1%3A43383%2Foauth%2Fcallback&state=9dce65ff-ffcd-461f-8fed-877062b18c9b&"
+            "code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge="
+            "FoKcWNqs_4KCOILH5LJy-76Qh-Rc3lAB1CwgB-WZggw")
+        two = acp.authorize_url("https://o", "c", "r", "s", "x", ["sso:account:access", "codewhisperer:completions"])
+        self.assertIn("&scopes=sso%3Aaccount%3Aaccess%20codewhisperer%3Acompletions&", two)
+        # the path of a configured endpoint is kept, so /authorize sits beside /token
+        self.assertTrue(acp.authorize_url("https://gw.example/sso-oidc", "c", "r", "s", "x", ["a"])
+                        .startswith("https://gw.example/sso-oidc/authorize?"))
+
+    def test_local_browser_detection(self):
+        for environ, expected in [({}, False), ({"DISPLAY": ":0"}, not os.path.exists("/.dockerenv")
+                                                and not os.path.exists("/run/.containerenv")),
+                                  ({"DISPLAY": ":0", "container": "podman"}, False),
+                                  ({"BROWSER": "firefox"}, True), ({"SSH_CONNECTION": "x"}, False)]:
+            self.assertEqual(acp.local_browser_possible(environ), expected, environ)
+
+    def test_text_browsers_are_never_started(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        marker = os.path.join(tmp, "ran")
+        for name in ("lynx", "w3m"):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write("#!/bin/sh\ntouch %s\n" % marker)
+            os.chmod(os.path.join(tmp, name), 0o755)
+        lines = []
+        log = lambda msg, *args: lines.append(msg % args)  # noqa: E731
+        browser = os.pathsep.join([os.path.join(tmp, "lynx") + " %s", os.path.join(tmp, "w3m")])
+        self.assertFalse(acp.launch_browser("https://x/", {"BROWSER": browser}, log))
+        time.sleep(0.2)
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(sum("text-mode browser" in line for line in lines), 2)
+
+    def test_only_web_addresses_are_opened(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        marker = os.path.join(tmp, "ran")
+        script = os.path.join(tmp, "browser")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\ntouch %s\n" % marker)
+        os.chmod(script, 0o755)
+        lines = []
+        for url in ("javascript:alert(1)", "file:///etc/passwd", "-new-window http://x", "smb://host/share"):
+            self.assertFalse(acp.launch_browser(url, {"BROWSER": script}, lambda m, *a: lines.append(m % a)))
+        time.sleep(0.2)
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(sum("not a web address" in line for line in lines), 4)
+
+
+class TestDeviceFlowSteps(SandboxTest):
+    """The polling rules, with a frozen clock's recorded sleeps."""
+
+    slow = 1
+
+    def setUp(self):
+        super().setUp()
+        self.sb.clock.frozen = True
+
+    def login(self, fault_script=(), approve_at=None, env=None, terminal=None, **standin):
+        self.standin.auto_approve = approve_at
+        for key, value in standin.items():
+            setattr(self.standin, key, value)
+        for fault in fault_script:
+            self.standin.fail("/token", **fault)
+        self.sb.clock.offset += 1  # each run starts after the last one's failure (it is not replayed)
+        return self.sb.call("--profile", "legacy", "-i", "--no-browser", env=env, terminal=terminal or Terminal())
+
+    def test_pending_then_slow_down_then_success(self):
+        # One attempt before the prompt; then the interval before every poll, 5 s more after slow_down.
+        r = self.login([{"status": 400, "error": "AuthorizationPendingException", "message": "pending"},
+                        {"status": 400, "error": "SlowDownException", "message": "slow down"}], approve_at=1)
+        self.ok(r)
+        self.assertEqual(self.sb.clock.sleeps, [1, 6], "the 1 s interval, then 6 s after slow_down")
+        self.assertEqual(self.standin.grants(), [acp.DEVICE_GRANT] * 3)
+
+    def test_interval_from_the_service_and_cumulative_slow_down(self):
+        r = self.login([{"status": 400, "error": "AuthorizationPendingException"},
+                        {"status": 400, "error": "AuthorizationPendingException"},
+                        {"status": 400, "error": "SlowDownException"},
+                        {"status": 400, "error": "SlowDownException"},
+                        {"status": 400, "error": "AuthorizationPendingException"}], approve_at=1, device_interval=3)
+        self.ok(r)
+        self.assertEqual(self.sb.clock.sleeps, [3, 3, 8, 13, 13])
+
+    def test_absurd_intervals_are_clamped(self):
+        for interval, expected in [(0, 1), (-7, 1), (10 ** 9, 60), ("5", 5), (None, 5), (2.5, 2)]:
+            with self.subTest(interval=interval):
+                self.sb.clock.sleeps.clear()
+                for path in (self.sb.token_path(START_URL), self.sb.role_path(start_url=START_URL)):
+                    if os.path.exists(path):
+                        os.remove(path)
+                self.ok(self.login(approve_at=3, device_interval=interval))
+                self.assertEqual(self.sb.clock.sleeps, [expected, expected])
+
+    def test_a_client_already_approved_needs_no_prompt(self):
+        terminal = Terminal()
+        self.ok(self.login(approve_at=1, terminal=terminal))
+        self.assertEqual(self.sb.clock.sleeps, [])
+        self.assertNotIn("enter the code", terminal.getvalue())
+        self.assertIn("logged in to start URL", terminal.getvalue())
+
+    def test_expired_and_denied(self):
+        for fault, phrase in [({"status": 400, "error": "ExpiredTokenException"}, "login code expired"),
+                              ({"status": 400, "error": "AccessDeniedException", "message": "no"},
+                               "denied in the browser"),
+                              ({"status": 400, "error": "InvalidClientException"}, "the device login failed")]:
+            with self.subTest(fault=fault):
+                r = self.login([{"status": 400, "error": "AuthorizationPendingException"}, fault])
+                self.fails(r, 3, phrase)
+
+    def test_gives_up_when_never_approved_without_sleeping_past_the_timeout(self):
+        for timeout in ("30", "2.5"):
+            with self.subTest(timeout=timeout):
+                self.sb.clock.sleeps.clear()
+                self.fails(self.login(env={"AWS_SSO_LOGIN_TIMEOUT": timeout}), 3,
+                           "not approved in the browser within %ss" % timeout.split(".")[0])
+                self.assertAlmostEqual(sum(self.sb.clock.sleeps), float(timeout), places=6)
+                self.assertLessEqual(max(self.sb.clock.sleeps), 1)
+
+    def test_the_device_code_lifetime_bounds_the_wait(self):
+        self.fails(self.login(device_ttl=10 ** 6, device_interval=60, env={"AWS_SSO_LOGIN_TIMEOUT": "3600"}), 3,
+                   "within 3600s")
+        self.standin.faults.clear()
+        self.sb.clock.sleeps.clear()
+        # the stand-in says expired_token once 20 s have passed
+        self.fails(self.login(device_ttl=20, device_interval=1), 3, "login code expired")
+        self.assertLessEqual(sum(self.sb.clock.sleeps), 21)
+
+    def test_what_the_service_shows_is_escaped(self):
+        answer = {"deviceCode": "device-code-x", "userCode": "ABCD\x1b[2J-EFGH",
+                  "verificationUri": "https://device.example/\x1b]8;;evil\x07x", "verificationUriComplete": "\r",
+                  "expiresIn": 600, "interval": 1}
+        self.standin.add_client()
+        self.standin.fail("/device_authorization", raw=json.dumps(answer).encode())
+        terminal = Terminal()
+        self.fails(self.login(fault_script=[{"status": 400, "error": "AuthorizationPendingException"},
+                                            {"status": 400, "error": "AccessDeniedException"}], terminal=terminal), 3)
+        shown = terminal.getvalue()
+        self.assertNotIn("\x1b", shown)
+        self.assertNotIn("\r", shown)
+        self.assertIn("ABCD\\x1b[2J-EFGH", shown)
+
+    def test_malformed_device_answers(self):
+        for answer in ({"deviceCode": "d"}, {"deviceCode": 5, "userCode": "U", "verificationUri": "https://x"},
+                       {"deviceCode": "d\nx", "userCode": "U", "verificationUri": "https://x"}, [1]):
+            with self.subTest(answer=answer):
+                self.standin.fail("/device_authorization", raw=json.dumps(answer).encode())
+                self.fails(self.login(), 5, "StartDeviceAuthorization returned an unexpected response")
+
+
+class TestInteractiveLogin(SandboxTest):
+    slow = 1
+
+    def test_off_by_default_and_says_how_to_turn_it_on(self):
+        browser = FakeBrowser()
+        self.fails(self.sb.call("--profile", "sess", browser=browser), 1,
+                   "Run: aws sso login --sso-session dev (or let this script log in: --interactive)")
+        self.assertEqual(self.standin.count(), 0)
+        self.assertEqual(browser.urls, [])
+
+    def test_device_flow_end_to_end(self):
+        r = self.sb.call("--profile", "legacy", "-i", env=self.sb.browser(), browser="real")
+        doc = self.ok(r, prompt=True)
+        self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
+        [visit] = self.sb.visits(1)
+        self.assertTrue(visit["url"].startswith(self.standin.url + "/device?user_code="))
+        # the browser was detached: none of our stdio, and its own session
+        self.assertEqual(visit["fds"], {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null"})
+        self.assertNotEqual(visit["sid"], os.getsid(0))
+        paths = [c.path for c in self.standin.calls if c.path != "/device"]
+        self.assertEqual(paths[:3], ["/client/register", "/device_authorization", "/token"])
+        self.assertEqual(paths[-1], "/federation/credentials")
+        [register] = self.standin.calls_to("/client/register")
+        body = json.loads(register.body)
+        self.assertEqual(list(body), ["clientName", "clientType", "scopes"])
+        self.assertTrue(body["clientName"].startswith("botocore-client-"))
+        self.assertEqual(body["scopes"], ["sso:account:access"], "always registered for refresh tokens")
+        [start] = self.standin.calls_to("/device_authorization")
+        self.assertEqual(list(json.loads(start.body)), ["clientId", "clientSecret", "startUrl"])
+        self.assertEqual(json.loads(start.body)["startUrl"], START_URL)
+        # the token is cached under the start URL, in the CLI's format, with a refresh token
+        text, token = token_on_disk(self.sb, START_URL)
+        self.assertEqual(list(token), ["startUrl", "region", "accessToken", "expiresAt", "clientId",
+                                       "clientSecret", "registrationExpiresAt", "refreshToken"])
+        self.assertEqual(text, json.dumps(token))
+        self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path(START_URL)).st_mode), 0o600)
+        # the registration is cached under the CLI's legacy key, in its shape
+        reg_path = self.sb.path(".aws", "sso", "cache", "c7029af06842ab71c7d71a4f2d85fc584e0c5528.json")
+        with open(reg_path) as f:
+            registration = json.load(f)
+        self.assertEqual(list(registration), ["clientId", "clientSecret", "expiresAt", "scopes"])
+        self.assertEqual(registration["expiresAt"], token["registrationExpiresAt"])
+        # the prompt went to stderr (no terminal here); stdout held only the JSON
+        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]),
+                      r.err)
+
+    def test_prompt_goes_to_the_terminal_not_the_captured_streams(self):
+        self.standin.auto_approve = 2
+        terminal = Terminal()
+        result = self.sb.call("--profile", "legacy", "--interactive", "--no-browser", terminal=terminal)
+        self.ok(result)
+        self.assertIn("open %s/device and enter the code" % self.standin.url, terminal.getvalue())
+        self.assertIn("logged in to start URL %s" % START_URL, terminal.getvalue())
+        self.assertEqual(result.err, "", "nothing on stderr: botocore would only show it after a failure")
+
+    def test_prompt_falls_back_to_stderr(self):
+        self.standin.auto_approve = 2
+        r = self.sb.call("--profile", "legacy", "-i", "--no-browser")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("open %s/device and enter the code" % self.standin.url, r.err)
+        self.assertIn("(open the link yourself)", r.err)
+        self.assertEqual(json.loads(r.out)["Version"], 1)
+
+    def test_no_terminal_and_no_browser_fails_fast(self):
+        r = self.sb.call("--profile", "legacy", "-i")
+        self.fails(r, 1, "cannot log in here", "no browser could be opened", "aws sso login --profile legacy",
+                   prompt=True)
+        self.assertEqual(self.standin.count("/token"), 1, "no polling that nobody can answer")
+
+    @needs_botocore
+    def test_pkce_end_to_end_and_botocore_uses_the_token(self):
+        self.standin.token_ttl = 10 * 60  # so that botocore will want to refresh it
+        browser = FakeBrowser()
+        self.ok(self.sb.call("--profile", "sess", "--interactive", browser=browser), prompt=True)
+        [authorize] = self.standin.calls_to("/authorize")
+        self.assertEqual(list(authorize.query), ["response_type", "client_id", "redirect_uri", "state",
+                                                 "code_challenge_method", "scopes", "code_challenge"])
+        self.assertRegex(authorize.query["redirect_uri"], r"^http://127\.0\.0\.1:\d+/oauth/callback$")
+        self.assertEqual(authorize.query["scopes"], "sso:account:access")
+        [url] = browser.urls
+        self.assertIn("redirect_uri=http%3A%2F%2F127.0.0.1%3A", url)
+        self.assertIn("&scopes=sso%3Aaccount%3Aaccess&code_challenge=", url)
+        [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
+        self.assertEqual(list(exchange), ["grantType", "clientId", "clientSecret", "redirectUri", "codeVerifier",
+                                          "code"])
+        self.assertEqual(exchange["redirectUri"], authorize.query["redirect_uri"])
+        self.assertEqual(len(exchange["codeVerifier"]), 64)
+        self.assertEqual(acp.pkce_challenge(exchange["codeVerifier"]), authorize.query["code_challenge"])
+        [register] = self.standin.calls_to("/client/register")
+        self.assertEqual(json.loads(register.body), {
+            "clientName": "botocore-client-dev", "clientType": "public", "grantTypes": acp.PKCE_GRANTS,
+            "redirectUris": ["http://127.0.0.1/oauth/callback"], "issuerUrl": START_URL,
+            "scopes": ["sso:account:access"]})
+        with open(self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")) as f:
+            self.assertEqual(list(json.load(f)), ["clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"])
+        _, token = token_on_disk(self.sb)
+        # botocore, natively, uses the token we wrote, and refreshes it with our registration
+        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
+                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
+        self.sb.python("""
+            import json, boto3
+            print(json.dumps(boto3.Session(profile_name="native").get_credentials().get_frozen_credentials().access_key))
+            """)
+        self.assertEqual(self.standin.grants(), ["authorization_code", "refresh_token"])
+        _, refreshed = token_on_disk(self.sb)
+        self.assertNotEqual(refreshed["accessToken"], token["accessToken"])
+        self.assertEqual((refreshed["clientId"], refreshed["registrationExpiresAt"]),
+                         (token["clientId"], token["registrationExpiresAt"]))
+        # and the CLI's registration is reused by a second login (CLI rules: 15 min left, auth-code grant)
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.call("--profile", "sess", "-i", "--role-name", "ReadOnly", browser=FakeBrowser()),
+                prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 1)
+
+    def test_callback_server_binds_loopback_only_and_serves_one_path(self):
+        browser = FakeBrowser("probe")
+        self.ok(self.sb.call("--profile", "sess", "-i", browser=browser), prompt=True)
+        browser.wait()
+        [seen] = browser.seen
+        self.assertEqual(seen["probes"], {"127.0.0.2": "ConnectionRefusedError", "other path": 404,
+                                          "POST": 405, "garbage": 400})
+        self.assertIn("Signed in. You can close this tab", seen["page"])
+        self.assertLess(len(seen["page"]), 300, "a short page")
+
+    def test_registration_reuse_follows_the_cli_rules(self):
+        self.ok(self.sb.call("--profile", "sess", "-i", browser=FakeBrowser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 1)
+        # a PKCE registration is not used for the device flow, and vice versa (SPEC 3.3)
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.call("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
+                             browser=FakeBrowser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 2)
+        reg_path = self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")
+        with open(reg_path) as f:
+            self.assertNotIn("grantTypes", json.load(f))
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.call("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
+                             browser=FakeBrowser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 2, "a live device registration is reused")
+        # one with less than 15 minutes left is replaced
+        with open(reg_path) as f:
+            registration = json.load(f)
+        registration["expiresAt"] = utc(self.sb.clock.now() + 10 * 60)
+        with open(reg_path, "w") as f:
+            json.dump(registration, f)
+        os.remove(self.sb.token_path("dev"))
+        self.ok(self.sb.call("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
+                             browser=FakeBrowser()), prompt=True)
+        self.assertEqual(self.standin.count("/client/register"), 3)
+
+    def test_broken_registration_answers_and_caches(self):
+        self.standin.fail("/client/register", raw=json.dumps({"clientId": "c", "clientSecret": "s",
+                                                               "clientSecretExpiresAt": 10 ** 13}).encode())
+        self.fails(self.sb.call("--profile", "legacy", "-i", "--no-browser"), 5,
+                   "RegisterClient returned an unexpected response", "clientSecretExpiresAt")
+        reg_path = self.sb.path(".aws", "sso", "cache", "c7029af06842ab71c7d71a4f2d85fc584e0c5528.json")
+        self.assertFalse(os.path.exists(reg_path), "nothing cached from a broken answer")
+        os.makedirs(os.path.dirname(reg_path), exist_ok=True)
+        for junk in ("[" * 100000, "{\"clientId\": \"c\"}", "{\"clientId\": \"c\", \"clientSecret\": \"s\", "
+                     "\"expiresAt\": \"10000-01-01T00:00:00Z\"}"):
+            with self.subTest(junk=junk[:30]):
+                with open(reg_path, "w") as f:
+                    f.write(junk)
+                self.standin.auto_approve = 2
+                self.ok(self.sb.call("--profile", "legacy", "-i", "--no-browser", "--force-refresh"), prompt=True)
+                os.remove(self.sb.token_path(START_URL))
+
+    def test_login_secrets_stay_out_of_the_log(self):
+        self.ok(self.sb.call("--profile", "sess", "-i", "--debug", browser=FakeBrowser()), prompt=True)
+        _, token = token_on_disk(self.sb)
+        [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            log = f.read()
+        self.assertIn("interactive login for sso-session 'dev' with the PKCE flow", log)
+        for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"], exchange["code"],
+                       exchange["codeVerifier"], self.issued()["secretAccessKey"], self.issued()["sessionToken"]):
+            self.assertNotIn(secret, log)
+        self.ok(self.sb.call("--profile", "legacy", "-i", "--debug", browser=FakeBrowser()), prompt=True)
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            log = f.read()
+        device_code = [json.loads(c.body)["deviceCode"] for c in self.standin.calls_to("/token")
+                       if json.loads(c.body)["grantType"] == acp.DEVICE_GRANT][0]
+        self.assertNotIn(device_code, log)
+
+    def test_wrong_state_is_rejected(self):
+        r = self.sb.call("--profile", "sess", "-i", env={"AWS_SSO_LOGIN_TIMEOUT": "1"},
+                         browser=FakeBrowser("wrong-state"))
+        self.fails(r, 3, "no sign-in arrived from the browser within 1s",
+                   "1 response(s) with the wrong state were ignored", prompt=True)
+        self.assertEqual(self.standin.grants(), [], "the forged code was never exchanged")
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+
+    def test_sign_in_denied(self):
+        self.fails(self.sb.call("--profile", "sess", "-i", browser=FakeBrowser("deny")), 3,
+                   "sign-in failed (access_denied: User cancelled)", prompt=True)
+        self.fails(self.sb.call("--profile", "legacy", "-i", browser=FakeBrowser("deny")), 3,
+                   "denied in the browser", prompt=True)
+
+    def test_the_code_exchange_fails(self):
+        self.standin.fail("/token", status=400, error="InvalidGrantException", message="code already used")
+        self.fails(self.sb.call("--profile", "sess", "-i", browser=FakeBrowser()), 3,
+                   "exchanging the sign-in code for a token failed", "InvalidGrantException", prompt=True)
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+
+    def test_device_code_expires(self):
+        self.standin.device_ttl = 1
+        self.fails(self.sb.call("--profile", "legacy", "-i", "--no-browser"), 3, "login code expired", prompt=True)
+
+    def test_flow_selection(self):
+        cases = [  # (args, env, config addition, expected flow)
+            (["--profile", "sess"], {}, "", "/authorize"),
+            (["--profile", "sess", "--use-device-code"], {}, "", "/device_authorization"),
+            (["--profile", "sess"], {"AWS_SSO_USE_DEVICE_CODE": "true"}, "", "/device_authorization"),
+            (["--profile", "sess"], {}, "sso_use_device_code = true\n", "/device_authorization"),
+            (["--profile", "legacy"], {}, "", "/device_authorization"),
+        ]
+
+        def forget_logins():
+            for name in (START_URL, "dev"):
+                if os.path.exists(self.sb.token_path(name)):
+                    os.remove(self.sb.token_path(name))
+
+        for args, env, extra, flow in cases:
+            with self.subTest(args=args, env=env, extra=extra):
+                self.sb.write_config(BASE_CONFIG.replace("sso_role_name = Admin\n\n[sso-session",
+                                                         "sso_role_name = Admin\n%s\n[sso-session" % extra))
+                forget_logins()
+                before = self.standin.count(flow)
+                self.ok(self.sb.call(*(args + ["-i", "--force-refresh"]), env=dict(env, BROWSER="x"),
+                                     browser=FakeBrowser()), prompt=True)
+                self.assertEqual(self.standin.count(flow), before + 1)
+        # no display, no BROWSER: a redirect to this machine could not be received, so device code
+        forget_logins()
+        self.sb.write_config(BASE_CONFIG)
+        self.standin.auto_approve = 2
+        before = self.standin.count("/device_authorization")
+        self.ok(self.sb.call("--profile", "sess", "-i", "--no-browser", "--role-name", "ReadOnly"), prompt=True)
+        self.assertEqual(self.standin.count("/authorize"), 1)
+        self.assertEqual(self.standin.count("/device_authorization"), before + 1)
+
+    def test_enabling_and_disabling(self):
+        self.standin.auto_approve = 2
+        config = BASE_CONFIG.replace("[profile legacy]\n", "[profile legacy]\nsso_interactive_auth = true\n")
+        self.sb.write_config(config)
+        self.fails(self.sb.call("--profile", "legacy", "-n", "--no-browser"), 1, "not logged in")
+        self.fails(self.sb.call("--profile", "legacy", "--noninteractive", "--no-browser",
+                                env={"AWS_SSO_INTERACTIVE_AUTH": "true"}), 1, "not logged in")
+        self.fails(self.sb.call("--profile", "legacy", "-i", "-n"), 2, "contradict")
+        self.ok(self.sb.call("--profile", "legacy", "--no-browser"), prompt=True)  # from the profile
+        os.remove(self.sb.token_path(START_URL))
+        self.sb.write_config(BASE_CONFIG)
+        # from the environment; a configured browser stays shut with AWS_SSO_DISABLE_BROWSER
+        browser = FakeBrowser()
+        env = dict(AWS_SSO_INTERACTIVE_AUTH="true", AWS_SSO_DISABLE_BROWSER="true")
+        r = self.sb.call("--profile", "legacy", "--force-refresh", env=env, browser=browser)
+        self.ok(r, prompt=True)
+        self.assertIn("(open the link yourself)", r.err)
+        self.assertEqual(self.standin.count("/device_authorization"), 2)
+        self.assertEqual(browser.urls, [])
+
+    def test_portal_rejects_a_valid_looking_token(self):
+        token = self.sb.write_token(START_URL)
+        del self.standin.tokens[token]
+        self.standin.auto_approve = 2
+        self.ok(self.sb.call("--profile", "legacy", "-i", "--no-browser"), prompt=True)
+        self.assertEqual(self.standin.count("/federation/credentials"), 2)
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
+
+
+class TestCallbackServer(SandboxTest):
+    """The PKCE callback is served at once however other local clients behave."""
+
+    slow = 1
+
+    def login(self, action, timeout="3", wait=True):
+        browser = FakeBrowser(action)
+        r = self.sb.call("--profile", "sess", "-i", env={"AWS_SSO_LOGIN_TIMEOUT": timeout}, browser=browser)
+        if wait:
+            browser.wait()
+        return r, browser
+
+    def test_idle_and_dripping_connections_do_not_delay_the_callback(self):
+        # A browser's speculative pre-connect sits idle; another client drips a
+        # byte at a time. Served one connection at a time with a 10 s read
+        # timeout, the 3 s login would fail.
+        r, browser = self.login("stall-then-follow")
+        self.ok(r, prompt=True)
+        self.assertEqual(self.standin.grants(), ["authorization_code"])
+        self.assertNotIn("Traceback", r.err)
+
+    def test_a_crowd_of_idle_connections_cannot_shut_the_browser_out(self):
+        r, _ = self.login("crowd-then-follow")
+        self.ok(r, prompt=True)
+        self.assertEqual(self.standin.grants(), ["authorization_code"])
+
+    def test_a_second_callback_is_ignored(self):
+        r, browser = self.login("twice")
+        self.ok(r, prompt=True)
+        [seen] = browser.seen
+        self.assertIn("already been received", seen["second"])
+        self.assertEqual(len(self.standin.grants()), 1, "one code exchanged: the first")
+
+    def test_the_whole_login_is_bounded_whatever_the_clients_do(self):
+        r, _ = self.login("drip-forever", timeout="1", wait=False)
+        self.fails(r, 3, "no sign-in arrived from the browser within 1s", prompt=True)
+
+    def test_a_bad_request_gets_a_short_error_and_no_traceback(self):
+        r, browser = self.login("garbage-then-follow")
+        self.ok(r, prompt=True)
+        [seen] = browser.seen
+        self.assertTrue(seen["garbage"].startswith("HTTP/1.1 400 "), seen["garbage"][:40])
+        self.assertNotIn("Traceback", r.err)
+
+    def test_what_the_identity_provider_says_is_escaped(self):
+        r, browser = self.login("deny-nasty")
+        err = self.fails(r, 3, "sign-in failed (access_denied: \\x1b[2JUser cancelled", prompt=True)
+        self.assertNotIn("\x1b", r.err)
+        [seen] = browser.seen
+        self.assertNotIn("\x1b", seen["page"])
+        self.assertNotIn("<script>", seen["page"])
+        self.assertTrue(err)
+
+
+# ==========================================================================
+# Output and command line
+# ==========================================================================
+
+
+class TestCommandLine(SandboxTest):
+    def test_version_and_help(self):
+        r = self.sb.call("--version")
+        self.assertEqual((r.rc, r.out, r.err), (0, "aws-sso-credential-process %s\n" % acp.__version__, ""))
+        r = self.sb.call("--help")
+        self.assertEqual((r.rc, r.out, r.err), (0, acp.__doc__, ""))
+
+    def test_every_flag_variable_and_key_is_documented(self):
+        import re
+        with open(SCRIPT) as f:
+            source = f.read()
+        with open(os.path.join(HERE, "README.md")) as f:
+            readme = f.read()
+        env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
+        flags = {s.flag for s in acp.SETTINGS} | set(acp.OPTIONS) | {"--help", "--version"}
+        keys = ({s.key for s in acp.SETTINGS if s.key} | set(re.findall(r'lookup\("([a-z_]+)"', source))
+                | set(re.findall(r'boolean\("([a-z_]+)"', source))
+                | {"sso_registration_scopes", "endpoint_url", "services"})
+        self.assertGreater(len(env_vars), 15)
+        self.assertGreater(len(keys), 10)
+        for name in sorted(env_vars | flags):
+            self.assertIn(name, acp.__doc__, "--help does not mention %s" % name)
+        for name in sorted(env_vars | flags | keys):
+            self.assertTrue("`%s" % name in readme, "README.md does not document %s" % name)
+        for cls in TestErrors.CLASSES:
+            self.assertTrue("| %d |" % cls.exit_code in readme, "README.md lacks exit code %d" % cls.exit_code)
+            self.assertIn("%d " % cls.exit_code, acp.__doc__.split("Exit codes:")[1])
+
+    def test_an_unexpected_error_is_exit_70_with_one_line(self):
+        from unittest import mock
+        self.sb.write_token("dev")
+        with mock.patch.object(acp, "format_output", side_effect=KeyError("boom")):
+            r = self.sb.call("--profile", "sess")
+        self.assertEqual((r.rc, r.out), (70, ""))
+        self.assertEqual(r.err, "aws-sso-credential-process: unexpected error: KeyError: 'boom' "
+                                "(run with --debug for details)\n")
+        with mock.patch.object(acp, "format_output", side_effect=KeyError("boom")):
+            r = self.sb.call("--profile", "sess", "--debug")
+        self.assertIn("Traceback", r.err, "a traceback only with --debug")
+        self.assertTrue(r.err.endswith("(see %s)\n" % self.sb.path(".aws", "sso",
+                                                                    "aws-sso-credential-process-log.txt")))
+
+    def test_interrupted(self):
+        from unittest import mock
+        self.sb.write_token("dev")
+        with mock.patch.object(acp, "get_credentials", side_effect=KeyboardInterrupt):
+            r = self.sb.call("--profile", "sess")
+        self.assertEqual((r.rc, r.out, r.err), (130, "", "aws-sso-credential-process: interrupted\n"))
+
+
+class TestStandardStreams(SandboxTest):
+    """stdout or stderr closed or full: the documented code, never a traceback."""
+
+    def run_with(self, redirect, *args):
+        """Run the script under sh with these redirections ($ERR names a file
+        for stderr); (exit code, what reached that file)."""
+        err = os.path.join(self.sb.root, "stderr.txt")
+        command = "%s %s %s %s" % (shlex.quote(sys.executable), shlex.quote(SCRIPT),
+                                   " ".join(shlex.quote(a) for a in args), redirect)
+        p = subprocess.run(["sh", "-c", command], env=self.sb.environ({"ERR": err}), cwd=self.sb.root,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        text = ""
+        if os.path.exists(err):
+            with open(err) as f:
+                text = f.read()
+            os.remove(err)
+        return p.returncode, text
+
+    def test_closed_or_full_stdout(self):
+        self.sb.write_token("dev")
+        for redirect in (">&- 2>\"$ERR\"", ">/dev/full 2>\"$ERR\""):
+            with self.subTest(redirect=redirect):
+                rc, err = self.run_with(redirect, "--profile", "sess")
+                self.assertEqual(rc, 74)
+                self.assertEqual(err, "aws-sso-credential-process: cannot write the credentials to stdout "
+                                      "(it is closed or full)\n")
+        rc, err = self.run_with(">&- 2>\"$ERR\"", "--version")
+        self.assertEqual(rc, 74)
+
+    def test_closed_stderr_keeps_the_real_exit_code(self):
+        self.sb.write_token("dev")
+        for args, code in [(("--profile", "nosuch"), 2), (("--profile", "legacy"), 1), (("--profile", "sess"), 0),
+                           (("--bogus",), 2)]:
+            with self.subTest(args=args):
+                self.assertEqual(self.run_with(">/dev/null 2>&-", *args)[0], code)
+                self.assertEqual(self.run_with(">/dev/null 2>/dev/full", *args)[0], code)
+        self.assertEqual(self.run_with(">&- 2>&-", "--profile", "sess")[0], 74)
+
+    def test_a_broken_pipe(self):
+        self.sb.write_token("dev")
+        p = subprocess.Popen([sys.executable, SCRIPT, "--profile", "sess"], env=self.sb.environ(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root)
+        p.stdout.close()  # the SDK went away
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        self.assertEqual(p.wait(), 74)
+        self.assertNotIn("Traceback", err)
+        self.assertNotIn("Exception ignored", err)
+
+
+class TestDiskFull(SandboxTest):
+    """On a full disk only the caching is lost (a tiny tmpfs in a private mount namespace)."""
+
+    def setUp(self):
+        super().setUp()
+        if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], stderr=subprocess.DEVNULL).returncode:
+            self.skipTest("unshare -m is not available here (needs root or user namespaces)")
+
+    def test_credentials_still_arrive(self):
+        self.sb.write_token("dev")
+        with open(self.sb.path(".aws", "config")) as f:
+            config = f.read()
+        token = read(self.sb.token_path("dev"))
+        script = textwrap.dedent("""
+            set -e
+            mount -t tmpfs -o size=64k tmpfs "$HOME"
+            mkdir -p "$HOME/.aws/sso/cache"
+            printf '%s' "$CONFIG" > "$HOME/.aws/config"
+            printf '%s' "$TOKEN" > "$HOME/.aws/sso/cache/$TOKEN_NAME"
+            head -c 1000000 /dev/zero > "$HOME/filler" 2>/dev/null || true
+            set +e
+            "$PYTHON" "$SCRIPT" --profile sess --debug > "$OUT" 2> "$ERR"
+            echo $? > "$RC"
+            ls -a "$HOME/.aws/cli/cache" "$HOME/.aws/sso/cache" > "$LS" 2>&1
+            """)
+        files = {name: os.path.join(self.sb.root, name) for name in ("out", "err", "rc", "ls")}
+        env = self.sb.environ(dict(CONFIG=config, TOKEN=token, TOKEN_NAME=os.path.basename(self.sb.token_path("dev")),
+                                   PYTHON=sys.executable, SCRIPT=SCRIPT, OUT=files["out"], ERR=files["err"],
+                                   RC=files["rc"], LS=files["ls"]))
+        p = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        seen = {name: read(path) for name, path in files.items()}
+        self.assertEqual(seen["rc"].strip(), "0", seen)
+        doc = self.ok(Result(0, seen["out"], ""))
+        self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
+        self.assertNotIn("Traceback", seen["err"])
+        self.assertNotIn(".tmp", seen["ls"], "no temporary file left on the full disk")
+
+
+# ==========================================================================
+# The contract an SDK sees: real processes
+# ==========================================================================
+
+
+class TestAsAnSdkRunsIt(SandboxTest):
+    def test_success_and_failure(self):
+        self.sb.write_token("dev")
+        doc = self.ok(self.sb.run("--profile", "sess"))
+        self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
+        self.fails(self.sb.run("--profile", "legacy"), 1, "not logged in", "aws sso login --profile legacy")
+        self.fails(self.sb.run("--profile", "nosuch"), 2, "profile 'nosuch' not found")
+
+    def test_closed_standard_fds_are_never_reused_for_files(self):
+        # With fd 2 closed, the first file opened would become "stderr".
+        self.sb.write_token("dev")
+        r = self.sb.run("--profile", "sess", "--debug", stderr=subprocess.DEVNULL,
+                        preexec_fn=lambda: os.close(2))
+        self.ok(Result(r.rc, r.out, ""))
+        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+            self.assertNotIn("warning", f.read())
 
 
 class TestCacheHitImports(SandboxTest):
-    """The cache-hit path imports nothing beyond the interpreter's own start-up."""
+    """The cache-hit path imports nothing beyond what it must."""
 
     def imported(self, *args):
         p = subprocess.run([sys.executable, "-X", "importtime"] + list(args), env=self.sb.env,
@@ -1670,25 +3566,29 @@ class TestCacheHitImports(SandboxTest):
         lines = p.stderr.decode().splitlines()
         return p, {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
 
+    HEAVY = ("urllib", "urllib.parse", "urllib.request", "ssl", "http", "http.client", "email", "webbrowser",
+             "json", "re", "configparser", "argparse", "logging", "datetime", "hashlib", "threading",
+             "socket", "errno", "shlex", "tempfile", "random", "string", "subprocess")
+
     def test_cache_hit_imports(self):
         self.sb.write_token("dev")
         self.ok(self.sb.run("--profile", "sess"))
-        _, bare = self.imported("-c", "pass")
-        p, ours = self.imported(SCRIPT, "--profile", "sess")
-        self.assertEqual(p.returncode, 0)
-        extra = ours - bare
-        self.assertLessEqual(extra, {"_sha1", "_json"}, sorted(extra))
-        for heavy in ("urllib", "urllib.request", "ssl", "http", "http.client", "email", "webbrowser",
-                      "json", "re", "configparser", "argparse", "logging", "datetime", "hashlib"):
-            self.assertNotIn(heavy, extra)
+        for mode in ([], ["-I", "-S"]):  # -I -S: site-packages loads nothing that could hide an import
+            with self.subTest(mode=mode):
+                _, bare = self.imported(*mode + ["-c", "pass"])
+                _, floor = self.imported(*mode + ["-c", "import os, sys, time"])
+                p, ours = self.imported(*mode + [SCRIPT, "--profile", "sess"])
+                self.assertEqual(p.returncode, 0)
+                extra = ours - floor
+                self.assertLessEqual(extra, {"_sha1", "_json"}, sorted(extra))
+                for heavy in self.HEAVY:
+                    self.assertNotIn(heavy, ours - bare)
 
 
-# --------------------------------------------------------------------------
-# The real SDK on the other side
-# --------------------------------------------------------------------------
-
-
+@needs_botocore
 class TestWithBotocore(SandboxTest):
+    slow = 2
+
     def test_boto3_runs_the_script_as_credential_process(self):
         self.sb.write_token("dev")
         self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
@@ -1723,10 +3623,7 @@ class TestWithBotocore(SandboxTest):
         self.assertIn("aws sso login --sso-session dev", got["msg"])
 
     def test_reads_a_token_botocore_refreshed(self):
-        self.standin.add_client("cid", "csecret")
-        self.standin.add_refresh_token("refresh-1", "cid")
-        old = self.sb.write_token("dev", ttl=10 * 60, clientId="cid", clientSecret="csecret",
-                                  refreshToken="refresh-1", registrationExpiresAt=utc(time.time() + 86400))
+        old = self.sb.refreshable_token(ttl=10 * 60)
         self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
                              "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
         self.sb.python("""
@@ -1804,520 +3701,104 @@ class TestWithBotocore(SandboxTest):
                          .replace(json.loads(cli_file)["Credentials"]["SessionToken"], doc["SessionToken"])
                          .replace(json.loads(cli_file)["Credentials"]["Expiration"], doc["Expiration"]))
 
-    def test_sso_logout_sweeps_our_entries(self):
-        # `aws sso logout` deletes every ~/.aws/cli/cache file whose JSON has
-        # ProviderType "sso" (awscli/customizations/sso/logout.py); the CLI v2
-        # is not on PyPI, so this applies its rule to what we wrote.
+
+DEBIAN_CLI = "/usr/bin/python3"
+
+
+def have_debian_cli():
+    return os.path.exists(DEBIAN_CLI) and subprocess.run(
+        [DEBIAN_CLI, "-c", "import awscli.customizations.sso.logout"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL).returncode == 0
+
+
+@unittest.skipUnless(have_debian_cli(), "the AWS CLI v2 (Debian's awscli package) is not installed here; "
+                                        "make test-all installs it")
+class TestWithTheAwsCli(SandboxTest):
+    """The AWS CLI's own code (Debian's awscli 2.9), run on the files we write.
+    It cannot be pointed at the stand-in, so nothing here makes a request."""
+
+    slow = 2
+
+    def cli(self, code):
+        p = subprocess.run([DEBIAN_CLI, "-c", textwrap.dedent(code)], env=self.sb.environ(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=self.sb.root)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        return json.loads(p.stdout.decode())
+
+    def test_sso_logout_sweeps_our_files(self):
+        # `aws sso logout` (awscli/customizations/sso/logout.py): the real sweepers, with a
+        # stand-in for the one network call (the portal's Logout) they would make.
         self.sb.write_token("dev")
-        self.ok(self.sb.run("--profile", "sess"))
-        self.ok(self.sb.run("--profile", "sess", "--role-name", "ReadOnly"))
+        self.ok(self.sb.call("--profile", "sess"))
+        self.ok(self.sb.call("--profile", "sess", "--role-name", "ReadOnly"))
         cache = self.sb.path(".aws", "cli", "cache")
         with open(os.path.join(cache, "assume-role-entry.json"), "w") as f:
             json.dump({"ProviderType": "assume-role", "Credentials": {}}, f)
-        swept = []
-        for name in os.listdir(cache):
-            try:
-                with open(os.path.join(cache, name)) as f:
-                    contents = json.load(f)
-            except Exception:
-                continue
-            if contents.get("ProviderType") == "sso":
-                os.remove(os.path.join(cache, name))
-                swept.append(name)
-        self.assertEqual(len(swept), 2)
-        self.assertEqual([n for n in os.listdir(cache) if not n.endswith(".json.lock")],
-                         ["assume-role-entry.json"], "only our lock files stay, and they hold no credentials")
-
-
-# --------------------------------------------------------------------------
-# Refresh, login, and one of each for any number of processes
-# --------------------------------------------------------------------------
-
-
-def token_on_disk(sb, name="dev"):
-    with open(sb.token_path(name)) as f:
-        text = f.read()
-    return text, json.loads(text)
-
-
-class TestRefresh(SandboxTest):
-    def setUp(self):
-        super().setUp()
-        self.standin.add_client("cid", "csecret")
-        self.standin.add_refresh_token("refresh-1", "cid")
-
-    def refreshable_token(self, ttl, registration_ttl=86400, **extra):
-        return self.sb.write_token("dev", ttl=ttl, clientId="cid", clientSecret="csecret",
-                                   refreshToken="refresh-1",
-                                   registrationExpiresAt=utc(time.time() + registration_ttl), **extra)
-
-    def test_refreshes_within_fifteen_minutes_and_writes_back_like_botocore(self):
-        registration = utc(time.time() + 86400)
-        old = self.sb.write_token("dev", ttl=10 * 60, clientId="cid", clientSecret="csecret",
-                                  refreshToken="refresh-1", registrationExpiresAt=registration,
-                                  startUrl="https://stale.example/start", somethingElse="dropped")
-        self.ok(self.sb.run("--profile", "sess"))
-        [call] = self.standin.calls_to("/token")
-        self.assertEqual(call.body.decode(), '{"grantType": "refresh_token", "clientId": "cid", '
-                                             '"clientSecret": "csecret", "refreshToken": "refresh-1"}')
-        self.assertEqual(call.headers["Content-Type"], "application/json")
-        text, doc = token_on_disk(self.sb)
-        self.assertEqual(list(doc), ["startUrl", "region", "accessToken", "expiresAt", "clientId",
-                                     "clientSecret", "registrationExpiresAt", "refreshToken"])
-        self.assertEqual(text, json.dumps(doc), "json.dumps format, no trailing newline")
-        self.assertEqual((doc["startUrl"], doc["region"], doc["clientId"], doc["clientSecret"],
-                          doc["registrationExpiresAt"]), (START_URL, "us-east-1", "cid", "csecret", registration))
-        self.assertNotEqual(doc["accessToken"], old)
-        self.assertNotEqual(doc["refreshToken"], "refresh-1")
-        self.assertRegex(doc["expiresAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-        self.assertAlmostEqual(acp.parse_time(doc["expiresAt"]), time.time() + self.standin.token_ttl, delta=10)
-        self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path("dev")).st_mode), 0o600)
-        [fetch] = self.standin.calls_to("/federation/credentials")
-        self.assertEqual(fetch.headers["x-amz-sso_bearer_token"], doc["accessToken"])
-
-    def test_no_refresh_while_more_than_fifteen_minutes_remain(self):
-        self.refreshable_token(ttl=20 * 60)
-        self.ok(self.sb.run("--profile", "sess"))
-        self.assertEqual(self.standin.count("/token"), 0)
-
-    def test_an_expired_token_is_refreshed(self):
-        self.refreshable_token(ttl=-3600)
-        self.ok(self.sb.run("--profile", "sess"))
-        self.assertEqual(self.standin.grants(), ["refresh_token"])
-
-    def test_legacy_token_with_refresh_data_is_refreshed_too(self):
-        # what this script's own legacy login writes (it registers with sso:account:access)
-        self.sb.write_token(START_URL, ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
-                            registrationExpiresAt=utc(time.time() + 86400))
-        self.ok(self.sb.run("--profile", "legacy"))
-        self.assertEqual(self.standin.grants(), ["refresh_token"])
-        self.assertEqual(token_on_disk(self.sb, START_URL)[1]["startUrl"], START_URL)
-
-    def test_legacy_token_without_refresh_data_is_not_refreshed(self):
-        self.sb.write_token(START_URL, ttl=10 * 60)
-        self.ok(self.sb.run("--profile", "legacy"))
-        self.assertEqual(self.standin.count("/token"), 0)
-
-    def test_session_reached_its_maximum_duration(self):
-        self.standin.session_end = time.time() - 1
-        self.refreshable_token(ttl=-60)
-        self.fails(self.sb.run("--profile", "sess"), 1, "has ended: it reached its maximum duration",
-                   "InvalidGrantException", "Run: aws sso login --sso-session dev", "--interactive")
-
-    def test_registration_expired(self):
-        self.refreshable_token(ttl=-60, registration_ttl=-60)
-        self.fails(self.sb.run("--profile", "sess"), 1, "cannot be refreshed: its client registration expired",
-                   "Run: aws sso login --sso-session dev")
-        self.assertEqual(self.standin.count("/token"), 0, "no refresh with an expired registration")
-
-    def test_refresh_rejected(self):
-        self.refreshable_token(ttl=-60)
-        self.standin.clients["cid"] = "rotated"
-        self.fails(self.sb.run("--profile", "sess"), 1, "was rejected", "InvalidClientException",
-                   "Run: aws sso login --sso-session dev")
-
-    def test_failed_refresh_keeps_the_valid_token_and_waits_a_minute(self):
-        token = self.refreshable_token(ttl=10 * 60)
-        self.standin.fail("/token", status=400, error="InvalidRequestException", message="try later")
-        self.ok(self.sb.run("--profile", "sess"))
-        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
-                         token)
-        self.ok(self.sb.run("--profile", "sess", "--force-refresh"))
-        self.assertEqual(self.standin.count("/token"), 1, "no second attempt within 60 s")
-        self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], token)
-
-    def test_a_refresh_helps_when_the_portal_rejects_the_token(self):
-        token = self.refreshable_token(ttl=3 * 3600)
-        del self.standin.tokens[token]  # revoked on the server
-        self.ok(self.sb.run("--profile", "sess"))
-        self.assertEqual(self.standin.grants(), ["refresh_token"])
-        self.assertEqual(self.standin.count("/federation/credentials"), 2)
-
-
-class TestReadOnlyTokenCache(SandboxTest):
-    def test_a_token_that_cannot_be_saved_still_serves_the_run(self):
-        from unittest import mock
-        self.standin.add_client("cid", "csecret")
-        self.standin.add_refresh_token("refresh-1", "cid")
-        old = self.sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
-                                  registrationExpiresAt=utc(time.time() + 86400))
-        cfg = acp.resolve_config({"profile": "sess"}, dict(self.sb.env))
-        ctx = acp.Context(cfg, acp.Log(), stderr=io.StringIO())
-        with mock.patch.object(acp, "write_file_atomic", side_effect=PermissionError(13, "Read-only")):
-            creds = acp.get_credentials(cfg, ctx)
-        self.assertEqual(creds["AccessKeyId"], self.issued()["accessKeyId"])
-        self.assertEqual(self.standin.grants(), ["refresh_token"])
-        self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], old, "the file was left alone")
-
-
-class TestDeviceFlowSteps(SandboxTest):
-    """The polling rules, with a recorded sleep instead of a real one."""
-
-    def login(self, fault_script=(), approve_at=None, **cfg_fields):
-        self.standin.auto_approve = approve_at
-        for fault in fault_script:
-            self.standin.fail("/token", **fault)
-        cfg = acp.resolve_config({"profile": "legacy", "interactive": True, "no_browser": True},
-                                 dict(self.sb.env))
-        for k, v in cfg_fields.items():
-            setattr(cfg, k, v)
-        sleeps, browsed = [], []
-        clock = [time.time()]
-
-        def sleep(seconds):
-            sleeps.append(seconds)
-            clock[0] += seconds
-
-        ctx = acp.Context(cfg, acp.Log(), now=lambda: clock[0], sleep=sleep, stderr=io.StringIO(),
-                          open_browser=lambda url: browsed.append(url) or True)
-        path = self.sb.token_path(START_URL)
-        return lambda: acp.login(cfg, ctx, path), sleeps, ctx
-
-    def test_pending_then_slow_down_then_success(self):
-        # SPEC 4.7: one attempt before the prompt, one right after it, then sleep
-        run, sleeps, ctx = self.login([
-            {"status": 400, "error": "AuthorizationPendingException", "message": "pending"},
-            {"status": 400, "error": "SlowDownException", "message": "slow down"}], approve_at=1)
-        token = run()
-        self.assertEqual(sleeps, [6], "slow_down adds five seconds to the 1 s interval")
-        self.assertEqual(self.standin.grants(), [acp.DEVICE_GRANT] * 3)
-        self.assertIn(token["accessToken"], self.standin.tokens)
-        prompt = ctx.stderr.getvalue()
-        self.assertIn(self.standin.url + "/device?user_code=", prompt)
-
-    def test_interval_from_the_service_and_cumulative_slow_down(self):
-        self.standin.device_interval = 3
-        run, sleeps, _ = self.login([
-            {"status": 400, "error": "AuthorizationPendingException"},
-            {"status": 400, "error": "AuthorizationPendingException"},
-            {"status": 400, "error": "SlowDownException"},
-            {"status": 400, "error": "SlowDownException"},
-            {"status": 400, "error": "AuthorizationPendingException"}], approve_at=1)
-        run()
-        self.assertEqual(sleeps, [3, 8, 13, 13])
-
-    def test_expired_and_denied(self):
-        for fault, phrase in [({"status": 400, "error": "ExpiredTokenException"}, "login code expired"),
-                              ({"status": 400, "error": "AccessDeniedException", "message": "no"},
-                               "denied in the browser")]:
-            with self.subTest(fault=fault):
-                run, _, _ = self.login([{"status": 400, "error": "AuthorizationPendingException"}, fault])
-                with self.assertRaises(acp.LoginFailed) as cm:
-                    run()
-                self.assertIn(phrase, str(cm.exception))
-
-    def test_gives_up_when_never_approved(self):
-        run, sleeps, _ = self.login(login_timeout=30)
-        with self.assertRaises(acp.LoginFailed) as cm:
-            run()
-        self.assertIn("not approved in the browser within", str(cm.exception))
-        self.assertEqual(sum(sleeps), 30)
-
-
-class TestLoginPieces(unittest.TestCase):
-    def test_pkce_challenge_vector(self):
-        self.assertEqual(acp.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-                         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
-
-    def test_registration_cache_keys(self):
-        cfg = acp.Config()
-        cfg.start_url, cfg.region = START_URL, "us-east-1"
-        for session, scopes, key in [("dev", ["sso:account:access"], "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3"),
-                                     ("dev", None, "f84477c4544ffee122d4e7b0f5d942797620c4b1"),
-                                     (None, None, "c7029af06842ab71c7d71a4f2d85fc584e0c5528")]:
-            cfg.sso_session, cfg.scopes = session, scopes
-            self.assertEqual(acp.registration_cache_key(cfg), key)
-
-    def test_scopes_are_parsed_like_the_cli(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
-        with open(os.path.join(tmp, "config"), "w") as f:
-            f.write("[profile p]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = R\n"
-                    "[sso-session s]\nsso_start_url = u\nsso_region = us-east-1\n"
-                    "sso_registration_scopes = sso:account:access , ,codewhisperer:completions,\n")
-        cfg = acp.resolve_config({"profile": "p"}, {"AWS_CONFIG_FILE": os.path.join(tmp, "config"), "HOME": tmp})
-        self.assertEqual(cfg.scopes, ["sso:account:access", "codewhisperer:completions"])
-
-    def test_local_browser_detection(self):
-        for environ, expected in [({}, False), ({"DISPLAY": ":0"}, not os.path.exists("/.dockerenv")
-                                                and not os.path.exists("/run/.containerenv")),
-                                  ({"DISPLAY": ":0", "container": "podman"}, False),
-                                  ({"BROWSER": "firefox"}, True), ({"SSH_CONNECTION": "x"}, False)]:
-            self.assertEqual(acp.local_browser_possible(environ), expected, environ)
-
-    def test_text_browsers_are_never_started(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
-        marker = os.path.join(tmp, "ran")
-        for name in ("lynx", "w3m"):
-            with open(os.path.join(tmp, name), "w") as f:
-                f.write("#!/bin/sh\ntouch %s\n" % marker)
-            os.chmod(os.path.join(tmp, name), 0o755)
-        lines = []
-        log = lambda msg, *args: lines.append(msg % args)  # noqa: E731
-        browser = os.pathsep.join([os.path.join(tmp, "lynx") + " %s", os.path.join(tmp, "w3m")])
-        self.assertFalse(acp.launch_browser("https://x/", {"BROWSER": browser}, log))
-        time.sleep(0.2)
-        self.assertFalse(os.path.exists(marker))
-        self.assertEqual(sum("text-mode browser" in line for line in lines), 2)
-
-
-class TestInteractiveLogin(SandboxTest):
-    def test_off_by_default_and_says_how_to_turn_it_on(self):
-        self.fails(self.sb.run("--profile", "sess", env=self.sb.browser()), 1,
-                   "Run: aws sso login --sso-session dev (or let this script log in: --interactive)")
-        self.assertEqual(self.standin.count(), 0)
-        self.assertEqual(self.sb.visits(), [])
-
-    def test_device_flow_end_to_end(self):
-        r = self.sb.run("--profile", "legacy", "-i", env=self.sb.browser())
-        doc = self.ok(r, prompt=True)
-        self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
-        [visit] = self.sb.visits()
-        self.assertTrue(visit["url"].startswith(self.standin.url + "/device?user_code="))
-        # the browser was detached: none of our stdio, and its own session
-        self.assertEqual(visit["fds"], {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null"})
-        self.assertNotEqual(visit["sid"], os.getsid(0))
-        paths = [c.path for c in self.standin.calls if c.path != "/device"]
-        self.assertEqual(paths[:3], ["/client/register", "/device_authorization", "/token"])
-        self.assertEqual(paths[-1], "/federation/credentials")
-        [register] = self.standin.calls_to("/client/register")
-        body = json.loads(register.body)
-        self.assertEqual(list(body), ["clientName", "clientType", "scopes"])
-        self.assertTrue(body["clientName"].startswith("botocore-client-"))
-        self.assertEqual(body["scopes"], ["sso:account:access"], "always registered for refresh tokens")
-        [start] = self.standin.calls_to("/device_authorization")
-        self.assertEqual(list(json.loads(start.body)), ["clientId", "clientSecret", "startUrl"])
-        self.assertEqual(json.loads(start.body)["startUrl"], START_URL)
-        # the token is cached under the start URL, in the CLI's format, with a refresh token
-        text, token = token_on_disk(self.sb, START_URL)
-        self.assertEqual(list(token), ["startUrl", "region", "accessToken", "expiresAt", "clientId",
-                                       "clientSecret", "registrationExpiresAt", "refreshToken"])
-        self.assertEqual(text, json.dumps(token))
-        self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path(START_URL)).st_mode), 0o600)
-        # the registration is cached under the CLI's legacy key, in its shape
-        reg_path = self.sb.path(".aws", "sso", "cache", "c7029af06842ab71c7d71a4f2d85fc584e0c5528.json")
-        with open(reg_path) as f:
-            registration = json.load(f)
-        self.assertEqual(list(registration), ["clientId", "clientSecret", "expiresAt", "scopes"])
-        self.assertEqual(registration["expiresAt"], token["registrationExpiresAt"])
-        # the prompt went to stderr (no terminal here); stdout held only the JSON
-        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]),
-                      r.err)
-
-    def test_prompt_goes_to_the_terminal_not_the_captured_streams(self):
-        self.standin.auto_approve = 2
-        result, terminal = self.sb.run_in_terminal("--profile", "legacy", "--interactive", "--no-browser")
-        self.ok(result)
-        [device] = [c for c in self.standin.calls if c.path == "/device_authorization"]
-        self.assertIn("open %s/device and enter the code" % self.standin.url, terminal)
-        self.assertIn("logged in to start URL %s" % START_URL, terminal)
-        self.assertEqual(result.err, "", "nothing on stderr: botocore would only show it after a failure")
-
-    def test_prompt_falls_back_to_stderr(self):
-        self.standin.auto_approve = 2
-        r = self.sb.run("--profile", "legacy", "-i", "--no-browser")
-        self.assertEqual(r.rc, 0, r)
-        self.assertIn("open %s/device and enter the code" % self.standin.url, r.err)
-        self.assertIn("(open the link yourself)", r.err)
-        self.assertEqual(json.loads(r.out)["Version"], 1)
-        self.assertEqual(self.sb.visits(), [])
-
-    def test_no_terminal_and_no_browser_fails_fast(self):
-        r = self.sb.run("--profile", "legacy", "-i")
-        self.fails(r, 1, "cannot log in here", "no browser could be opened", "aws sso login --profile legacy",
-                   prompt=True)
-        self.assertEqual(self.standin.count("/token"), 1, "no polling that nobody can answer")
-
-    def test_pkce_end_to_end_and_botocore_uses_the_token(self):
-        self.standin.token_ttl = 10 * 60  # so that botocore will want to refresh it
-        r = self.sb.run("--profile", "sess", "--interactive", env=self.sb.browser())
-        self.ok(r, prompt=True)
-        [authorize] = self.standin.calls_to("/authorize")
-        self.assertEqual(list(authorize.query), ["response_type", "client_id", "redirect_uri", "state",
-                                                 "code_challenge_method", "scopes", "code_challenge"])
-        self.assertRegex(authorize.query["redirect_uri"], r"^http://127\.0\.0\.1:\d+/oauth/callback$")
-        self.assertEqual(authorize.query["scopes"], "sso:account:access")
-        [visit] = self.sb.visits()
-        self.assertIn("redirect_uri=http%3A%2F%2F127.0.0.1%3A", visit["url"])
-        self.assertIn("&scopes=sso%3Aaccount%3Aaccess&code_challenge=", visit["url"])
-        [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
-        self.assertEqual(list(exchange), ["grantType", "clientId", "clientSecret", "redirectUri", "codeVerifier",
-                                          "code"])
-        self.assertEqual(exchange["redirectUri"], authorize.query["redirect_uri"])
-        self.assertEqual(len(exchange["codeVerifier"]), 64)
-        self.assertEqual(acp.pkce_challenge(exchange["codeVerifier"]), authorize.query["code_challenge"])
-        [register] = self.standin.calls_to("/client/register")
-        self.assertEqual(json.loads(register.body), {
-            "clientName": "botocore-client-dev", "clientType": "public", "grantTypes": acp.PKCE_GRANTS,
-            "redirectUris": ["http://127.0.0.1/oauth/callback"], "issuerUrl": START_URL,
-            "scopes": ["sso:account:access"]})
-        with open(self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")) as f:
-            self.assertEqual(list(json.load(f)), ["clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"])
-        _, token = token_on_disk(self.sb)
-        # botocore, natively, uses the token we wrote, and refreshes it with our registration
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
-        self.sb.python("""
-            import json, boto3
-            print(json.dumps(boto3.Session(profile_name="native").get_credentials().get_frozen_credentials().access_key))
+        swept = self.cli("""
+            import json, os
+            from awscli.customizations.sso.logout import SSOCredentialSweeper, SSOTokenSweeper
+            class Portal:  # the Logout call, recorded instead of sent
+                calls = []
+                def create_client(self, service, region_name):
+                    return self
+                def logout(self, accessToken):
+                    Portal.calls.append(accessToken)
+            home = os.environ["HOME"]
+            SSOTokenSweeper(Portal()).delete_credentials(os.path.join(home, ".aws", "sso", "cache"))
+            SSOCredentialSweeper().delete_credentials(os.path.join(home, ".aws", "cli", "cache"))
+            print(json.dumps(Portal.calls))
             """)
-        self.assertEqual(self.standin.grants(), ["authorization_code", "refresh_token"])
-        _, refreshed = token_on_disk(self.sb)
-        self.assertNotEqual(refreshed["accessToken"], token["accessToken"])
-        self.assertEqual((refreshed["clientId"], refreshed["registrationExpiresAt"]),
-                         (token["clientId"], token["registrationExpiresAt"]))
-        # and the CLI's registration is reused by a second login (CLI rules: 15 min left, auth-code grant)
-        os.remove(self.sb.token_path("dev"))
-        self.ok(self.sb.run("--profile", "sess", "-i", "--role-name", "ReadOnly", env=self.sb.browser()),
-                prompt=True)
-        self.assertEqual(self.standin.count("/client/register"), 1)
-
-    def test_callback_server_binds_loopback_only_and_serves_one_path(self):
-        self.ok(self.sb.run("--profile", "sess", "-i", env=self.sb.browser("probe")), prompt=True)
-        with open(self.sb.visits_file + ".probes") as f:
-            probes = json.load(f)
-        self.assertEqual(probes, {"127.0.0.2": "ConnectionRefusedError", "other path": 404})
-        with open(self.sb.visits_file + ".pages") as f:
-            [page] = [json.loads(line) for line in f]
-        self.assertIn("Signed in. You can close this tab", page)
-        self.assertLess(len(page), 300, "a short page")
-
-    def test_registration_reuse_follows_the_cli_rules(self):
-        self.ok(self.sb.run("--profile", "sess", "-i", env=self.sb.browser()), prompt=True)
-        self.assertEqual(self.standin.count("/client/register"), 1)
-        # a PKCE registration is not used for the device flow, and vice versa (SPEC 3.3)
-        os.remove(self.sb.token_path("dev"))
-        self.ok(self.sb.run("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
-                            env=self.sb.browser()), prompt=True)
-        self.assertEqual(self.standin.count("/client/register"), 2)
-        reg_path = self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")
-        with open(reg_path) as f:
-            self.assertNotIn("grantTypes", json.load(f))
-        os.remove(self.sb.token_path("dev"))
-        self.ok(self.sb.run("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
-                            env=self.sb.browser()), prompt=True)
-        self.assertEqual(self.standin.count("/client/register"), 2, "a live device registration is reused")
-        # one with less than 15 minutes left is replaced
-        with open(reg_path) as f:
-            registration = json.load(f)
-        registration["expiresAt"] = utc(time.time() + 10 * 60)
-        with open(reg_path, "w") as f:
-            json.dump(registration, f)
-        os.remove(self.sb.token_path("dev"))
-        self.ok(self.sb.run("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
-                            env=self.sb.browser()), prompt=True)
-        self.assertEqual(self.standin.count("/client/register"), 3)
-
-    def test_login_secrets_stay_out_of_the_log(self):
-        self.ok(self.sb.run("--profile", "sess", "-i", "--debug", env=self.sb.browser()), prompt=True)
-        _, token = token_on_disk(self.sb)
-        [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
-        self.assertIn("interactive login for sso-session 'dev' with the PKCE flow", log)
-        for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"], exchange["code"],
-                       exchange["codeVerifier"], self.issued()["secretAccessKey"], self.issued()["sessionToken"]):
-            self.assertNotIn(secret, log)
-        self.ok(self.sb.run("--profile", "legacy", "-i", "--debug", env=self.sb.browser()), prompt=True)
-        [start] = self.standin.calls_to("/device_authorization")
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
-        device_code = [json.loads(c.body)["deviceCode"] for c in self.standin.calls_to("/token")
-                       if json.loads(c.body)["grantType"] == acp.DEVICE_GRANT][0]
-        self.assertNotIn(device_code, log)
-
-    def test_wrong_state_is_rejected(self):
-        r = self.sb.run("--profile", "sess", "-i", env=dict(self.sb.browser("wrong-state"),
-                                                            AWS_SSO_LOGIN_TIMEOUT="2"))
-        self.fails(r, 3, "no sign-in arrived from the browser within 2s",
-                   "1 response(s) with the wrong state were ignored", prompt=True)
-        self.assertEqual(self.standin.grants(), [], "the forged code was never exchanged")
+        self.assertEqual(len(swept), 1, "the token was logged out once")
+        self.assertEqual([n for n in self.sb.files(".aws", "cli", "cache") if not n.endswith(".json.lock")],
+                         ["assume-role-entry.json"], "only our lock files stay, and they hold no credentials")
         self.assertFalse(os.path.exists(self.sb.token_path("dev")))
 
-    def test_sign_in_denied(self):
-        self.fails(self.sb.run("--profile", "sess", "-i", env=self.sb.browser("deny")), 3,
-                   "sign-in failed (access_denied: User cancelled)", prompt=True)
-        self.fails(self.sb.run("--profile", "legacy", "-i", env=self.sb.browser("deny")), 3,
-                   "denied in the browser", prompt=True)
-
-    def test_device_code_expires(self):
-        self.standin.device_ttl = 1
-        self.fails(self.sb.run("--profile", "legacy", "-i", "--no-browser"), 3, "login code expired", prompt=True)
-
-    def test_flow_selection(self):
-        cases = [  # (args, env, config addition, expected flow)
-            (["--profile", "sess"], {}, "", "/authorize"),
-            (["--profile", "sess", "--use-device-code"], {}, "", "/device_authorization"),
-            (["--profile", "sess"], {"AWS_SSO_USE_DEVICE_CODE": "true"}, "", "/device_authorization"),
-            (["--profile", "sess"], {}, "sso_use_device_code = true\n", "/device_authorization"),
-            (["--profile", "legacy"], {}, "", "/device_authorization"),
-        ]
-        def forget_logins():
-            for name in (START_URL, "dev"):
-                if os.path.exists(self.sb.token_path(name)):
-                    os.remove(self.sb.token_path(name))
-
-        for args, env, extra, flow in cases:
-            with self.subTest(args=args, env=env, extra=extra):
-                self.sb.write_config(BASE_CONFIG.replace("sso_role_name = Admin\n\n[sso-session",
-                                                         "sso_role_name = Admin\n%s\n[sso-session" % extra))
-                forget_logins()
-                before = self.standin.count(flow)
-                self.ok(self.sb.run(*(args + ["-i", "--force-refresh"]), env=dict(self.sb.browser(), **env)),
-                        prompt=True)
-                self.assertEqual(self.standin.count(flow), before + 1)
-        # no display, no BROWSER: a redirect to this machine could not be received, so device code
-        forget_logins()
-        self.sb.write_config(BASE_CONFIG)
-        self.standin.auto_approve = 2
-        before = self.standin.count("/device_authorization")
-        self.ok(self.sb.run("--profile", "sess", "-i", "--no-browser", "--role-name", "ReadOnly"), prompt=True)
-        self.assertEqual(self.standin.count("/authorize"), 1)
-        self.assertEqual(self.standin.count("/device_authorization"), before + 1)
-
-    def test_enabling_and_disabling(self):
-        self.standin.auto_approve = 2
-        config = BASE_CONFIG.replace("[profile legacy]\n", "[profile legacy]\nsso_interactive_auth = true\n")
-        self.sb.write_config(config)
-        self.fails(self.sb.run("--profile", "legacy", "-n", "--no-browser"), 1, "not logged in")
-        self.fails(self.sb.run("--profile", "legacy", "--noninteractive", "--no-browser",
-                               env={"AWS_SSO_INTERACTIVE_AUTH": "true"}), 1, "not logged in")
-        self.fails(self.sb.run("--profile", "legacy", "-i", "-n"), 2, "contradict")
-        self.ok(self.sb.run("--profile", "legacy", "--no-browser"), prompt=True)  # from the profile
-        os.remove(self.sb.token_path(START_URL))
-        self.sb.write_config(BASE_CONFIG)
-        # from the environment; a configured BROWSER stays shut with AWS_SSO_DISABLE_BROWSER
-        env = dict(self.sb.browser(), AWS_SSO_INTERACTIVE_AUTH="true", AWS_SSO_DISABLE_BROWSER="true")
-        r = self.sb.run("--profile", "legacy", "--force-refresh", env=env)
-        self.ok(r, prompt=True)
-        self.assertIn("(open the link yourself)", r.err)
-        self.assertEqual(self.standin.count("/device_authorization"), 2)
-        self.assertEqual(self.sb.visits(), [])
-
-    def test_portal_rejects_a_valid_looking_token(self):
-        token = self.sb.write_token(START_URL)
-        del self.standin.tokens[token]
-        self.standin.auto_approve = 2
-        self.ok(self.sb.run("--profile", "legacy", "-i", "--no-browser"), prompt=True)
-        self.assertEqual(self.standin.count("/federation/credentials"), 2)
-        self.assertEqual(self.standin.count("/device_authorization"), 1)
+    def test_registration_cache_key_and_scopes_agree_with_the_cli(self):
+        configs = {"listed": "sso_registration_scopes = sso:account:access, codewhisperer:completions\n",
+                   "blank": "sso_registration_scopes =\n", "absent": ""}
+        paths = {}
+        for name, extra in configs.items():
+            paths[name] = self.sb.write_config(
+                BASE_CONFIG.replace("sso_registration_scopes = sso:account:access\n", extra)
+                + "\n[profile leg2]\nsso_start_url = %s\nsso_region = us-east-1\nsso_account_id = 111122223333\n"
+                  "sso_role_name = Admin\nsso_registration_scopes = a, b\n" % START_URL,
+                path=os.path.join(self.sb.root, name))
+        cases = [(path, profile) for path in paths.values() for profile in ("sess", "leg2")]
+        theirs = self.cli("""
+            import json, os
+            from awscli.botocore.session import Session
+            from awscli.botocore.utils import SSOTokenFetcher
+            from awscli.customizations.sso.utils import BaseSSOCommand
+            found = []
+            for path, profile in %r:
+                os.environ["AWS_CONFIG_FILE"] = path
+                config = BaseSSOCommand(Session(profile=profile))._get_sso_config()
+                fetcher = SSOTokenFetcher(config["sso_region"], client_creator=None)
+                key = fetcher._registration_cache_key(config["sso_start_url"], config.get("session_name"),
+                                                      config.get("registration_scopes"))
+                found.append([key, config.get("registration_scopes")])
+            print(json.dumps(found))
+            """ % cases)
+        for (path, profile), expected in zip(cases, theirs):
+            with self.subTest(path=os.path.basename(path), profile=profile):
+                cfg = acp.resolve_config({"profile": profile}, self.sb.environ({"AWS_CONFIG_FILE": path}))
+                self.assertEqual([acp.registration_cache_key(cfg), cfg.scopes], expected)
+        self.assertEqual(len(theirs), 6)
 
 
 class TestOneOfEach(SandboxTest):
     """Twenty processes at once, as an IDE or a test runner starts them."""
 
+    slow = 3
+
     N = 20
 
     def storm(self, *args, env=None):
-        procs = [self.sb.start(*args, env=env) for _ in range(self.N)]
+        procs = [self.sb.start(*args, env=env, imported=True) for _ in range(self.N)]
         return [self.sb.finish(p, timeout=120) for p in procs]
 
     def test_one_refresh(self):
-        self.standin.add_client("cid", "csecret")
-        self.standin.add_refresh_token("refresh-1", "cid")
-        self.sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
-                            registrationExpiresAt=utc(time.time() + 86400))
+        self.sb.refreshable_token(ttl=-60)
         results = self.storm("--profile", "sess")
         keys = {self.ok(r)["AccessKeyId"] for r in results}
         self.assertEqual(self.standin.grants(), ["refresh_token"])
@@ -2342,11 +3823,8 @@ class TestOneOfEach(SandboxTest):
         self.assertEqual(self.standin.grants(), ["authorization_code"])
 
     def test_one_failed_refresh(self):
-        self.standin.add_client("cid", "csecret")
-        self.standin.add_refresh_token("refresh-1", "cid")
         self.standin.session_end = time.time() - 1
-        self.sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
-                            registrationExpiresAt=utc(time.time() + 86400))
+        self.sb.refreshable_token(ttl=-60)
         for r in self.storm("--profile", "sess"):
             self.fails(r, 1, "has ended: it reached its maximum duration")
         self.assertEqual(self.standin.grants(), ["refresh_token"])
@@ -2365,10 +3843,19 @@ class TestOneOfEach(SandboxTest):
         self.assertEqual(self.standin.count("/device_authorization"), 1)
         # a later run is not stuck with that answer
         self.standin.auto_approve = 2
-        self.ok(self.sb.run("--profile", "legacy", "-i", "--no-browser"), prompt=True)
+        self.ok(self.sb.call("--profile", "legacy", "-i", "--no-browser"), prompt=True)
+
+    def test_prompt_on_the_controlling_terminal(self):
+        result, terminal = self.sb.run_in_terminal("--profile", "sess", "--interactive", env=self.sb.browser())
+        self.ok(result)
+        self.assertIn("open %s/authorize?" % self.standin.url, terminal)
+        self.assertIn("logged in to sso-session 'dev'", terminal)
+        self.assertEqual(result.err, "", "nothing on stderr: botocore would only show it after a failure")
 
 
 class TestLockHolders(SandboxTest):
+    slow = 2
+
     def hold_login_lock(self):
         """Start a process that takes the token lock and waits on a login nobody approves."""
         holder = self.sb.start("--profile", "legacy", "-i", "--no-browser")
@@ -2383,24 +3870,229 @@ class TestLockHolders(SandboxTest):
         holder.kill()  # SIGKILL: no chance to clean up
         holder.communicate()
         self.standin.auto_approve = 2
-        r = self.sb.run("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "20"})
+        r = self.sb.call("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "20"})
         self.ok(r, prompt=True)
         self.assertEqual(self.standin.count("/device_authorization"), 2)
 
     def test_waiting_is_bounded(self):
         holder = self.hold_login_lock()
         try:
-            r = self.sb.run("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "1"})
-            self.fails(r, 6, "timed out after 1s waiting for another aws-sso-credential-process (pid %d)"
+            r = self.sb.run("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "0.3"})
+            self.fails(r, 6, "timed out after 0s waiting for another aws-sso-credential-process (pid %d)"
                        % holder.pid, "AWS_SSO_LOCK_TIMEOUT")
         finally:
             holder.kill()
             holder.communicate()
 
 
-# --------------------------------------------------------------------------
+# ==========================================================================
+# Fuzzing: hostile input of every kind
+# ==========================================================================
+
+try:
+    import hypothesis
+    from hypothesis import HealthCheck, given, settings, strategies as st
+except ImportError:  # pragma: no cover - make test installs it
+    hypothesis = None
+
+#: Cases per kind: a few dozen inside make test, FUZZ_EXAMPLES=1000 in make fuzz.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 40)
+FUZZ_COUNTS = {}  # kind -> cases run
+FUZZ_CODES = {}   # exit code -> cases
+
+
+def fuzz_settings():
+    return settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=False,
+                    suppress_health_check=list(HealthCheck))
+
+
+if hypothesis is not None:
+    # Text with what breaks parsers and terminals: controls, surrogates, quotes, brackets, newlines.
+    NASTY = st.text(st.sampled_from(list("aZ09 -_:/.=[]{}\"'\\#;%$~@,\t\r\n\x00\x1b\x07\u00e9\u202e\udcff"
+                                         "\U0001F600")) | st.characters(), max_size=40)
+    JSON_SCALAR = (st.none() | st.booleans() | st.integers(min_value=-10 ** 30, max_value=10 ** 30)
+                   | st.floats(allow_nan=True, allow_infinity=True) | NASTY
+                   | st.sampled_from(["2026-11-25T17:43:19Z", "9999-12-31T23:59:59-01:00", "", "sso"]))
+    JSON = st.recursive(JSON_SCALAR, lambda inner: st.lists(inner, max_size=4)
+                        | st.dictionaries(st.sampled_from(
+                            ["accessToken", "expiresAt", "refreshToken", "clientId", "clientSecret",
+                             "registrationExpiresAt", "Credentials", "AccessKeyId", "SecretAccessKey",
+                             "SessionToken", "Expiration", "ProviderType", "roleCredentials", "accessKeyId",
+                             "secretAccessKey", "sessionToken", "expiration", "expiresIn", "deviceCode",
+                             "userCode", "verificationUri", "interval", "failure", "pid", "message", "code",
+                             "x"]), inner, max_size=6), max_leaves=12)
+
+
+def _json_text(value):
+    return json.dumps(value, allow_nan=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+@unittest.skipIf(hypothesis is None, "hypothesis is not installed here (make test installs it)")
+class TestFuzz(unittest.TestCase):
+    """Whatever the input: never exit 70 or a traceback, nothing on stdout
+    unless it succeeded, cache files either untouched or valid, and no
+    temporary file left behind."""
+
+    slow = 1
+
+    @classmethod
+    def setUpClass(cls):
+        cls.standin = StandIn()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.standin.close()
+        if os.environ.get("FUZZ_REPORT"):
+            with open(os.environ["FUZZ_REPORT"], "a") as f:
+                for kind, n in sorted(FUZZ_COUNTS.items()):
+                    f.write("%s: %d cases\n" % (kind, n))
+                f.write("exit codes: %s\n" % ", ".join("%d: %d" % kv for kv in sorted(FUZZ_CODES.items())))
+
+    def sandbox(self, kind, config=BASE_CONFIG):
+        """A fresh sandbox for one case (use it in a with block)."""
+        FUZZ_COUNTS[kind] = FUZZ_COUNTS.get(kind, 0) + 1
+        self.standin.faults.clear()
+        return Sandbox(self.standin, config=config)
+
+    def snapshot(self, sb):
+        files = {}
+        for d, _, names in os.walk(sb.home):
+            for n in names:
+                with open(os.path.join(d, n), "rb") as f:
+                    files[os.path.join(d, n)] = f.read()
+        return files
+
+    def check(self, sb, r, before):
+        FUZZ_CODES[r.rc] = FUZZ_CODES.get(r.rc, 0) + 1
+        self.assertIn(r.rc, (0, 1, 2, 3, 4, 5, 6), r)
+        self.assertNotIn("Traceback", r.err)
+        if r.rc == 0:
+            doc = json.loads(r.out)
+            self.assertEqual(doc["Version"], 1)
+            self.assertRegex(doc["Expiration"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        else:
+            self.assertEqual(r.out, "", r)
+            last = r.err.splitlines()[-1]
+            self.assertTrue(last.startswith("aws-sso-credential-process: "), r)
+            self.assertTrue(last.isprintable(), r)
+        after = self.snapshot(sb)
+        for path, data in after.items():
+            self.assertFalse(path.endswith(".tmp"), "temporary file left: %s" % path)
+            if data != before.get(path) and path.endswith(".json"):  # written by the script: valid
+                doc = json.loads(data.decode())
+                if "Credentials" in doc:
+                    acp.parse_time(doc["Credentials"]["Expiration"])
+                if "accessToken" in doc:
+                    self.assertTrue(acp.is_token_text(doc["accessToken"]))
+                    acp.parse_time(doc["expiresAt"])
+
+    if hypothesis is not None:
+        @fuzz_settings()
+        @given(lines=st.lists(st.one_of(
+            st.sampled_from(["[profile sess]", "[sso-session dev]", "[default]", "[services s]", "[profile \"a b\"]",
+                             "[DEFAULT]", "[profile sess", "sso =", "  endpoint_url = http://127.0.0.1:1",
+                             "  junk", "services = s", "sso_session = dev", "use_fips_endpoint = 1"]),
+            st.tuples(st.sampled_from(["sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
+                                       "sso_session", "endpoint_url", "ca_bundle", "use_fips_endpoint",
+                                       "use_dualstack_endpoint", "sso_registration_scopes", "sso_interactive_auth",
+                                       "ignore_configured_endpoint_urls", "services", "x"]),
+                      st.sampled_from([" = ", "=", ": ", " =\n  "]), NASTY).map("".join),
+            NASTY), max_size=25), profile=st.sampled_from(["sess", "default", "a b", "legacy", "dev"]))
+        def test_config_files(self, lines, profile):
+            with self.sandbox("config files", config=None) as sb:
+                with open(sb.write_config(""), "wb") as f:
+                    f.write("\n".join(lines).encode("utf-8", "surrogatepass"))
+                sb.write_token("dev")
+                before = self.snapshot(sb)
+                self.check(sb, sb.call("--profile", profile), before)
+
+        @fuzz_settings()
+        @given(target=st.sampled_from(["token", "role", "registration", "token lock", "role lock"]),
+               content=JSON.map(_json_text) | st.binary(max_size=200)
+               | st.sampled_from([b"[" * 100000, b"{\"a\":" * 30000, b"\xff\xfe"]),
+               interactive=st.booleans())
+        def test_cache_files(self, target, content, interactive):
+            with self.sandbox("cache files") as sb:
+                sb.write_token("dev", ttl=600, clientId="cid", clientSecret="csecret", refreshToken="r",
+                               registrationExpiresAt=utc(time.time() + 86400))
+                path = {"token": sb.token_path("dev"), "role": sb.role_path(session="dev"),
+                        "registration": sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json"),
+                        "token lock": sb.token_path("dev") + ".lock",
+                        "role lock": sb.role_path(session="dev") + ".lock"}[target]
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(content)
+                before = self.snapshot(sb)
+                args = ["--profile", "sess"] + (["-i", "--use-device-code", "--no-browser"] if interactive else [])
+                self.standin.auto_approve = 1
+                self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before)
+
+        @fuzz_settings()
+        @given(path=st.sampled_from(["/federation/credentials", "/token", "/client/register",
+                                     "/device_authorization"]),
+               status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 503, 302, 204]),
+               error_type=st.none() | NASTY | st.sampled_from(["UnauthorizedException", "SlowDownException",
+                                                              "AuthorizationPendingException", "InvalidGrantException"]),
+               body=JSON.map(_json_text) | st.binary(max_size=100) | st.sampled_from([b"[" * 100000]))
+        def test_http_answers(self, path, status, error_type, body):
+            with self.sandbox("HTTP answers") as sb:
+                if path == "/token":  # a refresh
+                    self.standin.add_client("cid", "csecret")
+                    self.standin.add_refresh_token("refresh-1", "cid")
+                    sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
+                                   registrationExpiresAt=utc(time.time() + 86400))
+                elif path == "/federation/credentials":
+                    sb.write_token("dev")
+                headers = [("Content-Type", "application/json")]
+                if error_type is not None:
+                    headers.append(("x-amzn-ErrorType", error_type.encode("utf-8", "replace").decode("latin-1")
+                                    .replace("\r", "").replace("\n", "")))
+                self.standin.fail(path, times=3, status=status, headers=headers, raw=body)
+                before = self.snapshot(sb)
+                args = ["--profile", "legacy" if path in ("/client/register", "/device_authorization") else "sess"]
+                if path in ("/client/register", "/device_authorization"):
+                    args += ["-i", "--no-browser"]
+                    self.standin.auto_approve = 1
+                self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before)
+
+        @fuzz_settings()
+        @given(argv=st.lists(st.sampled_from(["--profile", "--account-id", "--role-name", "--start-url", "--region",
+                                              "--sso-session", "-i", "-n", "--force-refresh", "--no-browser",
+                                              "--use-device-code", "--debug", "--region=", "--bogus", "sess"])
+                             | NASTY, max_size=8),
+               env=st.dictionaries(st.sampled_from(
+                   ["AWS_SSO_ACCOUNT_ID", "AWS_SSO_ROLE_NAME", "AWS_SSO_START_URL", "AWS_SSO_REGION",
+                    "AWS_SSO_SESSION", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL",
+                    "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE", "HTTPS_PROXY",
+                    "HTTP_PROXY", "NO_PROXY", "AWS_SSO_READ_TIMEOUT", "AWS_SSO_LOCK_TIMEOUT",
+                    "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", "AWS_SSO_INTERACTIVE_AUTH", "HOME"]),
+                   NASTY | st.sampled_from(["http://127.0.0.1:abc", "http://[::1]:99999", "1", "true", "nan"]),
+                   max_size=4))
+        def test_arguments_and_environment(self, argv, env):
+            with self.sandbox("arguments and environment") as sb:
+                sb.write_token("dev")
+                env = {k: v.replace("\x00", "") for k, v in env.items()}  # an environment cannot hold NUL
+                if "HOME" in env:
+                    env["HOME"] = os.path.join(sb.root, "elsewhere")
+                argv = ["--profile", "sess"] + [a.replace("\x00", "") for a in argv]
+                before = self.snapshot(sb)
+                self.check(sb, sb.call(*argv, env=env), before)
+
+
+class TestRequirements(unittest.TestCase):
+    """With ACP_TEST_REQUIRE (make test-all and make fuzz set it), a missing
+    test tool fails the run instead of quietly skipping its tests."""
+
+    def test_required_tools_are_installed(self):
+        available = {"botocore": HAVE_BOTOCORE, "hypothesis": hypothesis is not None, "awscli": have_debian_cli()}
+        for name in filter(None, os.environ.get("ACP_TEST_REQUIRE", "").split(",")):
+            self.assertIn(name, available, "ACP_TEST_REQUIRE names an unknown tool")
+            self.assertTrue(available[name], "%s is required here (ACP_TEST_REQUIRE) but not installed" % name)
+
+
+# ==========================================================================
 # make demo and make bench
-# --------------------------------------------------------------------------
+# ==========================================================================
 
 
 def mask(secret):
@@ -2542,65 +4234,50 @@ def bench(rounds=40):
         sb.cleanup()
 
 
-def probe_callback_server(url):
-    """Record whether the login's callback server answers on another loopback
-    address (it must bind 127.0.0.1 only) and on another path (it must not)."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-    redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect_uri"][0]
-    port = urllib.parse.urlsplit(redirect).port
-    probes = {}
-    try:
-        socket.create_connection(("127.0.0.2", port), timeout=2).close()
-        probes["127.0.0.2"] = "connected"
-    except OSError as e:
-        probes["127.0.0.2"] = type(e).__name__
-    try:
-        urllib.request.urlopen("http://127.0.0.1:%d/favicon.ico" % port, timeout=5)
-        probes["other path"] = 200
-    except urllib.error.HTTPError as e:
-        probes["other path"] = e.code
-    with open(os.environ["FAKE_BROWSER_LOG"] + ".probes", "w") as f:
-        json.dump(probes, f)
+# ==========================================================================
+# make test: the suite in parallel
+# ==========================================================================
 
 
-def fake_browser(url):
-    """The BROWSER the tests hand the script: records how it was started, then
-    acts as a person would (FAKE_BROWSER_ACTION)."""
-    import urllib.error
-    import urllib.request
-    fds = {}
-    for fd in (0, 1, 2):
-        try:
-            fds[fd] = os.readlink("/proc/self/fd/%d" % fd)
-        except OSError:
-            fds[fd] = None
-    with open(os.environ["FAKE_BROWSER_LOG"], "a") as f:
-        f.write(json.dumps({"url": url, "fds": fds, "sid": os.getsid(0), "pid": os.getpid()}) + "\n")
-    action = os.environ.get("FAKE_BROWSER_ACTION", "follow")
-    try:
-        if action == "deny":
-            urllib.request.urlopen(url + "&deny=1", timeout=10).read()
-        elif action == "wrong-state":  # a forged or stale response reaches the callback
-            class NoRedirect(urllib.request.HTTPRedirectHandler):
-                def redirect_request(self, *args):
-                    return None
-            try:
-                urllib.request.build_opener(NoRedirect).open(url, timeout=10)
-            except urllib.error.HTTPError as e:
-                location = e.headers["Location"]
-            urllib.request.urlopen(location.replace("state=", "state=forged-"), timeout=10).read()
-        elif action in ("follow", "probe"):
-            if action == "probe":  # what else the callback server answers, before signing in
-                probe_callback_server(url)
-            page = urllib.request.urlopen(url, timeout=10).read().decode()
-            with open(os.environ["FAKE_BROWSER_LOG"] + ".pages", "a") as f:
-                f.write(json.dumps(page) + "\n")
-    except urllib.error.HTTPError:
-        pass
-    time.sleep(float(os.environ.get("FAKE_BROWSER_LINGER") or 0))
-    return 0
+def _run_tests(name):
+    """Run a test class or method in this (forked) worker; (name, counts, report, skip reasons)."""
+    stream = io.StringIO()
+    suite = unittest.defaultTestLoader.loadTestsFromName(name, sys.modules[__name__])
+    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(suite)
+    counts = (result.testsRun, len(result.failures) + len(result.errors), len(result.skipped))
+    skipped = sorted({reason for _, reason in result.skipped})
+    return name, counts, stream.getvalue() if counts[1] else "", skipped
+
+
+def run_suite(jobs):
+    """Every test, in `jobs` forked workers (most of the suite waits on
+    sockets, processes and timeouts, so more workers than cores pay off):
+    the methods of slow classes one by one and first, then whole classes.
+    Prints failures in full and skips with their reasons; the exit code."""
+    import multiprocessing
+    loader = unittest.defaultTestLoader
+    classes = [obj for obj in globals().values() if isinstance(obj, type) and issubclass(obj, unittest.TestCase)
+               and obj.__name__.startswith("Test") and loader.getTestCaseNames(obj)]
+    slow = sorted((c for c in classes if getattr(c, "slow", 0)), key=lambda c: -c.slow)
+    tasks = ["%s.%s" % (c.__name__, m) for c in slow for m in loader.getTestCaseNames(c)]
+    tasks += [c.__name__ for c in classes if not getattr(c, "slow", 0)]
+    started = time.monotonic()
+    ran = failed = skipped = 0
+    reasons = set()
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        for name, (n, bad, skip), report, why in pool.imap_unordered(_run_tests, tasks):
+            ran, failed, skipped = ran + n, failed + bad, skipped + skip
+            reasons.update(why)
+            sys.stdout.write("F" if bad else "s" if skip else ".")
+            sys.stdout.flush()
+            if report:
+                print("\n=== %s\n%s" % (name, report))
+    print("\nRan %d tests in %d classes in %.1fs with %d workers: %s" % (
+        ran, len(classes), time.monotonic() - started, jobs,
+        "%d FAILED" % failed if failed else "OK" + (" (%d skipped)" % skipped if skipped else "")))
+    for reason in sorted(reasons):
+        print("skipped: %s" % reason)
+    return 1 if failed or not ran else 0
 
 
 if __name__ == "__main__":
@@ -2610,4 +4287,6 @@ if __name__ == "__main__":
         sys.exit(demo())
     if sys.argv[1:2] == ["bench"]:
         sys.exit(bench())
+    if sys.argv[1:2] == ["suite"]:
+        sys.exit(run_suite(int(sys.argv[2]) if sys.argv[2:] else 8))
     unittest.main()
