@@ -1,64 +1,117 @@
 # aws-sso-credential-process: the script itself needs nothing but Python. These
-# targets put the test tools (boto3, the real SDK on the other side) in local
-# virtualenvs under .venv/, so a fresh machine needs only `make test`.
+# targets put the test tools (boto3 and botocore on the other side, hypothesis
+# for fuzzing, coverage, pyflakes) in virtualenvs under .venv/, so a fresh
+# machine needs only `make test`.
 #
-#   make test    run the suite under every CPython 3.8-3.13 found on this machine
-#   make demo    boto3 getting credentials through the script (local stand-in)
-#   make bench   cache-hit cost against a bare interpreter and the older tools
-#   make lint    parse under every interpreter, then pyflakes
+#   make test       the suite on python3 from PATH, in parallel (well under 15 s)
+#   make test-all   the suite under every CPython 3.8-3.13 found, plus the
+#                   AWS CLI's own code (installs Debian's awscli as root); CI runs it
+#   make fuzz       1,000 hostile inputs of each kind (FUZZ_EXAMPLES to change)
+#   make coverage   line coverage of the script, subprocess runs included (>= 95%)
+#   make demo       boto3 getting credentials through the script (local stand-in)
+#   make bench      cache-hit cost against a bare interpreter and the older tools
+#   make lint       parse under every interpreter, then pyflakes
 
 SHELL := /bin/bash
 PYENV_ROOT ?= $(HOME)/.pyenv
 VERSIONS ?= 3.8 3.9 3.10 3.11 3.12 3.13
-# The interpreter for demo, bench and lint: python3 on PATH, resolved past any shim.
+# The interpreter for test, fuzz, coverage, demo, bench and lint: python3 on PATH, past any shim.
 PYTHON ?= $(shell python3 -c 'import sys; print(sys.executable)')
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+JOBS ?= 8
+FUZZ_EXAMPLES ?= 1000
 VENV := .venv
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' aws_sso_credential_process.py)
 
-# Shell helpers shared by the recipes.
-#  find_python V      newest ~/.pyenv/versions/V.*/bin/python3, else pythonV on PATH
-#  dev_reqs V         dev-only packages for Python V (boto3 left 3.8 at 1.37, 3.9 at 1.42)
-#  ensure_venv D P R  virtualenv D from interpreter P holding packages R, rebuilt when R changes
-HELPERS = \
-  find_python() { local p; p=$$(ls -d $(PYENV_ROOT)/versions/$$1.*/bin/python3 2>/dev/null | sort -V | tail -n 1); \
-    [ -n "$$p" ] || p=$$(command -v python$$1 2>/dev/null); echo "$$p"; }; \
-  dev_reqs() { case $$1 in 3.8) echo boto3==1.37.38;; 3.9) echo boto3==1.42.97;; *) echo boto3==1.44.8;; esac; }; \
-  ensure_venv() { local d=$$1 p=$$2; shift 2; \
-    if [ ! -x $$d/bin/python ] || [ "$$(cat $$d/.requirements 2>/dev/null)" != "$$*" ]; then \
-      rm -rf $$d && $$p -m venv $$d && \
-      $$d/bin/python -m pip install -qq --disable-pip-version-check "$$@" && echo "$$*" > $$d/.requirements; \
-    fi; }
+# Dev-only packages per Python version (newer releases dropped 3.8 and 3.9).
+REQS_3.8 := boto3==1.37.38 hypothesis==6.113.0 pyflakes==3.2.0 coverage==7.6.1
+REQS_3.9 := boto3==1.42.97 hypothesis==6.141.1 pyflakes==3.4.0 coverage==7.10.7
+REQS_3.10 := boto3==1.44.8 hypothesis==6.168.5 pyflakes==3.4.0 coverage==7.10.7
+REQS := boto3==1.44.8 hypothesis==6.170.17 pyflakes==3.4.0 coverage==7.10.7
+reqs = $(or $(REQS_$(1)),$(REQS))
+# The newest ~/.pyenv/versions/V.*/bin/python3, else pythonV on PATH, else nothing.
+python_for = $(or $(shell ls -d $(PYENV_ROOT)/versions/$(1).*/bin/python3 2>/dev/null | sort -V | tail -n 1),$(shell command -v python$(1)))
+# Requirements that must be present, not skipped, when the whole matrix runs.
+REQUIRE := botocore,hypothesis,awscli
 
-.PHONY: test demo bench lint version clean
+.PHONY: test test-all fuzz coverage demo bench lint awscli version clean
 
-test:
-	@$(HELPERS); failed=""; passed=""; skipped=""; \
+# A virtualenv and its stamp: rebuilt when this Makefile (and so the pins) changes.
+define make_venv
+	@[ -n "$(2)" ] || { echo "=== no Python interpreter for $(1)"; exit 1; }
+	@rm -rf $(1) && $(2) -m venv $(1) && \
+	  $(1)/bin/python -m pip install -qq --disable-pip-version-check $(3) && touch $(1)/.stamp
+endef
+
+$(VENV)/default/.stamp: Makefile
+	$(call make_venv,$(VENV)/default,$(PYTHON),$(call reqs,$(PYTHON_VERSION)))
+
+$(VENV)/py%/.stamp: Makefile
+	$(call make_venv,$(VENV)/py$*,$(call python_for,$*),$(call reqs,$*))
+
+test: $(VENV)/default/.stamp
+	@$(VENV)/default/bin/python test_script.py suite $(JOBS)
+
+# Every interpreter found; fails if any fails, or if none ran. A missing
+# interpreter is reported, not failed: not every machine has all six.
+test-all: awscli
+	@failed=""; passed=""; skipped=""; \
 	for v in $(VERSIONS); do \
-	  py=$$(find_python $$v); \
-	  if [ -z "$$py" ]; then skipped="$$skipped $$v"; continue; fi; \
-	  echo "=== Python $$v: $$py"; \
-	  ensure_venv $(VENV)/$$v $$py $$(dev_reqs $$v) || { failed="$$failed $$v(setup)"; continue; }; \
-	  if $(VENV)/$$v/bin/python -m unittest test_script; then passed="$$passed $$v"; else failed="$$failed $$v"; fi; \
+	  if [ -z "$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python3 2>/dev/null)" ] && ! command -v python$$v >/dev/null; then \
+	    skipped="$$skipped $$v"; continue; fi; \
+	  echo "=== Python $$v"; \
+	  $(MAKE) -s $(VENV)/py$$v/.stamp || { failed="$$failed $$v(setup)"; continue; }; \
+	  if ACP_TEST_REQUIRE=$(REQUIRE) $(VENV)/py$$v/bin/python test_script.py suite $(JOBS); \
+	  then passed="$$passed $$v"; else failed="$$failed $$v"; fi; \
 	done; \
 	echo "=== passed:$${passed:- none}"; \
 	[ -z "$$skipped" ] || echo "=== skipped, no interpreter found:$$skipped"; \
 	[ -n "$$passed$$failed" ] || { echo "=== FAILED: no Python 3.8-3.13 found"; exit 1; }; \
 	[ -z "$$failed" ] || { echo "=== FAILED:$$failed"; exit 1; }
 
-demo:
-	@$(HELPERS); ensure_venv $(VENV)/default $(PYTHON) boto3==1.44.8 pyflakes==3.4.0
+# The AWS CLI v2 from Debian, for the tests that run its own code on our files.
+awscli:
+	@/usr/bin/python3 -c 'import awscli.customizations.sso.logout' 2>/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; } || \
+	    echo "=== cannot install Debian's awscli here (needs root and apt): its tests will be skipped"; }
+
+fuzz: $(VENV)/default/.stamp
+	@rm -f $(VENV)/fuzz-report.txt
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=$(VENV)/fuzz-report.txt ACP_TEST_REQUIRE=hypothesis \
+	  $(VENV)/default/bin/python -m unittest test_script.TestFuzz test_script.TestRequirements
+	@echo "=== fuzz cases, each: no exit 70, no traceback, no stdout on failure, caches intact, no temp file:"
+	@sed 's/^/    /' $(VENV)/fuzz-report.txt
+
+# Coverage of the script, in-process runs and subprocess runs alike (through a
+# .pth file in the virtualenv that starts coverage in every Python it runs).
+coverage: $(VENV)/default/.stamp
+	@rm -rf $(VENV)/coverage && mkdir -p $(VENV)/coverage
+	@printf '[run]\nparallel = True\nsource = aws_sso_credential_process\ndata_file = %s\n[report]\nshow_missing = True\nfail_under = 95\nexclude_lines =\n    pragma: no cover\n' \
+	  "$(CURDIR)/$(VENV)/coverage/.coverage" > $(VENV)/coverage/rc
+	@echo 'import coverage; coverage.process_startup()' > \
+	  "$$($(VENV)/default/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/acp-coverage.pth"
+	@COVERAGE_PROCESS_START=$(CURDIR)/$(VENV)/coverage/rc FUZZ_EXAMPLES=10 \
+	  $(VENV)/default/bin/python -m coverage run --rcfile=$(VENV)/coverage/rc -m unittest test_script -q; \
+	  status=$$?; rm -f "$$($(VENV)/default/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/acp-coverage.pth"; \
+	  [ $$status = 0 ] || exit $$status
+	@$(VENV)/default/bin/python -m coverage combine --rcfile=$(VENV)/coverage/rc -q
+	@$(VENV)/default/bin/python -m coverage report --rcfile=$(VENV)/coverage/rc
+
+demo: $(VENV)/default/.stamp
 	@$(VENV)/default/bin/python test_script.py demo
 
-bench:
-	@$(HELPERS); ensure_venv $(VENV)/bench $(PYTHON) boto3==1.44.8 \
-	  aws-sso-credential-process==0.3.1 aws-sso-util==4.33.0
+$(VENV)/bench/.stamp: Makefile
+	$(call make_venv,$(VENV)/bench,$(PYTHON),boto3==1.44.8 aws-sso-credential-process==0.3.1 aws-sso-util==4.33.0)
+
+bench: $(VENV)/bench/.stamp
 	@$(VENV)/bench/bin/python test_script.py bench
 
-lint:
-	@$(HELPERS); for v in $(VERSIONS); do py=$$(find_python $$v); [ -z "$$py" ] || \
+lint: $(VENV)/default/.stamp
+	@for v in $(VERSIONS); do py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python3 2>/dev/null | sort -V | tail -n 1); \
+	  [ -n "$$py" ] || py=$$(command -v python$$v); [ -z "$$py" ] || \
 	  $$py -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' aws_sso_credential_process.py \
 	  || { echo "aws_sso_credential_process.py does not parse under Python $$v"; exit 1; }; done
-	@$(HELPERS); ensure_venv $(VENV)/default $(PYTHON) boto3==1.44.8 pyflakes==3.4.0
 	@$(VENV)/default/bin/python -m pyflakes aws_sso_credential_process.py test_script.py && echo "lint: ok"
 
 version:
