@@ -319,7 +319,10 @@ def parse_time(text):
     if (len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "Tt "
             or s[13] != ":" or s[16] != ":"):
         raise ValueError("not a timestamp: %r" % text)
-    day = _days_from_civil(_num(s[0:4], 1, 9999), _num(s[5:7], 1, 12), _num(s[8:10], 1, 31))
+    year, month = _num(s[0:4], 1, 9999), _num(s[5:7], 1, 12)
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    day = _days_from_civil(year, month, _num(s[8:10], 1, (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30,
+                                                          31, 30, 31)[month - 1]))
     seconds = _num(s[11:13], 0, 23) * 3600 + _num(s[14:16], 0, 59) * 60 + _num(s[17:19], 0, 60)
     rest = s[19:]
     fraction = 0.0
@@ -532,12 +535,34 @@ def home_path(environ, parts, name=None):
     return os.path.join(home_dir(environ), *(parts + ((name,) if name else ())))
 
 
+def expand_vars(path, environ):
+    """os.path.expandvars (POSIX rules) over the given environment: ``$NAME``
+    (ASCII letters, digits, _) and ``${NAME}`` are replaced when set and left
+    as they are otherwise; nothing else (``$$`` included) changes."""
+    out, i = [], 0
+    while i < len(path):
+        if path[i] == "$":
+            if path[i + 1:i + 2] == "{":
+                end = path.find("}", i + 2)
+                name, after = (path[i + 2:end], end + 1) if end >= 0 else (None, i + 1)
+            else:
+                end = i + 1
+                while end < len(path) and path[end].isascii() and (path[end].isalnum() or path[end] == "_"):
+                    end += 1
+                name, after = path[i + 1:end], end
+            if name and name in environ:
+                out.append(environ[name])
+                i = after
+                continue
+        out.append(path[i])
+        i += 1
+    return "".join(out)
+
+
 def expand_path(path, environ):
-    """``$VAR``/``${VAR}`` then ``~`` expansion, as botocore does for AWS_CONFIG_FILE
-    (unknown variables are left as they are, as os.path.expandvars leaves them)."""
+    """``$VAR``/``${VAR}`` then ``~`` expansion, as botocore does for AWS_CONFIG_FILE."""
     if "$" in path:
-        from string import Template
-        path = Template(path).safe_substitute(environ)
+        path = expand_vars(path, environ)
     if path == "~" or path.startswith("~/") or (os.name == "nt" and path.startswith("~\\")):
         return home_dir(environ) + path[1:]
     return os.path.expanduser(path)
@@ -734,13 +759,14 @@ class Log:
         return one_line(self.redact(str(text)))
 
     def __call__(self, msg, *args):
-        if self._fd is None:
+        fd = self._fd  # once: a callback-server thread may log while main closes the log
+        if fd is None:
             return
         text = self.redact(msg % args if args else msg)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         line = "%s [%d] %s\n" % (stamp, os.getpid(), "\n".join(printable(x) for x in text.split("\n")))
         try:
-            os.write(self._fd, line.encode("utf-8", "replace"))
+            os.write(fd, line.encode("utf-8", "replace"))
         except OSError as e:  # a full disk: stop logging, go on working
             self.close()
             self.problem = "the debug log %s could not be written (%s); it stops here" % (self.path, one_line(e))
@@ -894,8 +920,8 @@ def load_config_file(path):
     file in which any value that starts on the next line is not a block of
     ``key = value`` lines.
     """
-    try:
-        text = read_regular_file(path, CONFIG_FILE_LIMIT).decode("utf-8")
+    try:  # universal newlines, as botocore's open() reads the file
+        text = read_regular_file(path, CONFIG_FILE_LIMIT).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         text = ""
     except NotADirectoryError:  # a file where a directory of the path should be
@@ -1047,7 +1073,7 @@ def _check_settings(cfg):
     if len(cfg.account_id) != 12 or not _DIGITS.issuperset(cfg.account_id):
         raise ConfigError("account ID %s (from %s) must be 12 digits"
                           % (quoted(cfg.account_id), cfg.origin["account_id"]))
-    if not all(c.isalnum() and c.isascii() or c == "-" for c in cfg.region):
+    if not _is_hostname(cfg.region, strict=True) or "." in cfg.region:  # botocore's rule: one DNS label
         raise ConfigError("SSO region %s (from %s) is not a region name like us-east-1"
                           % (quoted(cfg.region), cfg.origin["region"]))
 
@@ -1173,10 +1199,14 @@ def split_url(url, strict=False):
     if "?" in rest or "#" in rest:
         raise ValueError("must not have a query or a fragment")
     netloc, slash, path = rest.partition("/")
+    if not all(c.isascii() and c.isprintable() and c != " " for c in path):
+        raise ValueError("has a path with spaces, control or non-ASCII characters (percent-encode them)")
     userinfo, at, hostport = netloc.rpartition("@")
     if hostport.startswith("["):
         host, bracket, after = hostport.partition("]")
         host += bracket
+        if "%" in host:
+            raise ValueError("has an IPv6 zone ID, which is not supported")
         if not bracket or not _is_ipv6(host[1:-1]) or (after and after[0] != ":"):
             raise ValueError("has a malformed IPv6 address")
         port = after[1:] if after else None
@@ -1185,22 +1215,27 @@ def split_url(url, strict=False):
         port = port if colon else None
         if not _is_hostname(host, strict):
             raise ValueError("has no valid host name")
-    if port is not None and (not port or not _DIGITS.issuperset(port) or not 0 < int(port) <= 65535):
-        raise ValueError("has a bad port (%s; ports are 1-65535)" % quoted(port))
+    if port and (not _DIGITS.issuperset(port) or not 0 < int(port) <= 65535):
+        raise ValueError("has a bad port (ports are 1-65535)")  # not echoed: it may be half a password
     return scheme, host.lower(), int(port) if port else None, userinfo if at else None, slash + path
 
 
 def hide_userinfo(url):
-    """url with any user name and password replaced by ***, for messages."""
+    """url with everything before its last @ (a user name and password, even
+    one holding a / or a #) replaced by ***, for messages."""
     scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if "@" not in netloc:
+    if "@" not in rest:
         return url
-    return "%s%s***@%s%s%s" % (scheme, sep, netloc.rpartition("@")[2], slash, path)
+    return "%s%s***@%s" % (scheme, sep, rest.rpartition("@")[2])
 
 
 def _is_ipv6(text):
-    return text.count(":") >= 2 and all(c in "0123456789abcdefABCDEF:." for c in text)
+    import _socket  # only for a URL with an IPv6 literal; the C module imports nothing else
+    try:
+        _socket.inet_pton(_socket.AF_INET6, text)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _is_hostname(host, strict):
@@ -1225,21 +1260,21 @@ def check_proxy(proxy):
 def proxy_for(scheme, netloc, environ):
     """(proxy URL, variable it came from) for scheme://netloc, by urllib's
     rules as botocore applies them, or (None, None): <scheme>_proxy in any
-    case, the lowercase name winning (and an empty lowercase one unsetting
-    it); HTTP_PROXY ignored under CGI (REQUEST_METHOD set); NO_PROXY a list
-    of hosts and domain suffixes matched with and without the port, ``*``
-    meaning all. A URL without a scheme gets http:// as botocore gives it."""
+    case, a name ending in a lowercase "_proxy" winning (and unsetting it when
+    empty); HTTP_PROXY ignored under CGI (REQUEST_METHOD set); NO_PROXY a
+    list of hosts and domain suffixes matched with and without the port,
+    ``*`` meaning all. A URL without a scheme gets http:// as botocore gives it."""
     found = {}
-    for lowercase_pass in (False, True):
+    for second_pass in (False, True):
         for key, value in environ.items():
             lower = key.lower()
-            if lower not in (scheme + "_proxy", "no_proxy") or (lowercase_pass and key != lower):
+            if lower not in (scheme + "_proxy", "no_proxy") or (second_pass and key[-6:] != "_proxy"):
                 continue
             if value:
-                found[lower] = (value, key)
-            elif lowercase_pass:
+                found[lower] = (utf8_text(value, key), key)
+            elif second_pass:
                 found.pop(lower, None)
-        if not lowercase_pass and "REQUEST_METHOD" in environ and scheme == "http":
+        if not second_pass and "REQUEST_METHOD" in environ and scheme == "http":
             found.pop("http_proxy", None)
     proxy, origin = found.get(scheme + "_proxy", (None, None))
     if not proxy or _bypass_proxy(netloc, found.get("no_proxy", ("", None))[0]):
@@ -1494,11 +1529,13 @@ class FailureNote:
         """(error rebuilt from the note, its wall-clock time) if it is about key."""
         failure = self._lock.read_note().get("failure")
         try:
-            if failure["key"] == key:
-                cls = error_class(failure["kind"]) or ServiceError
+            cls = error_class(failure["kind"])
+            at = float(failure["at"])
+            if (failure["key"] == key and cls is not None and cls.exit_code != Error.exit_code
+                    and at <= self._ctx.now()):  # only what a run here could have written
                 error = Error.__new__(cls)  # the message as it was shown, whatever cls.__init__ takes
                 Error.__init__(error, str(failure["message"]))
-                return error, float(failure["at"])
+                return error, at
         except (TypeError, KeyError, ValueError):
             pass
         return None, None
@@ -1545,6 +1582,43 @@ class _TooLarge(Exception):
     """An answer over HTTP_BODY_LIMIT."""
 
 
+def _connect_within(address, timeout, source_address=None):
+    """socket.create_connection with the name lookup bounded by the timeout as
+    well (getaddrinfo cannot be interrupted: a slow one is left to finish in a
+    thread of its own), and a host name that cannot be encoded an OSError."""
+    import socket
+    import threading
+    host, port = address
+    found = []
+
+    def resolve():
+        try:
+            found.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as e:
+            found.append(OSError("cannot look up %s: %s" % (host, one_line(e))))
+
+    thread = threading.Thread(target=resolve, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not found:
+        raise socket.timeout("looking up %s took more than %gs" % (host, timeout))
+    if isinstance(found[0], OSError):
+        raise found[0]
+    error = OSError("no address for %s" % host)
+    for family, kind, proto, _, sockaddr in found[0]:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            if source_address:  # pragma: no cover - http.client passes none here
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as e:
+            error = e
+            sock.close()
+    raise error
+
+
 class Http:
     """Unsigned JSON calls to the SSO endpoints, built on http.client, from
     plain values resolved once (resolve_network).
@@ -1583,8 +1657,13 @@ class Http:
 
         def bounded(base):
             class Connection(base):
+                expired = ()  # set by _attempt: true once its deadline has passed
+
                 def connect(self):
+                    self._create_connection = _connect_within  # the name lookup is bounded too
                     super().connect()  # TCP, proxy CONNECT and TLS under the connect timeout
+                    if self.expired:  # connecting outlasted the whole attempt's deadline
+                        raise _Expired()
                     self.sock.settimeout(read_timeout)
             return Connection
 
@@ -1614,15 +1693,15 @@ class Http:
         import socket
         import threading
         conn, path, extra = self._connection(origin, target)
-        expired = []
+        expired = conn.expired = []
 
         def expire():  # cut the connection, whatever read it is blocked in
             expired.append(True)
-            if conn.sock is not None:
-                try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            sock = conn.sock
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):  # not connected yet (connect checks), or closed
+                pass
 
         timer = threading.Timer(self.deadline, expire)
         timer.daemon = True
@@ -1672,12 +1751,16 @@ class Http:
                 self._log("HTTP %s attempt %d failed after %.3fs: %r", what, attempt,
                           time.monotonic() - started, e)
                 if "CERTIFICATE_VERIFY_FAILED" in str(e):
-                    raise ServiceError(
-                        "TLS certificate verification failed for %s; if a proxy or TLS inspection is in "
-                        "use, point AWS_CA_BUNDLE (or ca_bundle in the profile) at its CA bundle" % netloc)
+                    raise ServiceError("TLS certificate verification failed for %s (%s); %s" % (
+                        netloc, clip(getattr(e, "verify_message", None) or e, 120),
+                        "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) does not vouch for it" % self._ca_bundle
+                        if self._ca_bundle else "if a proxy or TLS inspection is in use, point AWS_CA_BUNDLE "
+                        "(or ca_bundle in the profile) at its CA bundle"))
                 if attempt == HTTP_ATTEMPTS:
                     raise ServiceError("cannot reach the SSO service at %s: %d attempts, the last %s"
                                        % (netloc, attempt, self._why(e, socket, http.client)))
+            except ValueError as e:  # http.client refusing what it was given (after OSError: TLS errors are both)
+                raise ServiceError("cannot send a request to %s (%s)" % (netloc, one_line(e)))
             else:
                 self._log("HTTP %s attempt %d -> %d in %.3fs (request id %s)", what, attempt, status,
                           time.monotonic() - started, clip(rheaders.get("x-amzn-RequestId", "-"), 80))
@@ -1841,12 +1924,14 @@ def expired_error(cfg, token, now):
     """LoginRequired for a token that can no longer be used, saying which case it is."""
     if token.get("refreshToken") and not refreshable(token, now):
         try:
-            registration = format_time(parse_time(token["registrationExpiresAt"]))
+            registration = parse_time(token["registrationExpiresAt"])
         except (KeyError, ValueError):
-            registration = "an unknown time"
-        return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: its client "
-                             "registration expired at %s. %s"
-                             % (who(cfg), format_time(token["_expires"]), registration, login_advice(cfg)))
+            registration = None
+        why = ("its client registration expired at %s" % format_time(registration)
+               if registration is not None and registration <= now else
+               "its refresh data (refreshToken, clientId, clientSecret, registrationExpiresAt) is incomplete")
+        return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: %s. %s"
+                             % (who(cfg), format_time(token["_expires"]), why, login_advice(cfg)))
     return LoginRequired("the SSO login for %s expired at %s. %s"
                          % (who(cfg), format_time(token["_expires"]), login_advice(cfg)))
 
@@ -2099,8 +2184,9 @@ def launch_browser(url, environ, log):
     text-mode browser, which would take over the SDK's terminal."""
     import shlex
     import subprocess
-    if not url.lower().startswith(("https://", "http://")):
-        log("not opening %s: not a web address", url)
+    if (not url.lower().startswith(("https://", "http://")) or not is_token_text(url)
+            or any(c in url for c in "'\"`$\\<>;|")):  # nothing a shell in BROWSER would act on
+        log("not opening %s: not a plain web address", url)
         return False
     commands = []
     for entry in environ.get("BROWSER", "").split(os.pathsep):
@@ -2387,13 +2473,21 @@ class CallbackServer:
                                          % self.wrong_state if self.wrong_state else ""))
                 try:
                     conn, _ = self._sock.accept()
-                except (socket.timeout, OSError):
+                except socket.timeout:
+                    continue
+                except OSError:  # out of file descriptors, say: wait rather than spin
+                    self._ctx.sleep(0.05)
                     continue
                 with self._lock:
                     self._open.append(conn)
                     if len(self._open) > CALLBACK_MAX_CONNECTIONS:  # more than any browser opens
                         _hang_up(self._open.pop(0))
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+                try:
+                    threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+                except RuntimeError:  # no more threads: this client is dropped
+                    with self._lock:
+                        self._open.remove(conn)
+                    conn.close()
         finally:
             self.close()
         return self.result
@@ -2550,6 +2644,11 @@ def write_stream(stream, text):
     failed standard stream is pointed at /dev/null, so that the interpreter's
     own flush at exit cannot print a traceback about it."""
     try:
+        if hasattr(os, "set_blocking"):  # a caller's non-blocking pipe must not get half a line
+            try:
+                os.set_blocking(stream.fileno(), True)
+            except (OSError, ValueError, AttributeError):
+                pass
         stream.write(text)
         stream.flush()
         return True

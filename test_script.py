@@ -1106,7 +1106,9 @@ class TestTimestamps(unittest.TestCase):
             self.assertEqual(acp.format_time(epoch), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)))
 
     def test_rejects_garbage(self):
-        for text in ["", "2026-11-25", "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z",
+        self.assertEqual(acp.parse_time("2024-02-29T00:00:00Z"), 1709164800)
+        for text in ["", "2026-11-25", "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-02-31T00:00:00Z",
+                     "2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
                      "2026-11-25T17:43:19+0", "2026-11-25T17:43:19.Z", "2026-11-25T17:43:19 EST",
                      "2026/11/25T17:43:19Z", "२०२६-11-25T17:43:19Z", 1795628599, None]:
             with self.subTest(text=text):
@@ -1220,6 +1222,18 @@ class TestText(unittest.TestCase):
     def test_hide_userinfo(self):
         self.assertEqual(acp.hide_userinfo("http://user:pw@proxy:3128/x"), "http://***@proxy:3128/x")
         self.assertEqual(acp.hide_userinfo("http://proxy:3128"), "http://proxy:3128")
+
+
+class TestPaths(unittest.TestCase):
+    def test_variables_expand_as_os_path_expandvars_does(self):
+        from unittest import mock
+        env = {"A": "/x", "B_1": "y", "EMPTY": "", "\u00e9": "no"}
+        for path in ["$A/c", "${A}/c", "$A$B_1", "/tmp/a$$b", "$", "$$", "${", "${}", "${A", "$UNSET/c",
+                     "${UNSET}x", "~/$A", "$A-$B_1.txt", "$EMPTY/c", "$\u00e9", "a$1b", "${B_1}${A}"]:
+            with self.subTest(path=path):
+                with mock.patch.dict(os.environ, env, clear=True):
+                    expected = os.path.expandvars(path)
+                self.assertEqual(acp.expand_vars(path, env), expected)
 
 
 # ==========================================================================
@@ -1478,6 +1492,7 @@ class TestIniParser(unittest.TestCase):
         "[a]]\nk = v\n",
         "[]\nk = v\n",
         "\r\n[profile a]\r\nk = v\r\n",
+        "[profile a]\rk = v\rj = w\r[profile b]\rk = x\r",
         "[profile \"unbalanced]\nk = v\n",
         "[profile a]\nk = v\n[profile \u00e9]\nk = w\n",
         "[profile a]\ns3 =\n  not key value\n",
@@ -1572,6 +1587,12 @@ class TestConfigFile(SandboxTest):
             with self.subTest(path=path):
                 self.fails(self.sb.call("--profile", "sess", env={"AWS_CONFIG_FILE": path}), 2,
                            "cannot read config file %s" % path, phrase)
+
+    def test_old_mac_line_endings(self):
+        self.sb.write_token("dev")
+        with open(self.sb.path(".aws", "config"), "w", newline="") as f:
+            f.write(textwrap.dedent(BASE_CONFIG).replace("\n", "\r"))
+        self.ok(self.sb.call("--profile", "sess"))
 
     def test_a_huge_config_file_is_refused(self):
         with open(self.sb.path(".aws", "config"), "a") as f:
@@ -1827,14 +1848,21 @@ class TestEndpoints(unittest.TestCase):
                 (dict(AWS_ENDPOINT_URL_SSO="http://x", AWS_USE_FIPS_ENDPOINT="true"), "FIPS"),
                 (dict(AWS_USE_FIPS_ENDPOINT="maybe"), "must be true or false"),
                 (dict(AWS_ENDPOINT_URL_SSO="http://127.0.0.1:abc"),
-                 "'http://127.0.0.1:abc' (from AWS_ENDPOINT_URL_SSO) has a bad port ('abc'"),
-                (dict(AWS_ENDPOINT_URL_SSO="http://127.0.0.1:70000"), "has a bad port ('70000'; ports are 1-65535)"),
+                 "'http://127.0.0.1:abc' (from AWS_ENDPOINT_URL_SSO) has a bad port (ports are 1-65535)"),
+                (dict(AWS_ENDPOINT_URL_SSO="http://127.0.0.1:70000"), "has a bad port (ports are 1-65535)"),
                 (dict(AWS_ENDPOINT_URL_SSO_OIDC="http://127.0.0.1:0"), "(from AWS_ENDPOINT_URL_SSO_OIDC) has a bad port"),
                 (dict(AWS_ENDPOINT_URL="https://"), "has no valid host name"),
                 (dict(AWS_ENDPOINT_URL="https://bad_host.example"), "has no valid host name"),
                 (dict(AWS_ENDPOINT_URL="https://[::1"), "malformed IPv6"),
                 (dict(AWS_ENDPOINT_URL="https://h/x?y=1"), "must not have a query"),
                 (dict(AWS_ENDPOINT_URL="https://u:secret@h"), "'https://***@h' (from AWS_ENDPOINT_URL) must not hold"),
+                (dict(AWS_ENDPOINT_URL="https://u:sec/ret@h"), "'https://***@h' (from AWS_ENDPOINT_URL)"),
+                (dict(AWS_ENDPOINT_URL="https://h/caf\u00e9"), "has a path with spaces, control or non-ASCII"),
+                (dict(AWS_ENDPOINT_URL="https://h/a b"), "has a path with spaces"),
+                (dict(AWS_ENDPOINT_URL="https://h/a\x7fb"), "has a path with spaces"),
+                (dict(AWS_ENDPOINT_URL="https://[:::]"), "malformed IPv6"),
+                (dict(AWS_ENDPOINT_URL="https://[1:2:3]"), "malformed IPv6"),
+                (dict(AWS_ENDPOINT_URL="https://[fe80::1%25eth0]"), "IPv6 zone ID"),
                 (dict(profile={"services": "s"}, file={"services": {"s": {"sso": "\n  junk"}},
                                                        "profiles": {}, "sso_sessions": {}}),
                  "the line 'junk' is not 'key = value'")]:
@@ -1846,7 +1874,7 @@ class TestEndpoints(unittest.TestCase):
 
     def test_good_overrides(self):
         for url in ("http://127.0.0.1:8080", "https://[::1]:443/", "https://sso.corp.example.com/prefix/",
-                    "HTTPS://Portal.Example.COM"):
+                    "HTTPS://Portal.Example.COM", "https://h:", "https://[2001:db8::1]/a%20b"):
             self.assertEqual(self.endpoint("us-east-1", AWS_ENDPOINT_URL=url), url.rstrip("/"))
 
 
@@ -1906,6 +1934,9 @@ class TestProxies(SandboxTest):
         ({"HTTP_PROXY": "p:2"}, "http://h.example"),
         ({"HTTP_PROXY": "//p:2"}, "http://h.example"),
         ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": " H.Example , other"}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:1", "HTTPS_proxy": ""}, "https://h.example"),
+        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "example.com", "No_proxy": ""}, "https://h.example.com"),
+        ({"HTTPS_Proxy": "http://p:3", "hTTPS_proxy": "http://p:4"}, "https://h.example"),
     ]
 
     def test_agrees_with_urllib(self):
@@ -1938,7 +1969,11 @@ class TestProxies(SandboxTest):
                              "proxy URL 'http://127.0.0.1:99999' (from HTTP_PROXY) has a bad port"),
                             ({"http_proxy": "http://u:hunter2@proxy:port"},
                              "proxy URL 'http://***@proxy:port' (from http_proxy) has a bad port"),
-                            ({"HTTP_PROXY": "https://proxy:3128"}, "only http:// proxies are supported")]:
+                            ({"HTTP_PROXY": "https://proxy:3128"}, "only http:// proxies are supported"),
+                            ({"HTTP_PROXY": "http://\udcff:hunter2@127.0.0.1:9"}, "HTTP_PROXY is not valid UTF-8"),
+                            ({"HTTP_PROXY": "http://user:hunter2/x@127.0.0.1:9"}, "'http://***@127.0.0.1:9'"),
+                            ({"HTTP_PROXY": "http://[:::]:3128"}, "has a malformed IPv6 address"),
+                            ({"HTTP_PROXY": "http://[1:2:3]:3128"}, "has a malformed IPv6 address")]:
             with self.subTest(env=env):
                 err = self.fails(self.sb.call("--profile", "sess", env=env), 2, phrase)
                 self.assertNotIn("hunter2", err)
@@ -2013,6 +2048,9 @@ class TestConfigErrors(SandboxTest):
         self.fails(self.sb.call("--profile", "sess", "--account-id", "12345"), 2, "'12345'", "must be 12 digits")
         self.fails(self.sb.call("--profile", "sess", "--region", "us-east-1.evil.com/"), 2,
                    "not a region name")
+        for region in ("a" * 64, "-us-east-1", "us-east-1-", "us.east", "us_east_1"):
+            self.fails(self.sb.call("--profile", "sess", "--region", region), 2, "not a region name")
+        self.fails(self.sb.call("--profile", "sess", "--region", "a" * 63), 1, "not logged in")
         self.fails(self.sb.call("--profile", "sess", env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": "sure"}), 2,
                    "AWS_SSO_CREDENTIAL_PROCESS_DEBUG must be true or false")
         self.fails(self.sb.call("--profile", "sess", env={"AWS_SSO_READ_TIMEOUT": "soon"}), 2,
@@ -2318,8 +2356,12 @@ class TestLocks(SandboxTest):
     def test_tampered_notes_are_ignored(self):
         lock_path = os.path.join(self.sb.root, "x.lock")
         ctx = acp.Context(acp.Config())
+        future = time.time() + 3600  # a clock stepped back since, or a forged note
         for note in ("[1]", "{\"failure\": 5}", "{\"failure\": {\"key\": \"login\", \"kind\": \"Nope\", "
-                     "\"message\": \"m\", \"at\": \"x\"}}", "[" * 100000):
+                     "\"message\": \"m\", \"at\": \"x\"}}", "[" * 100000,
+                     json.dumps({"failure": {"key": "login", "kind": "Error", "message": "boom", "at": time.time()}}),
+                     json.dumps({"failure": {"key": "login", "kind": "LoginFailed", "message": "m", "at": future}}),
+                     json.dumps({"failure": {"key": "login", "kind": "LoginFailed", "message": "m", "at": 1e300}})):
             with open(lock_path, "w") as f:
                 f.write(note)
             with acp.Lock(lock_path, ctx, "testing") as lock:
@@ -2500,6 +2542,23 @@ class TestHttpLimits(SandboxTest):
         env = {"AWS_SSO_READ_TIMEOUT": "0.2", "AWS_SSO_CONNECT_TIMEOUT": "0.2"}
         self.fails(self.sb.call("--profile", "sess", env=env), 5, "timed out")
 
+    def test_a_slow_name_lookup_counts_against_the_connect_timeout(self):
+        from unittest import mock
+        real = socket.getaddrinfo
+
+        def slow(host, *args, **kwargs):  # a resolver that answers after 0.6 s
+            if host == "slow-dns.test":
+                time.sleep(0.6)
+                host = "127.0.0.1"
+            return real(host, *args, **kwargs)
+
+        env = {"AWS_ENDPOINT_URL_SSO": "http://slow-dns.test:%d" % self.standin.server.server_address[1],
+               "AWS_SSO_CONNECT_TIMEOUT": "0.3"}
+        with mock.patch.object(socket, "getaddrinfo", side_effect=slow):
+            self.fails(self.sb.call("--profile", "sess", env=env), 5, "3 attempts, the last timed out (connect "
+                       "timeout 0.3s")
+            self.ok(self.sb.call("--profile", "sess", env=dict(env, AWS_SSO_CONNECT_TIMEOUT="2")))
+
     def test_a_corrupt_token_is_never_sent_nor_shown(self):
         for token in ("tok\r\nX-Injected: yes", "t\u00e9k\u20ac", "tok\x00en"):
             with self.subTest(token=token):
@@ -2549,6 +2608,14 @@ class TestTls(SandboxTest):
         self.assertEqual(self.standin.count("/federation/credentials"), 1, "the request went through the tunnel")
         # the proxy saw only the tunnel, never the token
         self.assertNotIn("x-amz-sso_bearer_token", connect.headers)
+
+    def test_a_bundle_that_does_not_vouch_for_the_server(self):
+        other = os.path.join(self.sb.root, "other.pem")
+        with open(other, "w") as f:  # a valid certificate, but not the server's issuer
+            f.write(TEST_SERVER_PEM.split("-----BEGIN PRIVATE KEY-----")[0])
+        self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": other}), 5,
+                   "TLS certificate verification failed", "(unable to get local issuer certificate)",
+                   "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) does not vouch for it" % other)
 
     def test_missing_or_broken_ca_bundle(self):
         self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": "/nonexistent.pem"}), 2,
@@ -2686,6 +2753,15 @@ class TestTokenState(unittest.TestCase):
         self.assertIn("expired at", self.state(-5)[1])
         self.assertIn("its client registration expired at",
                       self.state(-5, refreshable=True, registration_left=-1)[1])
+        cfg = acp.Config()
+        cfg.sso_session = "dev"
+        ctx = acp.Context(cfg, now=lambda: 1000000.0)
+        token = {"accessToken": "tok", "_expires": 999000.0, "refreshToken": "r", "clientId": "c",
+                 "registrationExpiresAt": acp.format_time(2000000)}  # no clientSecret
+        action, why = acp.token_state(ctx, token, None)
+        self.assertEqual(action, "dead")
+        self.assertIn("its refresh data (refreshToken, clientId, clientSecret, registrationExpiresAt) is incomplete",
+                      str(why))
 
 
 class TestRefresh(SandboxTest):
@@ -2958,11 +3034,13 @@ class TestLoginPieces(unittest.TestCase):
             f.write("#!/bin/sh\ntouch %s\n" % marker)
         os.chmod(script, 0o755)
         lines = []
-        for url in ("javascript:alert(1)", "file:///etc/passwd", "-new-window http://x", "smb://host/share"):
+        bad = ("javascript:alert(1)", "file:///etc/passwd", "-new-window http://x", "smb://host/share",
+               "https://x/$(touch /tmp/pwned)", "https://x/`id`", "https://x/a;b", "https://x/a b", "https://x/\x1b")
+        for url in bad:
             self.assertFalse(acp.launch_browser(url, {"BROWSER": script}, lambda m, *a: lines.append(m % a)))
         time.sleep(0.2)
         self.assertFalse(os.path.exists(marker))
-        self.assertEqual(sum("not a web address" in line for line in lines), 4)
+        self.assertEqual(sum("not a plain web address" in line for line in lines), len(bad))
 
 
 class TestDeviceFlowSteps(SandboxTest):
@@ -3481,6 +3559,32 @@ class TestStandardStreams(SandboxTest):
                 self.assertEqual(self.run_with(">/dev/null 2>&-", *args)[0], code)
                 self.assertEqual(self.run_with(">/dev/null 2>/dev/full", *args)[0], code)
         self.assertEqual(self.run_with(">&- 2>&-", "--profile", "sess")[0], 74)
+
+    def test_a_full_non_blocking_pipe_gets_the_whole_line(self):
+        self.sb.write_token("dev")
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        filled = 0
+        try:
+            while True:  # the caller's pipe is full, and set non-blocking
+                filled += os.write(write_end, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        p = subprocess.Popen([sys.executable, SCRIPT, "--profile", "sess"], env=self.sb.environ(),
+                             stdout=write_end, stderr=subprocess.PIPE, cwd=self.sb.root)
+        os.close(write_end)
+        time.sleep(0.5)  # it is blocked on the full pipe now, not failing
+        data = b""
+        while True:
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            data += chunk
+        os.close(read_end)
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        self.assertEqual(p.wait(), 0, err)
+        self.ok(Result(0, data[filled:].decode(), err))
 
     def test_a_broken_pipe(self):
         self.sb.write_token("dev")
