@@ -161,6 +161,10 @@ PKCE_GRANTS = ["authorization_code", "refresh_token"]
 PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"  # registered without the port (RFC 8252)
 PKCE_VERIFIER_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
+#: Failures the user must act on (log in, fix the configuration, retry the
+#: login, check the role, the network): also said on the controlling terminal.
+ACT_ON_EXIT_CODES = (1, 2, 3, 4, 5)
+
 #: RFC 8628 3.2 and 3.5: poll every 5 s unless told otherwise, 5 s slower
 #: after each slow_down. An interval outside 1-60 s is clamped into it.
 DEVICE_INTERVAL, DEVICE_INTERVAL_MIN, DEVICE_INTERVAL_MAX = 5, 1, 60
@@ -1818,11 +1822,12 @@ def error_message(body):
 class Context:
     """What a run touches outside its own code: its settings, the debug log,
     stderr, the wall clock and the monotonic one, sleeping, the terminal,
-    the browser and HTTP. main() passes the real ones; a test passes its own
+    the browser, HTTP, and its caller (the parent pid, and letting go of the
+    caller's pipes). main() passes the real ones; a test passes its own
     through main's keyword arguments and runs the whole script in-process."""
 
     def __init__(self, cfg, log=None, stderr=None, now=None, monotonic=None, sleep=None,
-                 open_terminal=None, open_browser=None, http=None):
+                 open_terminal=None, open_browser=None, http=None, parent=None, release=None):
         self.cfg = cfg
         self.environ = cfg.environ
         self.log = Log() if log is None else log
@@ -1835,12 +1840,42 @@ class Context:
         self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
         self.started = self.now()
         self._http = http
+        self.parent = parent or os.getppid
+        self.release = release or release_standard_streams
+        self._caller = self.parent()
+        self.caller_gone = False
 
     @property
     def http(self):
         if self._http is None:
             self._http = Http(self.cfg, self.log, self.sleep)
         return self._http
+
+    def watch_caller(self):
+        """During a login: once the process that started this one is gone
+        (an SDK that gave up killed its shell, say, and this process was
+        handed to another parent), release the caller's pipes at once, since
+        the SDK waits for them to close, and go on with the login so that
+        the next run needs none."""
+        if not self.caller_gone and self.parent() != self._caller:
+            self.caller_gone = True
+            self.log("the caller (pid %s) is gone: releasing its pipes, finishing the login", self._caller)
+            self.release()
+
+
+def release_standard_streams():
+    """Point fds 0-2 at /dev/null: a reader of this process's stdout or
+    stderr sees them close, and later writes go nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+    except OSError:  # pragma: no cover - /dev/null always opens
+        return
+    for fd in (0, 1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:  # pragma: no cover
+            pass
+    os.close(devnull)
 
 
 # --------------------------------------------------------------------------
@@ -2402,6 +2437,7 @@ def device_login(ctx, client, prompt):
             raise LoginFailed("the login was not approved in the browser within %ds; run again to start a new "
                               "login" % budget)
         ctx.log("authorization pending; polling again in %ds", interval)
+        ctx.watch_caller()
         ctx.sleep(interval)
         answer = _device_poll(ctx, body)
         if isinstance(answer, dict):
@@ -2466,6 +2502,7 @@ class CallbackServer:
         deadline = self._ctx.monotonic() + seconds
         try:
             while not self._done.is_set():
+                self._ctx.watch_caller()
                 if self._ctx.monotonic() >= deadline:
                     raise LoginFailed("no sign-in arrived from the browser within %ds%s; run again, or use "
                                       "--use-device-code if the browser is on another machine"
@@ -2670,6 +2707,27 @@ def _debug_requested(opts, environ):
                                       "AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
 
 
+def tell_terminal(open_terminal, stderr, line):
+    """Say line on the controlling terminal too, unless stderr is a terminal
+    already: several SDKs (the JS SDKs' default chains, JS v2's
+    ProcessCredentials) never show a credential process's stderr."""
+    if _isatty(stderr):
+        return
+    tty = open_terminal()
+    if tty is None:
+        return
+    try:
+        tty.write(line)
+        tty.flush()
+    except (OSError, ValueError):
+        pass
+    finally:
+        try:
+            tty.close()
+        except OSError:  # pragma: no cover
+            pass
+
+
 def open_debug_log(argv, environ, stderr):
     """The --debug log (a warning on stderr if it cannot be written)."""
     log = Log(home_path(environ, LOG_FILE))
@@ -2709,6 +2767,9 @@ def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
     except Error as e:
         log("error (exit %d): %s", e.exit_code, e)
         write_stream(stderr, "%s: %s\n" % (PROG, log.public(e)))
+        if e.exit_code in ACT_ON_EXIT_CODES:
+            tell_terminal(seams.get("open_terminal") or open_controlling_terminal, stderr,
+                          "%s: %s\n" % (PROG, log.public(e)))
         return e.exit_code
     except KeyboardInterrupt:
         write_stream(stderr, "%s: interrupted\n" % PROG)

@@ -770,14 +770,15 @@ class Sandbox:
     def run(self, *args, env=None, python=None, timeout=60, stdin=subprocess.DEVNULL, **popen):
         p = subprocess.run([python or sys.executable, SCRIPT] + list(args), env=self.environ(env),
                            stdin=stdin, stdout=popen.pop("stdout", subprocess.PIPE),
-                           stderr=popen.pop("stderr", subprocess.PIPE), timeout=timeout, cwd=self.root, **popen)
+                           stderr=popen.pop("stderr", subprocess.PIPE), timeout=timeout, cwd=self.root,
+                           start_new_session=True, **popen)
         return Result(p.returncode, (p.stdout or b"").decode(), (p.stderr or b"").decode())
 
     def python(self, code, env=None, timeout=120):
         """Run Python code (boto3 and friends) in the sandbox; returns its JSON output."""
         p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=self.environ(env),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=timeout, cwd=self.root)
+                           timeout=timeout, cwd=self.root, start_new_session=True)
         if p.returncode != 0:
             raise AssertionError("python failed (%d): %s" % (p.returncode, p.stderr.decode()))
         return json.loads(p.stdout.decode())
@@ -814,15 +815,17 @@ class Sandbox:
             command = [sys.executable, "-c", "import sys; sys.path[:0] = [%r]; import aws_sso_credential_process "
                        "as m; sys.exit(m.main())" % HERE]
         return subprocess.Popen(command + list(args), env=self.environ(env), cwd=self.root,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
 
     def finish(self, proc, timeout=60):
         out, err = proc.communicate(timeout=timeout)
-        return Result(proc.returncode, out.decode(), err.decode())
+        return Result(proc.returncode, (out or b"").decode(), (err or b"").decode())
 
-    def run_in_terminal(self, *args, env=None, timeout=60):
-        """Run the script as an SDK in a terminal does: stdout and stderr piped,
-        the terminal still its controlling tty. Returns (Result, terminal text)."""
+    def run_in_terminal(self, *args, env=None, timeout=60, stderr_to_terminal=False, command=None):
+        """Run the script (or command) as an SDK in a terminal does: stdout and
+        stderr piped (or stderr to the terminal), the terminal its controlling
+        tty. Returns (Result, terminal text)."""
         import pty
         try:
             master, slave = pty.openpty()
@@ -834,9 +837,9 @@ class Sandbox:
             os.setsid()
             os.close(os.open(name, os.O_RDWR))
 
-        proc = subprocess.Popen([sys.executable, SCRIPT] + list(args), env=self.environ(env), cwd=self.root,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=take_terminal)
+        proc = subprocess.Popen(command or [sys.executable, SCRIPT] + list(args), env=self.environ(env),
+                                cwd=self.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=slave if stderr_to_terminal else subprocess.PIPE, preexec_fn=take_terminal)
         seen = []
 
         def drain():  # the slave stays open here, so no hangup discards unread output
@@ -3136,6 +3139,31 @@ class TestDeviceFlowSteps(SandboxTest):
         self.assertNotIn("\r", shown)
         self.assertIn("ABCD\\x1b[2J-EFGH", shown)
 
+    def test_a_caller_that_gave_up_gets_its_pipes_back_and_the_login_finishes(self):
+        # Go SDK v2 kills the shell that runs the script after its timeout; the
+        # script, handed to another parent, holds the SDK's pipes until it exits.
+        parents, released = [4242], []
+        self.standin.auto_approve = 4
+
+        def parent():  # the shell is killed during the second wait
+            if len(self.sb.clock.sleeps) >= 2:
+                parents.append(1)
+            return parents[-1]
+
+        r = self.sb.call("--profile", "legacy", "-i", "--no-browser", terminal=Terminal(), parent=parent,
+                         release=lambda: released.append(True))
+        self.ok(r)
+        self.assertEqual(released, [True], "released once, as soon as it was noticed")
+        self.assertTrue(os.path.exists(self.sb.token_path(START_URL)), "the login was finished and saved")
+
+    def test_a_caller_that_stays_is_never_released(self):
+        released = []
+        self.standin.auto_approve = 3
+        self.ok(self.sb.call("--profile", "legacy", "-i", "--no-browser", terminal=Terminal(), parent=lambda: 4242,
+                             release=lambda: released.append(True)))
+        self.assertEqual(len(self.sb.clock.sleeps), 2)
+        self.assertEqual(released, [])
+
     def test_malformed_device_answers(self):
         for answer in ({"deviceCode": "d"}, {"deviceCode": 5, "userCode": "U", "verificationUri": "https://x"},
                        {"deviceCode": "d\nx", "userCode": "U", "verificationUri": "https://x"}, [1]):
@@ -3522,6 +3550,39 @@ class TestCommandLine(SandboxTest):
         self.assertEqual((r.rc, r.out, r.err), (130, "", "aws-sso-credential-process: interrupted\n"))
 
 
+class TestFailuresOnTheTerminal(SandboxTest):
+    """Some SDKs never show a credential process's stderr: a failure the user
+    must act on is also said on the controlling terminal."""
+
+    def test_said_on_the_terminal_too(self):
+        terminal = Terminal()
+        r = self.sb.call("--profile", "sess", terminal=terminal)
+        line = self.fails(r, 1, "not logged in")
+        self.assertEqual(terminal.getvalue(), line + "\n")
+        terminal = Terminal()
+        self.fails(self.sb.call("--profile", "nosuch", terminal=terminal), 2)
+        self.assertIn("profile 'nosuch' not found", terminal.getvalue())
+
+    def test_not_for_what_needs_no_action(self):
+        from unittest import mock
+        self.sb.write_token("dev")
+        for error in (acp.Busy("waited"), acp.OutputError("stdout closed"), KeyboardInterrupt()):
+            with self.subTest(error=error):
+                terminal = Terminal()
+                with mock.patch.object(acp, "get_credentials", side_effect=error):
+                    r = self.sb.call("--profile", "sess", terminal=terminal)
+                self.assertNotEqual(r.rc, 0)
+                self.assertEqual(terminal.getvalue(), "")
+
+    def test_once_when_stderr_is_the_terminal(self):
+        result, terminal = self.sb.run_in_terminal("--profile", "sess", stderr_to_terminal=True)
+        self.assertEqual(result.rc, 1)
+        self.assertEqual(terminal.count("aws-sso-credential-process: not logged in"), 1, terminal)
+        result, terminal = self.sb.run_in_terminal("--profile", "sess")  # stderr captured, as SDKs do
+        self.assertEqual(terminal.count("aws-sso-credential-process: not logged in"), 1, terminal)
+        self.assertIn("not logged in", result.err)
+
+
 class TestStandardStreams(SandboxTest):
     """stdout or stderr closed or full: the documented code, never a traceback."""
 
@@ -3532,7 +3593,7 @@ class TestStandardStreams(SandboxTest):
         command = "%s %s %s %s" % (shlex.quote(sys.executable), shlex.quote(SCRIPT),
                                    " ".join(shlex.quote(a) for a in args), redirect)
         p = subprocess.run(["sh", "-c", command], env=self.sb.environ({"ERR": err}), cwd=self.sb.root,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         text = ""
         if os.path.exists(err):
             with open(err) as f:
@@ -3571,7 +3632,7 @@ class TestStandardStreams(SandboxTest):
         except BlockingIOError:
             pass
         p = subprocess.Popen([sys.executable, SCRIPT, "--profile", "sess"], env=self.sb.environ(),
-                             stdout=write_end, stderr=subprocess.PIPE, cwd=self.sb.root)
+                             stdout=write_end, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
         os.close(write_end)
         time.sleep(0.5)  # it is blocked on the full pipe now, not failing
         data = b""
@@ -3589,7 +3650,7 @@ class TestStandardStreams(SandboxTest):
     def test_a_broken_pipe(self):
         self.sb.write_token("dev")
         p = subprocess.Popen([sys.executable, SCRIPT, "--profile", "sess"], env=self.sb.environ(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
         p.stdout.close()  # the SDK went away
         err = p.stderr.read().decode()
         p.stderr.close()
@@ -3628,7 +3689,7 @@ class TestDiskFull(SandboxTest):
                                    PYTHON=sys.executable, SCRIPT=SCRIPT, OUT=files["out"], ERR=files["err"],
                                    RC=files["rc"], LS=files["ls"]))
         p = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
+                           stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         seen = {name: read(path) for name, path in files.items()}
         self.assertEqual(seen["rc"].strip(), "0", seen)
@@ -3666,7 +3727,7 @@ class TestCacheHitImports(SandboxTest):
 
     def imported(self, *args):
         p = subprocess.run([sys.executable, "-X", "importtime"] + list(args), env=self.sb.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
         lines = p.stderr.decode().splitlines()
         return p, {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
 
@@ -3760,7 +3821,7 @@ class TestWithBotocore(SandboxTest):
         self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
         # and by hand, through sh -c as the Go, Java and JS SDKs run it
         p = subprocess.run(["sh", "-c", line.split("=", 1)[1]], env=self.sb.env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
+                           stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"],
                          got[0])
 
