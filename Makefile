@@ -11,6 +11,10 @@
 #   make demo       boto3 getting credentials through the script (local stand-in)
 #   make bench      cache-hit cost against a bare interpreter and the older tools
 #   make lint       parse under every interpreter, then pyflakes
+#   make sdk-test   the script under every real consumer: boto3, the AWS CLI, the JS
+#                   SDKs v2 and v3, the Go SDKs v1 and v2, Ruby (installs them as
+#                   root from Debian and npm); checks README.md's table of results
+#   make sdk-bench  per consumer, a cache hit through the script vs its own SSO
 
 SHELL := /bin/bash
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -34,7 +38,17 @@ python_for = $(or $(shell ls -d $(PYENV_ROOT)/versions/$(1).*/bin/python3 2>/dev
 # Requirements that must be present, not skipped, when the whole matrix runs.
 REQUIRE := botocore,hypothesis,awscli
 
-.PHONY: test test-all fuzz coverage demo bench lint awscli version clean
+.PHONY: test test-all fuzz coverage demo bench lint awscli sdk-apt sdk-test sdk-readme sdk-bench version clean
+
+# The SDK matrix's consumers: Debian packages (the Go SDKs are built from
+# source in GOPATH mode, offline) and npm packages, in .venv/sdk.
+SDK := $(VENV)/sdk
+SDK_APT := awscli golang-go golang-github-aws-aws-sdk-go-dev golang-github-aws-aws-sdk-go-v2-dev ruby-aws-sdk-core
+SDK_NPM := @aws-sdk/credential-providers@3.1175.0 @aws-sdk/client-sts@3.1174.0 aws-sdk@2.1693.0
+GO_ENV := GO111MODULE=off GOPATH=$(CURDIR)/$(SDK)/gopath:/usr/share/gocode GOPROXY=off GOFLAGS= \
+  GOCACHE=$(CURDIR)/$(SDK)/gocache
+SDK_CLASSES := TestSdkBoto3 TestSdkAwscli TestSdkJs3 TestSdkJs2 TestSdkGo1 TestSdkGo2 TestSdkRuby TestSdkGoTimeouts TestSdkJs2Config \
+  TestRequirements
 
 # A virtualenv and its stamp: rebuilt when this Makefile (and so the pins) changes.
 define make_venv
@@ -75,6 +89,38 @@ awscli:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; } || \
 	    echo "=== cannot install Debian's awscli here (needs root and apt): its tests will be skipped"; }
+
+# As root: the Debian packages the SDK matrix needs (each missing one is named).
+sdk-apt:
+	@missing=""; for p in $(SDK_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null || missing="$$missing nodejs npm"; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } || \
+	  echo "=== cannot install$$missing here (needs root and apt)"; }
+
+$(SDK)/node_modules/.stamp: Makefile
+	@mkdir -p $(SDK) && npm install --prefix $(SDK) --no-audit --no-fund --loglevel=error $(SDK_NPM) >/dev/null \
+	  && touch $@
+
+$(SDK)/go%: tests/go%/main.go
+	@mkdir -p $(SDK) && $(GO_ENV) go build -o $@ ./tests/go$*/
+
+sdk-test: sdk-apt $(VENV)/default/.stamp
+	@$(MAKE) -s $(SDK)/node_modules/.stamp $(SDK)/go1 $(SDK)/go2
+	@rm -f $(SDK)/results.jsonl
+	@ACP_SDK_MATRIX=$(CURDIR)/$(SDK) ACP_SDK_RESULTS=$(CURDIR)/$(SDK)/results.jsonl \
+	  ACP_TEST_REQUIRE=$(REQUIRE),sdk $(VENV)/default/bin/python test_script.py suite $(JOBS) $(SDK_CLASSES)
+	@ACP_SDK_RESULTS=$(CURDIR)/$(SDK)/results.jsonl $(VENV)/default/bin/python test_script.py sdk-table
+
+# Per consumer: a cache-hit lookup through the script (plain and fast line)
+# next to its own SSO support, into README.md.
+sdk-bench: sdk-apt $(VENV)/default/.stamp
+	@$(MAKE) -s $(SDK)/node_modules/.stamp $(SDK)/go1 $(SDK)/go2
+	@ACP_SDK_MATRIX=$(CURDIR)/$(SDK) $(VENV)/default/bin/python test_script.py sdk-bench --readme
+
+# After a run of make sdk-test: put the table it saw into README.md.
+sdk-readme:
+	@ACP_SDK_RESULTS=$(CURDIR)/$(SDK)/results.jsonl $(VENV)/default/bin/python test_script.py sdk-readme
 
 fuzz: $(VENV)/default/.stamp
 	@rm -f $(VENV)/fuzz-report.txt

@@ -822,10 +822,10 @@ class Sandbox:
         out, err = proc.communicate(timeout=timeout)
         return Result(proc.returncode, (out or b"").decode(), (err or b"").decode())
 
-    def run_in_terminal(self, *args, env=None, timeout=60, stderr_to_terminal=False, command=None):
-        """Run the script (or command) as an SDK in a terminal does: stdout and
-        stderr piped (or stderr to the terminal), the terminal its controlling
-        tty. Returns (Result, terminal text)."""
+    def start_in_terminal(self, command, env=None, stderr_to_terminal=False):
+        """Start a command as a user at a terminal does: a new session whose
+        controlling terminal is a pseudo-terminal, stdout and stderr piped (or
+        stderr to the terminal). Returns (process, TerminalReader)."""
         import pty
         try:
             master, slave = pty.openpty()
@@ -833,28 +833,54 @@ class Sandbox:
             raise unittest.SkipTest("no pseudo-terminal on this machine: %s" % e)
         name = os.ttyname(slave)
 
-        def take_terminal():  # a new session whose controlling terminal is the pty
+        def take_terminal():
             os.setsid()
             os.close(os.open(name, os.O_RDWR))
 
-        proc = subprocess.Popen(command or [sys.executable, SCRIPT] + list(args), env=self.environ(env),
-                                cwd=self.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=slave if stderr_to_terminal else subprocess.PIPE, preexec_fn=take_terminal)
-        seen = []
+        proc = subprocess.Popen(command, env=env or self.environ(), cwd=self.root, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=slave if stderr_to_terminal else subprocess.PIPE,
+                                preexec_fn=take_terminal)
+        return proc, TerminalReader(master, slave, proc)
 
-        def drain():  # the slave stays open here, so no hangup discards unread output
-            import select
-            while proc.poll() is None or select.select([master], [], [], 0.2)[0]:
-                if select.select([master], [], [], 0.2)[0]:
-                    seen.append(os.read(master, 4096))
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
+    def run_in_terminal(self, *args, env=None, timeout=60, stderr_to_terminal=False):
+        """Run the script as an SDK in a terminal does; (Result, terminal text)."""
+        proc, terminal = self.start_in_terminal([sys.executable, SCRIPT] + list(args), self.environ(env),
+                                                stderr_to_terminal)
         result = self.finish(proc, timeout)
-        reader.join(10)
-        os.close(slave)
-        os.close(master)
-        return result, b"".join(seen).decode(errors="replace")
+        terminal.close()
+        return result, terminal.text()
+
+
+class TerminalReader:
+    """Everything written to a pseudo-terminal, read as it comes (the slave
+    stays open here, so no hangup discards output the reader has not seen)."""
+
+    def __init__(self, master, slave, proc):
+        self._master, self._slave, self._proc = master, slave, proc
+        self._chunks, self._done = [], threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self):
+        import select
+        while not self._done.is_set() or select.select([self._master], [], [], 0.2)[0]:
+            if select.select([self._master], [], [], 0.2)[0]:
+                try:
+                    self._chunks.append(os.read(self._master, 4096))
+                except OSError:
+                    return
+            elif self._done.is_set():
+                return
+
+    def text(self):
+        return b"".join(self._chunks).decode(errors="replace")
+
+    def close(self):
+        """Stop reading once everything written is in (call after the process ended)."""
+        self._done.set()
+        self._thread.join(10)
+        os.close(self._slave)
+        os.close(self._master)
 
 
 class SandboxTest(unittest.TestCase):
@@ -4244,15 +4270,573 @@ class TestFuzz(unittest.TestCase):
                 self.check(sb, sb.call(*argv, env=env), before)
 
 
+# ==========================================================================
+# Under every real SDK: the consumer matrix (make sdk-test)
+# ==========================================================================
+
+#: Where make sdk-test put the built and installed consumers (Go drivers,
+#: node_modules); unset, the matrix is skipped (make test stays quick).
+SDK_HOME = os.environ.get("ACP_SDK_MATRIX")
+#: Where the matrix records what it saw, for the README's table.
+SDK_RESULTS = os.environ.get("ACP_SDK_RESULTS")
+
+
+class Consumer:
+    """One real consumer of credential_process: how to run its driver (the
+    protocol in tests/sdk.js), what it can do, and whether it is here."""
+
+    def __init__(self, key, name, argv, env=None, native=(), refreshes=False, probe=None):
+        self.key, self.name, self.argv, self.env = key, name, argv, env or {}
+        self.native = native          # the kinds of SSO profile it reads itself: "sso-session", "legacy"
+        self.refreshes = refreshes    # it refreshes sso-session tokens itself
+        self.probe = probe            # a command that fails when the consumer is not installed
+
+    def missing(self):
+        """Why it cannot run here, or None."""
+        if SDK_HOME is None:
+            return "the SDK matrix runs with make sdk-test"
+        if self.probe is None:
+            return None
+        env = dict(os.environ, **{k: v for k, v in self.env.items() if not k.startswith("AWS_")})
+        try:
+            p = subprocess.run(self.probe, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, env=env)
+        except OSError as e:
+            return "%s is not installed (%s)" % (self.name, e)
+        return None if p.returncode == 0 else "%s is not installed (%s failed)" % (self.name, " ".join(self.probe))
+
+    def run(self, sb, mode, profile, *extra, env=None, timeout=120):
+        """The driver's JSON answer, with the script's debug log counting its runs."""
+        p = subprocess.run(self.argv + [mode, profile] + list(extra), env=self.environ(sb, env), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, cwd=sb.root,
+                           start_new_session=True)
+        try:
+            answer = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise AssertionError("%s driver said: %r %r" % (self.key, p.stdout, p.stderr))
+        answer["stderr"] = p.stderr.decode(errors="replace")
+        return answer
+
+    def environ(self, sb, env=None):
+        full = dict(self.env, SDK_TEST_ENDPOINT=sb.standin.url, AWS_SHARED_CREDENTIALS_FILE=sb.path("credentials"),
+                    AWS_SSO_CREDENTIAL_PROCESS_DEBUG="true", AWS_EC2_METADATA_DISABLED="true")
+        full.update(env or {})
+        return sb.environ(full)
+
+
+def _node_env():
+    return {"NODE_PATH": os.path.join(SDK_HOME or "", "node_modules"), "NODE_NO_WARNINGS": "1"}
+
+
+#: The consumers, in the README table's order.
+CONSUMERS = [
+    Consumer("boto3", "boto3 / botocore (PyPI)", [sys.executable, TESTS, "sdk-boto3"],
+             native=("sso-session", "legacy"), refreshes=True, probe=[sys.executable, "-c", "import boto3"]),
+    Consumer("awscli", "AWS CLI v2 (Debian 2.9)", [sys.executable, TESTS, "sdk-awscli"], native=("role cache",),
+             refreshes=None, probe=["/usr/bin/aws", "--version"]),
+    Consumer("js3", "JS SDK v3 (npm)", ["node", os.path.join(HERE, "tests", "sdk.js"), "v3"], env=_node_env(),
+             native=("sso-session", "legacy"), refreshes=True,
+             probe=["node", "-e", "require('@aws-sdk/credential-providers'); require('@aws-sdk/client-sts')"]),
+    Consumer("js2", "JS SDK v2 (npm)", ["node", os.path.join(HERE, "tests", "sdk.js"), "v2"],
+             env=dict(_node_env(), AWS_SDK_LOAD_CONFIG="1"), native=("sso-session", "legacy"), refreshes=True,
+             probe=["node", "-e", "require('aws-sdk')"]),
+    Consumer("go1", "Go SDK v1 (Debian 1.44)", [os.path.join(SDK_HOME or "", "go1")], native=("legacy",),
+             probe=[os.path.join(SDK_HOME or "", "go1"), "time", "-", "0"]),
+    Consumer("go2", "Go SDK v2 (Debian 1.17)", [os.path.join(SDK_HOME or "", "go2")], native=("legacy",),
+             probe=[os.path.join(SDK_HOME or "", "go2"), "time", "-", "0"]),
+    Consumer("ruby", "Ruby aws-sdk-core (Debian 3.168)", ["ruby", os.path.join(HERE, "tests", "sdk.rb")],
+             native=("sso-session", "legacy"), refreshes=True, probe=["ruby", "-e", "require 'aws-sdk-core'"]),
+]
+
+#: The README table: (key, column header). Each cell is what a test saw.
+MATRIX_COLUMNS = [
+    ("process", "credential_process: credentials and expiry"),
+    ("account", "uses `AccountId`"),
+    ("runs", "script runs per lookup"),
+    ("layout", "README layout works"),
+    ("fast", "README fast line works"),
+    ("prompt", "device-code prompt on the terminal while it waits"),
+    ("failure", "the script's message on exit 1"),
+    ("both", "profile with `credential_process` and `sso_session` + account + role"),
+    ("both_legacy", "... and legacy `sso_*` keys"),
+    ("bare", "... and only `sso_session`"),
+    ("native", "its own SSO uses the script's token"),
+    ("refresh", "the script uses a token it refreshed"),
+]
+
+
+def record(consumer, key, value):
+    """Write one cell of the README table (the forked workers share a file)."""
+    if SDK_RESULTS:
+        with open(SDK_RESULTS, "a") as f:
+            f.write(json.dumps([consumer.key, key, value]) + "\n")
+
+
+def matrix_table(results_path):
+    """The README's Markdown table from the recorded cells."""
+    cells = {}
+    with open(results_path) as f:
+        for line in f:
+            key, column, value = json.loads(line)
+            cells[(key, column)] = value
+    rows = ["| consumer | %s |" % " | ".join(h for _, h in MATRIX_COLUMNS),
+            "|---|" + "---|" * len(MATRIX_COLUMNS)]
+    for c in CONSUMERS:
+        rows.append("| %s | %s |" % (c.name, " | ".join(str(cells.get((c.key, k), "?")) for k, _ in MATRIX_COLUMNS)))
+    return "\n".join(rows) + "\n"
+
+
+README_MATRIX = ("<!-- sdk-matrix: made by make sdk-test from what the suite saw; do not edit by hand -->\n",
+                 "<!-- /sdk-matrix -->\n")
+
+
+def sdk_table(update=False):
+    """Compare the README's matrix with the one the suite recorded (or put it in)."""
+    table = matrix_table(SDK_RESULTS)
+    with open(os.path.join(HERE, "README.md")) as f:
+        readme = f.read()
+    start, end = readme.index(README_MATRIX[0]) + len(README_MATRIX[0]), readme.index(README_MATRIX[1])
+    if readme[start:end] == table:
+        print("sdk-test: README.md's table matches what the suite saw")
+        return 0
+    if update:
+        with open(os.path.join(HERE, "README.md"), "w") as f:
+            f.write(readme[:start] + table + readme[end:])
+        print("sdk-test: README.md's table updated")
+        return 0
+    print("sdk-test: README.md's table differs from what the suite saw (make sdk-readme updates it):\n" + table)
+    return 1
+
+
+class SdkMatrix(SandboxTest):
+    """What one real consumer does with the script (subclassed per consumer)."""
+
+    consumer = None
+    slow = 2
+
+    def setUp(self):
+        super().setUp()
+        why = self.consumer.missing()
+        if why:
+            self.skipTest(why)
+        line = self.sb.credential_process_line
+        self.sb.write_config(BASE_CONFIG + textwrap.dedent("""
+            [profile app]
+            credential_process = {app}
+            [profile app-legacy]
+            credential_process = {legacy}
+            [profile app-login]
+            credential_process = {login}
+            [profile both]
+            credential_process = {app}
+            sso_session = dev
+            sso_account_id = 111122223333
+            sso_role_name = Admin
+            [profile both-legacy]
+            credential_process = {legacy}
+            sso_start_url = {url}
+            sso_region = us-east-1
+            sso_account_id = 111122223333
+            sso_role_name = Admin
+            [profile bare]
+            credential_process = {legacy}
+            sso_session = dev
+            """).format(app=line("--profile", "sess"), legacy=line("--profile", "legacy"), url=START_URL,
+                        login=line("--profile", "legacy", "--interactive", "--use-device-code", "--no-browser")))
+
+    def run_consumer(self, profile, mode="chain", **kwargs):
+        return self.consumer.run(self.sb, mode, profile, **kwargs)
+
+    def script_runs(self):
+        """How many times the script has run so far (from its debug log)."""
+        try:
+            with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
+                return sum(", argv [" in line for line in f)
+        except FileNotFoundError:
+            return 0
+
+    def assert_issued(self, got, index=-1):
+        issued = self.issued(index)
+        self.assertTrue(got["ok"], got)
+        self.assertEqual((got["accessKeyId"], got["secretAccessKey"], got["sessionToken"]),
+                         (issued["accessKeyId"], issued["secretAccessKey"], issued["sessionToken"]))
+        self.assertIsNotNone(got["expiration"], "an expiry, so the SDK refreshes in time")
+        self.assertEqual(acp.parse_time(got["expiration"]) // 1, issued["expiration"] // 1000)
+
+    def test_credential_process(self):
+        self.sb.write_token("dev")
+        self.sb.write_token(START_URL)
+        got = self.run_consumer("app")
+        self.assert_issued(got)
+        runs = self.script_runs()
+        self.assert_issued(self.run_consumer("app-legacy"))
+        record(self.consumer, "process", "yes")
+        record(self.consumer, "runs", runs)
+        record(self.consumer, "account", "yes" if got["accountId"] == ACCOUNT else "no")
+        self.assertIn(got["accountId"], (ACCOUNT, None))
+
+    def test_the_readme_fast_line(self):
+        with open(self.sb.path(".aws", "config"), "a") as f:
+            f.write("[profile app-fast]\ncredential_process = %s\n" % fast_line("sess"))
+        self.sb.write_token("dev")
+        self.assert_issued(self.run_consumer("app-fast"))
+        record(self.consumer, "fast", "yes")
+
+    def test_the_readme_layout(self):
+        with open(os.path.join(HERE, "README.md")) as f:
+            readme = f.read()
+        block = readme.split("```ini\n# ~/.aws/config\n", 1)[1].split("```", 1)[0]
+        block = (block.replace("/usr/bin/python3", shlex.quote(sys.executable))
+                 .replace("/home/me/.local/share/aws-sso-credential-process/aws_sso_credential_process.py",
+                          shlex.quote(SCRIPT))
+                 .replace("https://d-1234567890.awsapps.com/start", START_URL))
+        self.sb.write_config(block)
+        self.sb.write_token("corp")
+        self.assert_issued(self.run_consumer("my-app"))
+        record(self.consumer, "layout", "yes")
+
+    def test_the_login_prompt_reaches_the_terminal_while_the_sdk_waits(self):
+        proc, terminal = self.sb.start_in_terminal(self.consumer.argv + ["chain", "app-login"],
+                                                   env=self.consumer.environ(self.sb))
+        try:
+            deadline = time.monotonic() + 60
+            while "enter the code " not in terminal.text():
+                self.assertIsNone(proc.poll(), "the consumer ended without waiting: %s" % terminal.text())
+                self.assertLess(time.monotonic(), deadline, terminal.text())
+                time.sleep(0.05)
+            code = terminal.text().split("enter the code ", 1)[1].split(",", 1)[0]
+            self.assertIsNone(proc.poll(), "the SDK is still waiting while the code is shown")
+            import urllib.request
+            urllib.request.urlopen("%s/device?user_code=%s" % (self.standin.url, code), timeout=10).read()
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            terminal.close()
+        self.assert_issued(json.loads(out.decode().strip().splitlines()[-1]))
+        self.assertIn("logged in to start URL", terminal.text())
+        record(self.consumer, "prompt", "yes")
+
+    def test_the_scripts_message_when_it_fails(self):
+        # Seen somewhere by the user: in the SDK's error, in the stderr it
+        # passes through, or on the terminal, where the script writes it too.
+        got = self.run_consumer("app")
+        self.assertFalse(got["ok"], got)
+        message = "aws-sso-credential-process: not logged in"
+        proc, terminal = self.sb.start_in_terminal(self.consumer.argv + ["chain", "app"],
+                                                   env=self.consumer.environ(self.sb))
+        proc.communicate(timeout=120)
+        terminal.close()
+        self.assertIn(message, terminal.text(), "a user at a terminal sees why")
+        if message in got["error"]:
+            where = "in the SDK's error"
+        elif message in got["stderr"]:
+            where = "on stderr (passed through)"
+        else:
+            where = "only on the terminal (the SDK's error: %s)" % clip_error(got["error"])
+        record(self.consumer, "failure", where)
+
+    def both(self, profile):
+        """What a profile with credential_process and sso_* keys does here:
+        everything either path needs is in place (tokens, and the role cache
+        an offline AWS CLI can answer from)."""
+        self.sb.write_token("dev")
+        self.sb.write_token(START_URL)
+        self.ok(self.sb.call("--profile", "sess"))
+        self.ok(self.sb.call("--profile", "legacy"))
+        before = self.script_runs()
+        got = self.run_consumer(profile)
+        if not got["ok"]:
+            return "fails (%s)" % clip_error(got["error"])
+        return "runs the script" if self.script_runs() > before else "its own SSO"
+
+    def test_a_profile_with_both(self):
+        record(self.consumer, "both", self.both("both"))
+
+    def test_a_legacy_profile_with_both(self):
+        record(self.consumer, "both_legacy", self.both("both-legacy"))
+
+    def test_a_profile_with_only_an_sso_session_besides(self):
+        # credential_process plus `sso_session = dev`, and no token for dev
+        self.sb.write_token(START_URL)
+        got = self.run_consumer("bare")
+        if got["ok"]:
+            self.assert_issued(got)
+            record(self.consumer, "bare", "runs the script")
+        else:
+            record(self.consumer, "bare", "fails (%s)" % clip_error(got["error"]))
+
+    def test_its_own_sso_uses_the_scripts_token(self):
+        if not self.consumer.native:
+            record(self.consumer, "native", "no SSO of its own")
+            return
+        if self.consumer.native == ("role cache",):  # the AWS CLI: offline, it can only share the cache
+            self.sb.write_token("dev")
+            self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
+                                 "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+            ours = self.ok(self.sb.call("--profile", "sess"))
+            got = self.run_consumer("native")
+            self.assertTrue(got["ok"], got)
+            self.assertEqual(got["accessKeyId"], ours["AccessKeyId"], "from the role cache the script wrote")
+            record(self.consumer, "native", "shares the role cache")
+            return
+        kinds = []
+        for kind, profile, token_name in [("sso-session", "sess", "dev"), ("legacy", "legacy", START_URL)]:
+            with self.subTest(kind=kind):
+                if kind not in self.consumer.native:
+                    continue
+                self.standin.auto_approve = 2  # the script logs in, as it would for the user
+                self.ok(self.sb.call("--profile", profile, "-i", "--no-browser", "--use-device-code",
+                                     terminal=Terminal()))
+                token = json.loads(read(self.sb.token_path(token_name)))["accessToken"]
+                got = self.run_consumer(profile, mode="sso")
+                self.assertTrue(got["ok"], got)
+                self.assertEqual(self.standin.calls_to("/federation/credentials")[-1]
+                                 .headers["x-amz-sso_bearer_token"], token)
+                kinds.append(kind)
+        record(self.consumer, "native", " and ".join(kinds))
+
+    def test_the_script_uses_a_token_it_refreshed(self):
+        if self.consumer.refreshes is None:
+            record(self.consumer, "refresh", "not verified (it cannot be pointed at the stand-in)")
+            return
+        if not self.consumer.refreshes:
+            record(self.consumer, "refresh", "it refreshes no token")
+            return
+        self.sb.refreshable_token(ttl=4 * 60)  # inside every SDK's refresh window
+        got = self.run_consumer("sess", mode="sso")
+        self.assertTrue(got["ok"], got)
+        self.assertEqual(self.standin.grants(), ["refresh_token"], "the SDK refreshed the token")
+        refreshed = json.loads(read(self.sb.token_path("dev")))["accessToken"]
+        self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
+        self.assertEqual(self.standin.grants(), ["refresh_token"], "the script needed no refresh")
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
+                         refreshed)
+        record(self.consumer, "refresh", "yes")
+
+
+def clip_error(text):
+    """An SDK's error message, short enough for a table cell."""
+    text = " ".join(str(text).split()).replace("|", "/")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+for _consumer in CONSUMERS:  # one test class per consumer: TestSdkBoto3, TestSdkJs3, ...
+    globals()["TestSdk" + _consumer.key.capitalize()] = type(
+        "TestSdk" + _consumer.key.capitalize(), (SdkMatrix,), {"consumer": _consumer, "__module__": __name__})
+del _consumer
+
+
+class TestSdkJs2Config(SandboxTest):
+    """Where JS SDK v2 looks for a credential_process line."""
+
+    slow = 2
+
+    def setUp(self):
+        super().setUp()
+        self.js2 = [c for c in CONSUMERS if c.key == "js2"][0]
+        if self.js2.missing():
+            self.skipTest(self.js2.missing())
+        self.sb.write_token("dev")
+        self.line = self.sb.credential_process_line("--profile", "sess")
+
+    def test_config_file_needs_aws_sdk_load_config(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n" % self.line)
+        got = self.js2.run(self.sb, "chain", "app", env={"AWS_SDK_LOAD_CONFIG": None})
+        self.assertFalse(got["ok"], got)
+        self.assertIn("Could not load credentials from any providers", got["error"])
+        self.assertTrue(self.js2.run(self.sb, "chain", "app")["ok"])  # AWS_SDK_LOAD_CONFIG=1
+        self.assertFalse(self.js2.run(self.sb, "ini", "app")["ok"], "SharedIniFileCredentials never runs it")
+
+    def test_credentials_file_needs_nothing(self):
+        with open(self.sb.path(".aws", "credentials"), "w") as f:  # (AWS_SHARED_CREDENTIALS_FILE needs it too)
+            f.write("[app]\ncredential_process = %s\n" % self.line)
+        got = self.js2.run(self.sb, "chain", "app", env={"AWS_SDK_LOAD_CONFIG": None,
+                                                         "AWS_SHARED_CREDENTIALS_FILE": None})
+        self.assertTrue(got["ok"], got)
+
+
+class TestSdkGoTimeouts(SandboxTest):
+    """The Go SDKs' one-minute limit on a credential process, shortened."""
+
+    slow = 2
+
+    def setUp(self):
+        super().setUp()
+        for key in ("go1", "go2"):
+            why = [c for c in CONSUMERS if c.key == key][0].missing()
+            if why:
+                self.skipTest(why)
+        self.line = self.sb.credential_process_line("--profile", "legacy", "-i", "--use-device-code", "--no-browser")
+        self.sb.write_config(BASE_CONFIG + "\n[profile app-login]\ncredential_process = %s\n" % self.line)
+
+    def give_up(self, key):
+        """Run the consumer with a 2 s process timeout while a login waits;
+        (seconds until it answered, its answer)."""
+        consumer = [c for c in CONSUMERS if c.key == key][0]
+        env = consumer.environ(self.sb, {"SDK_TEST_PROCESS_TIMEOUT": "2", "SDK_TEST_PROCESS_COMMAND": self.line,
+                                         "AWS_SSO_LOGIN_TIMEOUT": "60"})
+        started = time.monotonic()
+        p = subprocess.Popen(consumer.argv + ["process", "app-login"], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.sb.root,
+                             start_new_session=True)
+        answer = json.loads(p.stdout.readline().decode())
+        p.stdout.close()
+        p.wait(60)
+        return time.monotonic() - started, answer
+
+    def approve_and_wait_for_the_login(self):
+        deadline = time.monotonic() + 30
+        while not self.standin.devices:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        [device] = list(self.standin.devices.values())
+        device["status"] = "approved"
+        while not os.path.exists(self.sb.token_path(START_URL)):
+            self.assertLess(time.monotonic(), deadline, "the login did not finish in the background")
+            time.sleep(0.05)
+        # and the next run needs no login
+        self.ok(self.sb.call("--profile", "legacy"))
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
+
+    def test_go_v2_kills_its_shell_and_gets_its_answer_at_once(self):
+        seconds, answer = self.give_up("go2")
+        self.assertFalse(answer["ok"])
+        self.assertIn("timed out", answer["error"])
+        self.assertLess(seconds, 30, "Go v2 waited for the orphaned script instead of giving up")
+        self.approve_and_wait_for_the_login()
+
+    def test_go_v1_gives_up_and_the_login_finishes_anyway(self):
+        seconds, answer = self.give_up("go1")
+        self.assertFalse(answer["ok"])
+        self.assertIn("timed out", answer["error"])
+        self.approve_and_wait_for_the_login()
+
+
+def sdk_boto3(mode, profile, n="10"):
+    """boto3 in the SDK drivers' protocol (tests/sdk.js): a Session for the
+    profile and its credentials; "sso" is the same (botocore reads SSO
+    profiles itself, and honours AWS_ENDPOINT_URL_SSO*)."""
+    try:
+        import boto3
+        if mode == "time":
+            ms = []
+            for _ in range(int(n)):
+                started = time.perf_counter()
+                boto3.Session(profile_name=profile).get_credentials().get_frozen_credentials()
+                ms.append((time.perf_counter() - started) * 1000)
+            print(json.dumps({"ok": True, "ms": ms}))
+            return 0
+        creds = boto3.Session(profile_name=profile).get_credentials()
+        if creds is None:
+            raise RuntimeError("no credentials")
+        frozen = creds.get_frozen_credentials()
+        expiry = getattr(creds, "_expiry_time", None)
+        answer = {"ok": True, "provider": creds.method, "accessKeyId": frozen.access_key,
+                  "secretAccessKey": frozen.secret_key, "sessionToken": frozen.token,
+                  "expiration": expiry.isoformat() if expiry else None,
+                  "accountId": getattr(frozen, "account_id", None)}
+    except Exception as e:
+        answer = {"ok": False, "error": str(e), "name": type(e).__name__}
+    print(json.dumps(answer))
+    return 0
+
+
+def sdk_awscli(mode, profile, n="10"):
+    """The AWS CLI v2 (Debian's) in the drivers' protocol: `aws configure
+    export-credentials`. It honours no AWS_ENDPOINT_URL_* variable, so every
+    HTTPS request it might make goes to a closed local proxy: it can only
+    answer from the role cache, or by running credential_process."""
+    env = dict(os.environ, HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="", AWS_EC2_METADATA_DISABLED="true")
+    if mode == "time":  # each lookup is a whole `aws` run
+        ms = []
+        for _ in range(int(n)):
+            started = time.perf_counter()
+            subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", profile], env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            ms.append((time.perf_counter() - started) * 1000)
+        print(json.dumps({"ok": True, "ms": ms}))
+        return 0
+    p = subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", profile, "--format",
+                        "process"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode:
+        answer = {"ok": False, "error": p.stderr.decode(errors="replace").strip(), "name": "exit %d" % p.returncode}
+    else:
+        doc = json.loads(p.stdout.decode())
+        answer = {"ok": True, "provider": None, "accessKeyId": doc["AccessKeyId"],
+                  "secretAccessKey": doc["SecretAccessKey"], "sessionToken": doc.get("SessionToken"),
+                  "expiration": doc.get("Expiration"), "accountId": doc.get("AccountId")}
+    print(json.dumps(answer))
+    return 0
+
+
+def fast_line(profile):
+    """The README's fast credential_process line, for this checkout."""
+    with open(os.path.join(HERE, "README.md")) as f:
+        [line] = [l for l in f if l.startswith("credential_process = ") and "sys.path[:0]" in l]
+    return (line.split("=", 1)[1].strip().replace("/usr/bin/python3", sys.executable)
+            .replace("/home/me/.local/share/aws-sso-credential-process", HERE)
+            .replace("--profile my-sso", "--profile %s" % profile))
+
+
+README_FIGURES = ("<!-- sdk-figures: made by make sdk-bench; do not edit by hand -->\n", "<!-- /sdk-figures -->\n")
+
+
+def sdk_bench(rounds=10, update=False):
+    """Per consumer, the cost of one credential lookup on a cache hit: through
+    the script (the plain line and the fast line) next to the consumer's own
+    SSO support, medians of `rounds` lookups measured inside the consumer."""
+    import statistics
+    standin = StandIn()
+    sb = Sandbox(standin, config=None)
+    try:
+        fast = fast_line("sess")
+        sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n[profile app-fast]\n"
+                        "credential_process = %s\n" % (sb.credential_process_line("--profile", "sess"), fast))
+        sb.write_token("dev")
+        sb.write_token(START_URL)
+        for profile in ("sess", "legacy"):  # the role cache, warm
+            subprocess.run([sys.executable, SCRIPT, "--profile", profile], env=sb.environ(), check=True,
+                           stdout=subprocess.DEVNULL)
+        rows = []
+        for c in CONSUMERS:
+            if c.missing():
+                print("(%s: %s)" % (c.key, c.missing()))
+                continue
+            own = "sess" if "sso-session" in c.native or "role cache" in c.native else "legacy"
+            cells = []
+            for profile in ("app", "app-fast", own):
+                got = c.run(sb, "time", profile, str(rounds), env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None})
+                if not got.get("ok"):
+                    raise SystemExit("%s %s: %s" % (c.key, profile, got))
+                cells.append("%.0f ms" % statistics.median(got["ms"]))
+            rows.append("| %s | %s | %s | %s (%s) |" % (c.name, cells[0], cells[1], cells[2], {
+                "sess": "sso-session", "legacy": "legacy"}[own] + (", role cache" if c.key == "awscli" else "")))
+        table = ("| consumer | through the script, plain line | through the script, fast line | its own SSO |\n"
+                 "|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        print(table)
+        if update:
+            with open(os.path.join(HERE, "README.md")) as f:
+                readme = f.read()
+            start = readme.index(README_FIGURES[0]) + len(README_FIGURES[0])
+            with open(os.path.join(HERE, "README.md"), "w") as f:
+                f.write(readme[:start] + table + readme[readme.index(README_FIGURES[1]):])
+        return 0
+    finally:
+        standin.close()
+        sb.cleanup()
+
+
 class TestRequirements(unittest.TestCase):
     """With ACP_TEST_REQUIRE (make test-all and make fuzz set it), a missing
     test tool fails the run instead of quietly skipping its tests."""
 
     def test_required_tools_are_installed(self):
-        available = {"botocore": HAVE_BOTOCORE, "hypothesis": hypothesis is not None, "awscli": have_debian_cli()}
+        available = {"botocore": HAVE_BOTOCORE, "hypothesis": hypothesis is not None, "awscli": have_debian_cli(),
+                     "sdk": not any(c.missing() for c in CONSUMERS)}
         for name in filter(None, os.environ.get("ACP_TEST_REQUIRE", "").split(",")):
             self.assertIn(name, available, "ACP_TEST_REQUIRE names an unknown tool")
-            self.assertTrue(available[name], "%s is required here (ACP_TEST_REQUIRE) but not installed" % name)
+            self.assertTrue(available[name], "%s is required here (ACP_TEST_REQUIRE) but not installed: %s" % (
+                name, "; ".join(filter(None, (c.missing() for c in CONSUMERS))) if name == "sdk" else ""))
 
 
 # ==========================================================================
@@ -4414,15 +4998,17 @@ def _run_tests(name):
     return name, counts, stream.getvalue() if counts[1] else "", skipped
 
 
-def run_suite(jobs):
-    """Every test, in `jobs` forked workers (most of the suite waits on
-    sockets, processes and timeouts, so more workers than cores pay off):
-    the methods of slow classes one by one and first, then whole classes.
-    Prints failures in full and skips with their reasons; the exit code."""
+def run_suite(jobs, names=()):
+    """Every test (or the classes named), in `jobs` forked workers (most of
+    the suite waits on sockets, processes and timeouts, so more workers than
+    cores pay off): the methods of slow classes one by one and first, then
+    whole classes. Prints failures in full and skips with their reasons;
+    returns the exit code."""
     import multiprocessing
     loader = unittest.defaultTestLoader
     classes = [obj for obj in globals().values() if isinstance(obj, type) and issubclass(obj, unittest.TestCase)
-               and obj.__name__.startswith("Test") and loader.getTestCaseNames(obj)]
+               and obj.__name__.startswith("Test") and loader.getTestCaseNames(obj)
+               and (not names or obj.__name__ in names)]
     slow = sorted((c for c in classes if getattr(c, "slow", 0)), key=lambda c: -c.slow)
     tasks = ["%s.%s" % (c.__name__, m) for c in slow for m in loader.getTestCaseNames(c)]
     tasks += [c.__name__ for c in classes if not getattr(c, "slow", 0)]
@@ -4453,5 +5039,13 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["bench"]:
         sys.exit(bench())
     if sys.argv[1:2] == ["suite"]:
-        sys.exit(run_suite(int(sys.argv[2]) if sys.argv[2:] else 8))
+        sys.exit(run_suite(int(sys.argv[2]) if sys.argv[2:] else 8, sys.argv[3:]))
+    if sys.argv[1:2] == ["sdk-boto3"]:
+        sys.exit(sdk_boto3(*sys.argv[2:4]))
+    if sys.argv[1:2] == ["sdk-awscli"]:
+        sys.exit(sdk_awscli(*sys.argv[2:4]))
+    if sys.argv[1:2] == ["sdk-bench"]:
+        sys.exit(sdk_bench(update="--readme" in sys.argv))
+    if sys.argv[1:2] in (["sdk-table"], ["sdk-readme"]):
+        sys.exit(sdk_table(update=sys.argv[1] == "sdk-readme"))
     unittest.main()
