@@ -88,6 +88,21 @@ lPBcJcI5+ky2jc/7TJ/2/wC5l2E3GCkmEtGmMDPhxA+ZfLC9GMisgxxV
 -----END PRIVATE KEY-----
 """
 
+# A CA that vouches for nothing the tests serve.
+UNRELATED_CA_PEM = """-----BEGIN CERTIFICATE-----
+MIIBxTCCAWugAwIBAgIUYQvyw11JsheAooLS7YTmFiKb/BAwCgYIKoZIzj0EAwIw
+NzE1MDMGA1UEAwwsYXdzLXNzby1jcmVkZW50aWFsLXByb2Nlc3MgdW5yZWxhdGVk
+IHRlc3QgQ0EwIBcNMjYxMTI2MDIwMDMwWhgPMjEyNjExMDIwMjAwMzBaMDcxNTAz
+BgNVBAMMLGF3cy1zc28tY3JlZGVudGlhbC1wcm9jZXNzIHVucmVsYXRlZCB0ZXN0
+IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEofElRNYaRoFCDtXjZxhvLpMM
+hUqILvHyM4QZcQYfiOw45oexeJeE5yEHdfdD6Us8ihIH4+IfPxmFw+7RZxGJjKNT
+MFEwHQYDVR0OBBYEFEtbjvZKEpUriiQzHtLNJZ9I85pRMB8GA1UdIwQYMBaAFEtb
+jvZKEpUriiQzHtLNJZ9I85pRMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
+SAAwRQIhAPAdQXuciUmwrWAvs1RtCbmyLmyPXubo6/E5AIL/curvAiB2WDF9BCAL
+ON7rFCRwGsY7BfJTOeNvE46H0G0bDM12Vw==
+-----END CERTIFICATE-----
+"""
+
 BASE_CONFIG = """
 [profile sess]
 sso_session = dev
@@ -2640,8 +2655,8 @@ class TestTls(SandboxTest):
 
     def test_a_bundle_that_does_not_vouch_for_the_server(self):
         other = os.path.join(self.sb.root, "other.pem")
-        with open(other, "w") as f:  # a valid certificate, but not the server's issuer
-            f.write(TEST_SERVER_PEM.split("-----BEGIN PRIVATE KEY-----")[0])
+        with open(other, "w") as f:  # a valid CA, but not the server's issuer
+            f.write(UNRELATED_CA_PEM)
         self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": other}), 5,
                    "TLS certificate verification failed", "(unable to get local issuer certificate)",
                    "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) does not vouch for it" % other)
@@ -4592,6 +4607,17 @@ class SdkMatrix(SandboxTest):
                 self.assertTrue(got["ok"], got)
                 self.assertEqual(self.standin.calls_to("/federation/credentials")[-1]
                                  .headers["x-amz-sso_bearer_token"], token)
+                if kind == "sso-session":  # and a token the script refreshed
+                    doc = json.loads(read(self.sb.token_path(token_name)))
+                    doc["expiresAt"] = utc(self.sb.clock.now() + 10 * 60)
+                    with open(self.sb.token_path(token_name), "w") as f:
+                        json.dump(doc, f)
+                    self.ok(self.sb.call("--profile", profile, "--force-refresh"))
+                    refreshed = json.loads(read(self.sb.token_path(token_name)))["accessToken"]
+                    self.assertNotEqual(refreshed, token, "the script refreshed it")
+                    self.assertTrue(self.run_consumer(profile, mode="sso")["ok"])
+                    self.assertEqual(self.standin.calls_to("/federation/credentials")[-1]
+                                     .headers["x-amz-sso_bearer_token"], refreshed)
                 kinds.append(kind)
         record(self.consumer, "native", " and ".join(kinds))
 
