@@ -3,7 +3,7 @@
 # for fuzzing, coverage, pyflakes) in virtualenvs under .venv/, so a fresh
 # machine needs only `make test`.
 #
-#   make test       the suite on python3 from PATH, in parallel (well under 15 s)
+#   make test       the suite on python3 from PATH, in parallel (about 15 s)
 #   make test-all   the suite under every CPython 3.8-3.13 found, plus the
 #                   AWS CLI's own code (installs Debian's awscli as root); CI runs it
 #   make fuzz       1,000 hostile inputs of each kind (FUZZ_EXAMPLES to change)
@@ -15,6 +15,8 @@
 #                   SDKs v2 and v3, the Go SDKs v1 and v2, Ruby (installs them as
 #                   root from Debian and npm); checks README.md's table of results
 #   make sdk-bench  per consumer, a cache hit through the script vs its own SSO
+#   make install    the command, with python3 from PATH (PREFIX=DIR for --prefix DIR)
+#   make uninstall  what make install wrote
 
 SHELL := /bin/bash
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -38,7 +40,8 @@ python_for = $(or $(shell ls -d $(PYENV_ROOT)/versions/$(1).*/bin/python3 2>/dev
 # Requirements that must be present, not skipped, when the whole matrix runs.
 REQUIRE := botocore,hypothesis,awscli
 
-.PHONY: test test-all fuzz coverage demo bench lint awscli sdk-apt sdk-test sdk-readme sdk-bench version clean
+.PHONY: test test-all fuzz coverage demo bench lint awscli sdk-apt sdk-test sdk-readme sdk-bench install uninstall \
+	version clean
 
 # The SDK matrix's consumers: Debian packages (the Go SDKs are built from
 # source in GOPATH mode, offline) and npm packages, in .venv/sdk.
@@ -133,8 +136,8 @@ fuzz: $(VENV)/default/.stamp
 # .pth file in the virtualenv that starts coverage in every Python it runs).
 coverage: $(VENV)/default/.stamp
 	@rm -rf $(VENV)/coverage && mkdir -p $(VENV)/coverage
-	@printf '[run]\nparallel = True\nsource = aws_sso_credential_process\ndata_file = %s\n[report]\nshow_missing = True\nfail_under = 95\nexclude_lines =\n    pragma: no cover\n' \
-	  "$(CURDIR)/$(VENV)/coverage/.coverage" > $(VENV)/coverage/rc
+	@printf '[run]\nparallel = True\ninclude = %s/aws_sso_credential_process.py\ndata_file = %s\n[report]\nshow_missing = True\nfail_under = 95\nexclude_lines =\n    pragma: no cover\n' \
+	  "$(CURDIR)" "$(CURDIR)/$(VENV)/coverage/.coverage" > $(VENV)/coverage/rc
 	@echo 'import coverage; coverage.process_startup()' > \
 	  "$$($(VENV)/default/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/acp-coverage.pth"
 	@COVERAGE_PROCESS_START=$(CURDIR)/$(VENV)/coverage/rc FUZZ_EXAMPLES=10 \
@@ -146,6 +149,10 @@ coverage: $(VENV)/default/.stamp
 
 demo: $(VENV)/default/.stamp
 	@$(VENV)/default/bin/python test_script.py demo
+
+# The interpreter that runs --install is the one the command will run.
+install uninstall:
+	@$(PYTHON) aws_sso_credential_process.py --$@ $(if $(PREFIX),--prefix "$(PREFIX)")
 
 $(VENV)/bench/.stamp: Makefile
 	$(call make_venv,$(VENV)/bench,$(PYTHON),boto3==1.44.8 aws-sso-credential-process==0.3.1 aws-sso-util==4.33.0)

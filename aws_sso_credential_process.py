@@ -46,6 +46,12 @@ Options (flag > environment variable > profile > [sso-session] section):
   --version             print the version and exit
   -h, --help            print this help and exit
 
+  --install [--prefix DIR]    install the command aws-sso-credential-process in
+                        DIR/bin (default ~/.local/bin), the script and its
+                        compiled bytecode in DIR/share/aws-sso-credential-process,
+                        and print the credential_process line to use
+  --uninstall [--prefix DIR]  remove exactly what --install wrote
+
 Also honoured: AWS_CONFIG_FILE, AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC,
 AWS_ENDPOINT_URL, [services] sections and endpoint_url,
 AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / ignore_configured_endpoint_urls,
@@ -65,14 +71,24 @@ Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 """
 
 # The cache-hit path (the common call: an SDK refreshing credentials) is run
-# thousands of times a day, so at module level this file imports only os,
-# sys and time. json, re, configparser, argparse, hashlib, urllib, ssl and
-# threading cost more than the rest of a cache hit put together; they are
-# imported inside the functions that need them, and a test checks that a
-# cache hit never loads them.
-import os
+# thousands of times a day, so at module level this file imports only what
+# an interpreter has loaded before it runs a line: sys, time and the C core
+# of os (posix; nt on Windows). json, re, configparser, argparse, hashlib,
+# urllib, ssl and threading cost more than the rest of a cache hit put
+# together, and so does os itself in an isolated interpreter (-I -S, as the
+# installed command runs): its _collections_abc import alone takes most of a
+# millisecond. So the few calls a cache hit makes go to the C core, and every
+# function that needs more imports os (or the others) itself; pyflakes flags
+# one that forgets. A test checks that a cache hit loads none of them.
 import sys
 import time
+
+try:
+    import posix as _posix
+except ImportError:  # pragma: no cover - Windows
+    import nt as _posix
+
+_WINDOWS = sys.platform == "win32"
 
 __version__ = "1.1.0"
 
@@ -112,7 +128,14 @@ SETTINGS = (
 #: it sets, or None when the next word is its value).
 OPTIONS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True),
            "--debug": ("debug", True), "-i": ("interactive", True),
-           "--noninteractive": ("interactive", False), "-n": ("interactive", False)}
+           "--noninteractive": ("interactive", False), "-n": ("interactive", False),
+           "--install": ("install", True), "--uninstall": ("uninstall", True), "--prefix": ("prefix", None)}
+
+#: What --install writes: the launcher's name, and (under PREFIX/share) the
+#: directory that holds the script and its bytecode.
+LAUNCHER = "aws-sso-credential-process"
+#: The first line after the launcher's shebang: how --uninstall knows its own.
+LAUNCHER_MARK = "# aws-sso-credential-process launcher, written by --install"
 
 #: Role credentials with less than this left are not reused. botocore's
 #: CachedCredentialFetcher uses the same 15 minutes, and below it botocore
@@ -522,21 +545,40 @@ def parse_seconds(environ, env, default):
     return seconds
 
 
+def process_environ():
+    """The process's environment, as str: os.environ if os is loaded anyway,
+    else decoded from the C core's bytes exactly as os decodes it."""
+    if "os" in sys.modules or _WINDOWS:
+        import os
+        return os.environ
+    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    return dict((k.decode(encoding, errors), v.decode(encoding, errors)) for k, v in _posix.environ.items())
+
+
 def home_dir(environ):
     """The home directory as the AWS CLI sees it (os.path.expanduser rules)."""
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    if _WINDOWS:  # pragma: no cover - exercised on Windows only
         if environ.get("USERPROFILE"):
             return environ["USERPROFILE"]
         if environ.get("HOMEPATH"):
             return environ.get("HOMEDRIVE", "") + environ["HOMEPATH"]
     elif "HOME" in environ:
         return environ["HOME"].rstrip("/") or "/"
+    import os
     return os.path.expanduser("~")  # pragma: no cover - tests always set HOME
+
+
+def join_path(base, *parts):
+    """os.path.join for relative parts, without importing os on POSIX."""
+    if _WINDOWS:  # pragma: no cover - Windows
+        import os
+        return os.path.join(base, *parts)
+    return "/".join((base.rstrip("/"),) + parts) if base.rstrip("/") else "/" + "/".join(parts)
 
 
 def home_path(environ, parts, name=None):
     """A path under the home directory: parts, then name if given."""
-    return os.path.join(home_dir(environ), *(parts + ((name,) if name else ())))
+    return join_path(home_dir(environ), *(parts + ((name,) if name else ())))
 
 
 def expand_vars(path, environ):
@@ -567,9 +609,12 @@ def expand_path(path, environ):
     """``$VAR``/``${VAR}`` then ``~`` expansion, as botocore does for AWS_CONFIG_FILE."""
     if "$" in path:
         path = expand_vars(path, environ)
-    if path == "~" or path.startswith("~/") or (os.name == "nt" and path.startswith("~\\")):
+    if path == "~" or path.startswith("~/") or (_WINDOWS and path.startswith("~\\")):
         return home_dir(environ) + path[1:]
-    return os.path.expanduser(path)
+    if not path.startswith("~"):
+        return path
+    import os
+    return os.path.expanduser(path)  # ~user
 
 
 # --------------------------------------------------------------------------
@@ -578,10 +623,10 @@ def expand_path(path, environ):
 
 #: Flags for every file this script opens: never become the controlling
 #: terminal, never leak into the browser it starts, never block on a FIFO.
-_OPEN_FLAGS = (getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_BINARY", 0))
+_OPEN_FLAGS = (getattr(_posix, "O_CLOEXEC", 0) | getattr(_posix, "O_NOCTTY", 0) | getattr(_posix, "O_NONBLOCK", 0)
+               | getattr(_posix, "O_BINARY", 0))
 #: ... and for files it writes: never follow a symbolic link.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NOFOLLOW = getattr(_posix, "O_NOFOLLOW", 0)
 
 
 class NotAFile(OSError):
@@ -601,15 +646,14 @@ def read_regular_file(path, limit):
     """The bytes of path. FileNotFoundError if it is missing; NotAFile if it
     is a directory, FIFO, socket or device (opened without blocking, never
     read) or larger than limit; other OSErrors as they come."""
-    import stat
-    fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    fd = _posix.open(path, _posix.O_RDONLY | _OPEN_FLAGS)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        st = _posix.fstat(fd)
+        if st.st_mode & 0o170000 != 0o100000:  # stat.S_ISREG, without importing stat
             raise NotAFile("%s is %s, not a file" % (path, _kind(st.st_mode)))
         chunks, size = [], 0
         while True:
-            chunk = os.read(fd, 1 << 16)
+            chunk = _posix.read(fd, 1 << 16)
             if not chunk:
                 return b"".join(chunks)
             size += len(chunk)
@@ -617,7 +661,15 @@ def read_regular_file(path, limit):
                 raise NotAFile("%s is larger than %d bytes" % (path, limit))
             chunks.append(chunk)
     finally:
-        os.close(fd)
+        _posix.close(fd)
+
+
+def is_file(path):
+    """os.path.isfile, without importing os: a stat (following links)."""
+    try:
+        return _posix.stat(path).st_mode & 0o170000 == 0o100000
+    except (OSError, ValueError):
+        return False
 
 
 def read_json_file(path, limit=CACHE_FILE_LIMIT):
@@ -630,6 +682,7 @@ def read_json_file(path, limit=CACHE_FILE_LIMIT):
 
 def make_dirs(path):
     """Create path and missing parents with mode 0700 (existing ones untouched)."""
+    import os
     if not path or os.path.isdir(path):
         return
     make_dirs(os.path.dirname(path))
@@ -645,6 +698,7 @@ def open_private(path, flags, replace_link=False):
     symbolic link (with replace_link, one found there is removed, never its
     target; otherwise it is an error), and only a regular file, whose mode is
     tightened to 0600 if it was looser."""
+    import os
     import stat
     for attempt in (1, 2):
         try:
@@ -670,6 +724,7 @@ def sweep_temp_files(directory):
     """Remove temporary files this script left in directory more than a
     minute ago (a writer killed mid-write leaves one, possibly holding
     credentials, that nothing else would ever remove)."""
+    import os
     cutoff = time.time() - STALE_TEMP_SECONDS
     try:
         names = [n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX)]
@@ -688,6 +743,7 @@ def write_file_atomic(path, text):
     """Write text to path through a 0600 temporary file in the same directory
     (created exclusively, never through a link), flushed and renamed over
     path, so that no reader (us, the CLI, an SDK) ever sees a partial file."""
+    import os
     directory = os.path.dirname(path)
     make_dirs(directory)
     sweep_temp_files(directory)
@@ -726,6 +782,7 @@ class Log:
         self._fd = self.path = self.problem = None
         self._hidden = set()
         if path:
+            import os
             try:
                 make_dirs(os.path.dirname(path))
                 fd = open_private(path, os.O_WRONLY | os.O_APPEND)
@@ -766,6 +823,7 @@ class Log:
         fd = self._fd  # once: a callback-server thread may log while main closes the log
         if fd is None:
             return
+        import os
         text = self.redact(msg % args if args else msg)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         line = "%s [%d] %s\n" % (stamp, os.getpid(), "\n".join(printable(x) for x in text.split("\n")))
@@ -778,7 +836,7 @@ class Log:
     def close(self):
         if self._fd is not None:
             try:
-                os.close(self._fd)
+                _posix.close(self._fd)
             except OSError:  # pragma: no cover
                 pass
             self._fd = None
@@ -1032,7 +1090,7 @@ def _resolve_settings(cfg, opts):
         cfg.file = load_config_file(cfg.config_path)
     if cfg.profile is not None:
         if cfg.profile not in cfg.file["profiles"]:
-            where = (cfg.config_path if os.path.isfile(cfg.config_path) else
+            where = (cfg.config_path if is_file(cfg.config_path) else
                      "%s (the file does not exist; set AWS_CONFIG_FILE if it lives elsewhere)" % cfg.config_path)
             raise ConfigError("profile %r not found in %s; add a [profile %s] section or fix --profile"
                               % (cfg.profile, where, cfg.profile))
@@ -1112,7 +1170,7 @@ def resolve_network(cfg):
     cfg.portal_url = service_endpoint(cfg, "sso")
     cfg.oidc_url = service_endpoint(cfg, "sso-oidc")
     cfg.ca_bundle, origin = cfg.lookup("ca_bundle", "AWS_CA_BUNDLE")
-    if cfg.ca_bundle is not None and not os.path.isfile(cfg.ca_bundle):
+    if cfg.ca_bundle is not None and not is_file(cfg.ca_bundle):
         raise ConfigError("cannot load the CA bundle %s (from %s): no such file" % (cfg.ca_bundle, origin))
     for url in (cfg.portal_url, cfg.oidc_url):
         origin_url = url_origin(url)
@@ -1409,6 +1467,7 @@ def save_file(path, text, log, what):
 
 def _try_lock(fd):
     """Take an exclusive lock on fd without blocking; False if another holds it."""
+    import os
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -1429,6 +1488,7 @@ def _try_lock(fd):
 
 
 def _unlock(fd):
+    import os
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -1457,6 +1517,7 @@ class Lock:
         self._fd = None
 
     def __enter__(self):
+        import os
         ctx = self._ctx
         try:
             make_dirs(os.path.dirname(self.path))
@@ -1484,6 +1545,7 @@ class Lock:
         return self
 
     def __exit__(self, *exc):
+        import os
         if self._fd is not None:
             _unlock(self._fd)
             os.close(self._fd)
@@ -1491,6 +1553,7 @@ class Lock:
 
     @staticmethod
     def _read(fd):
+        import os
         try:
             os.lseek(fd, 0, os.SEEK_SET)
             note = json_loads(os.read(fd, 1 << 16).decode("utf-8") or "{}")
@@ -1504,6 +1567,7 @@ class Lock:
 
     def write_note(self, note):
         """Replace the note; a failure (a full disk) only loses the note."""
+        import os
         import json
         if self._fd is None:
             return
@@ -1840,7 +1904,7 @@ class Context:
         self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
         self.started = self.now()
         self._http = http
-        self.parent = parent or os.getppid
+        self.parent = parent or _posix.getppid
         self.release = release or release_standard_streams
         self._caller = self.parent()
         self.caller_gone = False
@@ -1866,6 +1930,7 @@ class Context:
 def release_standard_streams():
     """Point fds 0-2 at /dev/null: a reader of this process's stdout or
     stderr sees them close, and later writes go nowhere."""
+    import os
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
     except OSError:  # pragma: no cover - /dev/null always opens
@@ -2200,6 +2265,7 @@ def local_browser_possible(environ):
     """Whether a browser here can receive a loopback redirect. Not over SSH
     (without X forwarding), not on Linux without a display, not in a
     container. A BROWSER setting is taken at its word."""
+    import os
     if environ.get("BROWSER"):
         return True
     ssh = any(environ.get(k) for k in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
@@ -2217,6 +2283,7 @@ def launch_browser(url, environ, log):
     pipe would make the SDK wait for the browser to exit). Honours BROWSER
     (os.pathsep-separated commands, %s for the URL) and never starts a
     text-mode browser, which would take over the SDK's terminal."""
+    import os
     import shlex
     import subprocess
     if (not url.lower().startswith(("https://", "http://")) or not is_token_text(url)
@@ -2257,6 +2324,7 @@ def launch_browser(url, environ, log):
 
 def open_controlling_terminal():
     """The controlling terminal, for writing (CONOUT$ on Windows), or None."""
+    import os
     try:
         return open("CONOUT$" if os.name == "nt" else "/dev/tty", "w")
     except OSError:
@@ -2664,6 +2732,159 @@ def login(ctx, path):
 
 
 # --------------------------------------------------------------------------
+# Install and uninstall: the command on PATH, with its bytecode compiled
+# --------------------------------------------------------------------------
+
+
+def install_paths(opts, environ):
+    """(bin directory, share directory) for --prefix, or under ~/.local."""
+    import os
+    prefix = expand_path(opts["prefix"], environ) if opts.get("prefix") else home_path(environ, (".local",))
+    prefix = os.path.abspath(prefix)
+    return os.path.join(prefix, "bin"), os.path.join(prefix, "share", PROG)
+
+
+def _replace_file(path, data, mode):
+    """Write path atomically (a temp file beside it, renamed over it): a
+    process running the old one meanwhile sees the old or the new, never half."""
+    import os
+    tmp = "%s.%d.%s%s" % (path, os.getpid(), os.urandom(4).hex(), TEMP_SUFFIX)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS | _NOFOLLOW, 0o600)
+    try:
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def launcher_text(python, share):
+    """The launcher: a POSIX sh script (a #! line could hold neither a path
+    with spaces nor a long one, and cannot say why the Python is gone) that
+    execs the interpreter isolated and without site (-I -S), importing the
+    module from its directory, where its bytecode is already compiled."""
+    def q(text):
+        return "'%s'" % text.replace("'", "'\\''")
+    return ("#!/bin/sh\n%s (%s %s)\n"
+            "python=%s\n"
+            "[ -x \"$python\" ] || { printf '%%s\\n' \"%s: $python, the Python this was installed with, is gone; "
+            "install again with another: python3 aws_sso_credential_process.py --install\" >&2; exit 2; }\n"
+            "exec \"$python\" -I -S -c 'import sys; sys.path[:0] = [sys.argv.pop(1)]; "
+            "import aws_sso_credential_process as m; sys.exit(m.main())' %s \"$@\"\n"
+            % (LAUNCHER_MARK, PROG, __version__, q(python), PROG, q(share)))
+
+
+def launcher_cmd_text(python, share):  # pragma: no cover - written on Windows only, untested there
+    """The Windows launcher: a .cmd file doing what the sh one does."""
+    return ("@echo off\r\nrem %s (%s %s)\r\n"
+            "if not exist \"%s\" (echo %s: %s, the Python this was installed with, is gone; install again "
+            "1>&2 & exit /b 2)\r\n"
+            "\"%s\" -I -S -c \"import sys; sys.path[:0] = [sys.argv.pop(1)]; import aws_sso_credential_process "
+            "as m; sys.exit(m.main())\" \"%s\" %%*\r\n"
+            % (LAUNCHER_MARK[2:], PROG, __version__, python, PROG, python, python, share))
+
+
+def install(opts, environ, stdout, stderr):
+    """--install: the script and its bytecode (for the Python running this)
+    under PREFIX/share, and the launcher in PREFIX/bin; then the line to use."""
+    import os
+    import py_compile
+    from importlib.util import cache_from_source
+    bin_dir, share = install_paths(opts, environ)
+    python = os.path.abspath(sys.executable or "")
+    if not sys.executable or not os.path.isfile(python):
+        raise ConfigError("cannot tell which Python is running this (sys.executable is %r)" % sys.executable)
+    module = os.path.join(share, "aws_sso_credential_process.py")
+    try:
+        with open(os.path.abspath(__file__), "rb") as f:
+            source = f.read()
+        for directory in (bin_dir, share, os.path.join(share, "__pycache__")):
+            os.makedirs(directory, 0o755, exist_ok=True)
+        # Staged beside their targets, then renamed: the bytecode first, then
+        # the source. Whichever pair an SDK starting meanwhile sees, the hash
+        # check (not a timestamp) makes it run the code that matches.
+        staged, staged_pyc = ("%s.%d%s" % (path, os.getpid(), TEMP_SUFFIX)
+                              for path in (module, cache_from_source(module)))
+        try:
+            _replace_file(staged, source, 0o644)
+            py_compile.compile(staged, cfile=staged_pyc, dfile=module, doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+            os.chmod(staged_pyc, 0o644)
+            os.replace(staged_pyc, cache_from_source(module))
+            os.replace(staged, module)
+        finally:
+            for leftover in (staged, staged_pyc):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        name = LAUNCHER + (".cmd" if os.name == "nt" else "")
+        launcher = os.path.join(bin_dir, name)
+        text = launcher_cmd_text(python, share) if os.name == "nt" else launcher_text(python, share)
+        _replace_file(launcher, text.encode("utf-8"), 0o755)
+    except (OSError, py_compile.PyCompileError) as e:
+        raise ConfigError("cannot install into %s: %s (choose another --prefix, or run as its owner)"
+                          % (os.path.dirname(bin_dir), one_line(e)))
+    on_path = bin_dir in [os.path.abspath(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
+    import shlex
+    write_stream(stdout, "installed %s %s for %s:\n  %s\n  %s\nuse it in ~/.aws/config (the full path: "
+                         "SDKs expand no ~, and IDEs often start without ~/.local/bin on PATH):\n"
+                         "  credential_process = %s --profile NAME\n"
+                 % (PROG, __version__, python, launcher, module, shlex.quote(launcher)))
+    if not on_path:
+        write_stream(stderr, "%s: note: %s is not on PATH; the line above works anyway, with the full path\n"
+                     % (PROG, bin_dir))
+    return 0
+
+
+def uninstall(opts, environ, stdout):
+    """--uninstall: exactly what --install wrote (the launcher only if it is
+    one of ours), then the directories it made if they are left empty."""
+    import os
+    bin_dir, share = install_paths(opts, environ)
+    removed, names = [], []
+    for name in (LAUNCHER, LAUNCHER + ".cmd"):
+        path = os.path.join(bin_dir, name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                ours = LAUNCHER_MARK[2:] in f.read(4096)
+        except OSError:
+            continue
+        if ours:
+            names.append(path)
+    pycache = os.path.join(share, "__pycache__")
+    names.append(os.path.join(share, "aws_sso_credential_process.py"))
+    try:
+        names += [os.path.join(pycache, n) for n in os.listdir(pycache)
+                  if n.startswith("aws_sso_credential_process.") and n.endswith((".pyc", TEMP_SUFFIX))]
+    except OSError:
+        pass
+    for path in names:
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise ConfigError("cannot remove %s: %s (run --uninstall as its owner)" % (path, one_line(e)))
+    for directory in (pycache, share):
+        try:
+            os.rmdir(directory)
+        except OSError:  # missing, or something else lives there: left alone
+            pass
+    write_stream(stdout, "removed:\n%s\n" % "\n".join("  " + p for p in removed) if removed
+                 else "nothing of %s was installed under %s\n" % (PROG, os.path.dirname(bin_dir)))
+    return 0
+
+
+# --------------------------------------------------------------------------
 # Output and command line
 # --------------------------------------------------------------------------
 
@@ -2681,15 +2902,16 @@ def write_stream(stream, text):
     failed standard stream is pointed at /dev/null, so that the interpreter's
     own flush at exit cannot print a traceback about it."""
     try:
-        if hasattr(os, "set_blocking"):  # a caller's non-blocking pipe must not get half a line
+        if hasattr(_posix, "set_blocking"):  # a caller's non-blocking pipe must not get half a line
             try:
-                os.set_blocking(stream.fileno(), True)
+                _posix.set_blocking(stream.fileno(), True)
             except (OSError, ValueError, AttributeError):
                 pass
         stream.write(text)
         stream.flush()
         return True
     except (OSError, ValueError, AttributeError):
+        import os
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, stream.fileno())
@@ -2743,7 +2965,7 @@ def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
     keyword arguments (now, monotonic, sleep, open_terminal, open_browser,
     http), for tests that run the whole script in-process."""
     argv = sys.argv[1:] if argv is None else argv
-    environ = os.environ if environ is None else environ
+    environ = process_environ() if environ is None else environ
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
     log, debug = Log(), False
@@ -2753,6 +2975,12 @@ def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
             output = __doc__ or "See README.md.\n"  # python -OO drops docstrings
         elif opts.get("version"):
             output = "%s %s\n" % (PROG, __version__)
+        elif opts.get("install") or opts.get("uninstall"):
+            if set(opts) - {"install", "uninstall", "prefix"} or (opts.get("install") and opts.get("uninstall")):
+                raise ConfigError("--install and --uninstall take only --prefix")
+            return install(opts, environ, stdout, stderr) if opts.get("install") else uninstall(opts, environ, stdout)
+        elif "prefix" in opts:
+            raise ConfigError("--prefix goes with --install or --uninstall")
         else:
             debug = _debug_requested(opts, environ)
             if debug:
@@ -2794,10 +3022,10 @@ def _hold_standard_fds():
     that no file this script opens becomes its stdout or stderr."""
     for fd in (0, 1, 2):
         try:
-            os.fstat(fd)
+            _posix.fstat(fd)
         except OSError:
             try:
-                os.open(os.devnull, os.O_RDWR)  # the lowest free fd: this one
+                _posix.open("nul" if _WINDOWS else "/dev/null", _posix.O_RDWR)  # the lowest free fd: this one
             except OSError:  # pragma: no cover
                 pass
 

@@ -1347,7 +1347,7 @@ class TestFiles(unittest.TestCase):
 
     def test_a_failed_write_leaves_nothing(self):
         from unittest import mock
-        with mock.patch.object(acp.os, "fsync", side_effect=OSError(28, "No space left on device")):
+        with mock.patch.object(os, "fsync", side_effect=OSError(28, "No space left on device")):
             self.assertRaises(OSError, acp.write_file_atomic, self.path("entry.json"), "{}")
         self.assertEqual(os.listdir(self.tmp), [])
 
@@ -1452,7 +1452,7 @@ class TestDebugLog(SandboxTest):
                 raise OSError(28, "No space left on device")
             return real_write(fd, data)
 
-        with mock.patch.object(acp.os, "write", side_effect=write):
+        with mock.patch.object(os, "write", side_effect=write):
             r = self.sb.call("--profile", "sess", "--debug")
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(json.loads(r.out)["Version"], 1)
@@ -2394,7 +2394,7 @@ class TestLocks(SandboxTest):
                 raise OSError(28, "No space left on device")
             return real_write(fd, data)
 
-        with mock.patch.object(acp.os, "write", side_effect=write):
+        with mock.patch.object(os, "write", side_effect=write):
             self.ok(self.sb.call("--profile", "sess"))
 
     def test_tampered_notes_are_ignored(self):
@@ -3537,6 +3537,188 @@ class TestCallbackServer(SandboxTest):
 
 
 # ==========================================================================
+# Install and uninstall: the command on PATH, with its bytecode compiled
+# ==========================================================================
+
+
+class TestInstall(SandboxTest):
+    """--install writes a launcher and the script with its bytecode; the
+    launcher runs it isolated (-I -S) from that bytecode."""
+
+    slow = 1
+
+    def setUp(self):
+        super().setUp()
+        self.use_prefix(os.path.join(self.sb.root, "prefix"))
+
+    def use_prefix(self, prefix):
+        self.prefix = prefix
+        self.launcher = os.path.join(prefix, "bin", "aws-sso-credential-process")
+        self.share = os.path.join(prefix, "share", "aws-sso-credential-process")
+
+    def install(self, *args, python=None, script=SCRIPT, env=None):
+        p = subprocess.run([python or sys.executable, script, "--install", "--prefix", self.prefix] + list(args),
+                           env=self.sb.environ(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root,
+                           start_new_session=True)
+        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
+
+    def launch(self, *args, env=None):
+        p = subprocess.run([self.launcher] + list(args), env=self.sb.environ(env),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
+        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
+
+    def tree(self):
+        return sorted(os.path.relpath(os.path.join(d, n), self.prefix)
+                      for d, dirs, files in os.walk(self.prefix) for n in dirs + files)
+
+    @needs_botocore
+    def test_install_and_run_boto3_through_the_printed_line(self):
+        self.use_prefix(os.path.join(self.sb.root, "my prefix"))  # a space: the printed line quotes it
+        r = self.install(env={"PATH": "/usr/bin:/bin"})
+        self.assertEqual(r.rc, 0, r)
+        [line] = [l.strip() for l in r.out.splitlines() if l.strip().startswith("credential_process = ")]
+        self.assertEqual(line, "credential_process = '%s' --profile NAME" % self.launcher)
+        self.assertIn("is not on PATH; the line above works anyway", r.err)
+        self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process", "share", "share/aws-sso-credential-process",
+                                       "share/aws-sso-credential-process/__pycache__",
+                                       "share/aws-sso-credential-process/__pycache__/" + os.path.basename(
+                                           __import__("importlib.util").util.cache_from_source("x.py")).replace(
+                                           "x.", "aws_sso_credential_process.", 1),
+                                       "share/aws-sso-credential-process/aws_sso_credential_process.py"])
+        self.assertEqual(stat.S_IMODE(os.stat(self.launcher).st_mode), 0o755)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.share, "aws_sso_credential_process.py")).st_mode),
+                         0o644)
+        with open(SCRIPT, "rb") as a, open(os.path.join(self.share, "aws_sso_credential_process.py"), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        self.assertEqual(self.launch("--version").out, "aws-sso-credential-process %s\n" % acp.__version__)
+        self.sb.write_token("dev")
+        self.sb.write_config(BASE_CONFIG + "\n[profile app]\n" + line.replace("NAME", "sess") + "\n")
+        got = self.sb.python("""
+            import json, boto3
+            c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
+            print(json.dumps([c.access_key, getattr(c, "account_id", None)]))
+            """)
+        self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
+        r = self.install(env={"PATH": os.path.dirname(self.launcher)})
+        self.assertEqual(r.err, "", "no PATH note when the bin directory is on PATH")
+
+    def test_the_bytecode_is_used_and_checked_by_hash(self):
+        self.assertEqual(self.install().rc, 0)
+        module = os.path.join(self.share, "aws_sso_credential_process.py")
+        from importlib.util import cache_from_source
+        with open(cache_from_source(module), "rb") as f:
+            flags = int.from_bytes(f.read(8)[4:8], "little")
+        self.assertEqual(flags, 0b11, "a checked-hash pyc (PEP 552): valid whatever the file times")
+        p = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", "-c",
+                            "import sys; sys.path[:0] = [%r]; import aws_sso_credential_process" % self.share],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0)
+        mtime = os.stat(cache_from_source(module)).st_mtime_ns
+        self.assertEqual(self.launch("--version").rc, 0)
+        self.assertEqual(os.stat(cache_from_source(module)).st_mtime_ns, mtime, "not recompiled")
+
+    def test_upgrade_while_twenty_processes_call_it(self):
+        self.assertEqual(self.install().rc, 0)
+        self.sb.write_token("dev")
+        self.ok(self.launch("--profile", "sess"))
+        newer = os.path.join(self.sb.root, "newer", "aws_sso_credential_process.py")
+        os.makedirs(os.path.dirname(newer))
+        with open(SCRIPT) as f, open(newer, "w") as g:
+            g.write(f.read().replace('__version__ = "%s"' % acp.__version__, '__version__ = "99.0.0"'))
+        loop = "for i in 1 2 3 4 5 6 7 8; do %s --profile sess > /dev/null || exit 1; done" % shlex.quote(self.launcher)
+        callers = [subprocess.Popen(["sh", "-c", loop], env=self.sb.environ(), start_new_session=True)
+                   for _ in range(20)]
+        for _ in range(3):  # upgrade, and upgrade again, while they run
+            self.assertEqual(self.install(script=newer).rc, 0)
+        self.assertEqual([p.wait(120) for p in callers], [0] * 20, "a caller failed during the upgrade")
+        self.assertEqual(self.launch("--version").out, "aws-sso-credential-process 99.0.0\n")
+        self.assertEqual([n for n in self.tree() if n.endswith(".tmp")], [], "no staged file left")
+
+    def test_uninstall_leaves_nothing_behind(self):
+        before = self.tree()
+        self.assertEqual(self.install().rc, 0)
+        r = subprocess.run([self.launcher, "--uninstall", "--prefix", self.prefix], env=self.sb.environ(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("removed:", r.stdout.decode())
+        self.assertEqual(self.tree(), sorted(before + ["bin", "share"]), "only the shared bin/ and share/ stay")
+        r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix], stdout=subprocess.PIPE)
+        self.assertEqual((r.returncode, r.stdout.decode()),
+                         (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+
+    def test_uninstall_leaves_a_launcher_that_is_not_ours(self):
+        os.makedirs(os.path.dirname(self.launcher))
+        with open(self.launcher, "w") as f:
+            f.write("#!/bin/sh\necho someone else's\n")
+        self.assertEqual(subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix],
+                                        stdout=subprocess.PIPE).returncode, 0)
+        self.assertTrue(os.path.exists(self.launcher))
+
+    def test_interpreter_paths_with_spaces_long_ones_and_ones_that_go(self):
+        deep = os.path.join(self.sb.root, "a dir with spaces", *(["x" * 40] * 6))
+        os.makedirs(deep)
+        python = os.path.join(deep, "python3")
+        os.symlink(sys.executable, python)
+        self.assertGreater(len(python), 256, "longer than any #! line may be")
+        self.assertEqual(self.install(python=python).rc, 0)
+        self.sb.write_token("dev")
+        self.ok(self.launch("--profile", "sess"))
+        os.remove(python)  # the interpreter goes away (a virtualenv deleted, say)
+        r = self.launch("--profile", "sess")
+        self.assertEqual((r.rc, r.out), (2, ""))
+        self.assertEqual(r.err, "aws-sso-credential-process: %s, the Python this was installed with, is gone; "
+                                "install again with another: python3 aws_sso_credential_process.py --install\n"
+                         % python)
+
+    def test_a_virtualenv_interpreter_and_the_default_prefix(self):
+        import venv
+        env_dir = os.path.join(self.sb.root, "my venv")
+        venv.create(env_dir, with_pip=False, symlinks=True)
+        python = os.path.join(env_dir, "bin", "python")
+        self.use_prefix(os.path.join(self.sb.home, ".local"))
+        p = subprocess.run([python, SCRIPT, "--install"], env=self.sb.environ(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, start_new_session=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("credential_process = %s --profile NAME\n" % self.launcher, p.stdout.decode())
+        with open(self.launcher) as f:
+            self.assertIn("python='%s'" % python, f.read(), "the virtualenv's own path, not the one it links to")
+        self.sb.write_token("dev")
+        self.ok(self.launch("--profile", "sess"))
+        r = self.launch("--uninstall")
+        self.assertEqual((r.rc, r.err), (0, ""))
+        self.assertEqual(self.tree(), ["bin", "share"])
+
+    def test_a_read_only_install_run_by_another_user(self):
+        # A container image: installed as root, run as nobody from a read-only filesystem.
+        if os.geteuid() != 0 or not shutil.which("setpriv") or subprocess.run(
+                ["unshare", "-m", "true"], stderr=subprocess.DEVNULL).returncode:
+            self.skipTest("needs root, setpriv and unshare -m")
+        if not os.access("/usr/bin/python3", os.X_OK):
+            self.skipTest("needs a system /usr/bin/python3 that nobody may run")
+        self.assertEqual(self.install(python="/usr/bin/python3").rc, 0)
+        self.sb.write_token("dev")
+        subprocess.run(["chown", "-R", "nobody", self.sb.home], check=True)
+        os.chmod(self.sb.root, 0o755)
+        before = self.tree()
+        script = ("mount --bind %s %s && mount -o remount,ro,bind %s && setpriv --reuid=nobody --regid=nogroup "
+                  "--clear-groups %s --profile sess" % ((shlex.quote(self.prefix),) * 3 + (shlex.quote(self.launcher),)))
+        p = subprocess.run(["unshare", "-m", "sh", "-c", script], env=self.sb.environ(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, start_new_session=True)
+        self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))
+        self.assertEqual(self.tree(), before, "nothing written to the install")
+
+    def test_bad_uses(self):
+        self.fails(self.sb.call("--install", "--profile", "x"), 2, "--install and --uninstall take only --prefix")
+        self.fails(self.sb.call("--install", "--uninstall"), 2, "take only --prefix")
+        self.fails(self.sb.call("--prefix", "/tmp"), 2, "--prefix goes with --install or --uninstall")
+        blocked = os.path.join(self.sb.root, "a-file")
+        with open(blocked, "w") as f:
+            f.write("not a directory")
+        self.use_prefix(blocked)
+        self.fails(self.install(), 2, "cannot install into %s" % blocked, "choose another --prefix")
+
+
+# ==========================================================================
 # Output and command line
 # ==========================================================================
 
@@ -3782,13 +3964,25 @@ class TestCacheHitImports(SandboxTest):
         for mode in ([], ["-I", "-S"]):  # -I -S: site-packages loads nothing that could hide an import
             with self.subTest(mode=mode):
                 _, bare = self.imported(*mode + ["-c", "pass"])
-                _, floor = self.imported(*mode + ["-c", "import os, sys, time"])
                 p, ours = self.imported(*mode + [SCRIPT, "--profile", "sess"])
                 self.assertEqual(p.returncode, 0)
-                extra = ours - floor
+                extra = ours - bare
                 self.assertLessEqual(extra, {"_sha1", "_json"}, sorted(extra))
-                for heavy in self.HEAVY:
-                    self.assertNotIn(heavy, ours - bare)
+                for heavy in self.HEAVY + ("os", "stat", "posixpath", "_collections_abc"):
+                    self.assertNotIn(heavy, extra)
+
+    def test_the_environment_reads_the_same_without_os(self):
+        # Without os, the script decodes the C core's environment itself:
+        # undecodable bytes and all, it must see what os.environ would.
+        env = {k.encode(): v.encode() for k, v in self.sb.env.items()}
+        env.update({b"AWS_PROFILE": b"caf\xc3\xa9", b"AWS_SSO_ROLE_NAME": b"bad\xff\xfe", b"X\xff": b"y"})
+        code = ("import sys; sys.path.insert(0, %r); import aws_sso_credential_process as m; e = m.process_environ(); "
+                "assert 'os' not in sys.modules; import os; print(e == dict(os.environ), ascii(e['AWS_PROFILE']), "
+                "ascii(e['AWS_SSO_ROLE_NAME']))" % HERE)
+        p = subprocess.run([sys.executable, "-I", "-S", "-c", code], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        self.assertEqual(p.stdout.decode().split(), ["True", "'caf\\xe9'", "'bad\\udcff\\udcfe'"])
 
 
 @needs_botocore
@@ -3847,13 +4041,9 @@ class TestWithBotocore(SandboxTest):
                          written["accessToken"])
 
     def test_the_fast_form_from_the_readme(self):
-        with open(os.path.join(HERE, "README.md")) as f:
-            [line] = [l for l in f if l.startswith("credential_process = ") and "sys.path[:0]" in l]
-        line = (line.replace("/usr/bin/python3", sys.executable)
-                .replace("/home/me/.local/share/aws-sso-credential-process", HERE)
-                .replace("--profile my-sso", "--profile sess"))
+        command = fast_line("sess")
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\n" + line)
+        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n" % command)
         got = self.sb.python("""
             import json, boto3
             c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
@@ -3861,7 +4051,7 @@ class TestWithBotocore(SandboxTest):
             """)
         self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
         # and by hand, through sh -c as the Go, Java and JS SDKs run it
-        p = subprocess.run(["sh", "-c", line.split("=", 1)[1]], env=self.sb.env, stdout=subprocess.PIPE,
+        p = subprocess.run(["sh", "-c", command], env=self.sb.env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"],
                          got[0])
@@ -4367,7 +4557,7 @@ MATRIX_COLUMNS = [
     ("process", "credential_process: credentials and expiry"),
     ("account", "uses `AccountId`"),
     ("runs", "script runs per lookup"),
-    ("layout", "README layout works"),
+    ("layout", "README layout with the installed command works"),
     ("fast", "README fast line works"),
     ("prompt", "device-code prompt on the terminal while it waits"),
     ("failure", "the script's message on exit 1"),
@@ -4422,8 +4612,9 @@ def sdk_table(update=False):
     return 1
 
 
-class SdkMatrix(SandboxTest):
-    """What one real consumer does with the script (subclassed per consumer)."""
+class SdkMatrix:
+    """What one real consumer does with the script: mixed into one TestCase
+    per consumer below (so that unittest never runs it without one)."""
 
     consumer = None
     slow = 2
@@ -4500,9 +4691,13 @@ class SdkMatrix(SandboxTest):
         with open(os.path.join(HERE, "README.md")) as f:
             readme = f.read()
         block = readme.split("```ini\n# ~/.aws/config\n", 1)[1].split("```", 1)[0]
-        block = (block.replace("/usr/bin/python3", shlex.quote(sys.executable))
-                 .replace("/home/me/.local/share/aws-sso-credential-process/aws_sso_credential_process.py",
-                          shlex.quote(SCRIPT))
+        prefix = os.path.join(self.sb.root, "my prefix")  # a space, for the SDKs that run it through sh -c
+        p = subprocess.run([sys.executable, SCRIPT, "--install", "--prefix", prefix], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        launcher = os.path.join(prefix, "bin", "aws-sso-credential-process")
+        self.assertIn("/home/me/.local/bin/aws-sso-credential-process --profile my-sso", block)
+        block = (block.replace("/home/me/.local/bin/aws-sso-credential-process", shlex.quote(launcher))
                  .replace("https://d-1234567890.awsapps.com/start", START_URL))
         self.sb.write_config(block)
         self.sb.write_token("corp")
@@ -4648,7 +4843,8 @@ def clip_error(text):
 
 for _consumer in CONSUMERS:  # one test class per consumer: TestSdkBoto3, TestSdkJs3, ...
     globals()["TestSdk" + _consumer.key.capitalize()] = type(
-        "TestSdk" + _consumer.key.capitalize(), (SdkMatrix,), {"consumer": _consumer, "__module__": __name__})
+        "TestSdk" + _consumer.key.capitalize(), (SdkMatrix, SandboxTest), {"consumer": _consumer,
+                                                                          "__module__": __name__})
 del _consumer
 
 
@@ -4798,9 +4994,9 @@ def sdk_awscli(mode, profile, n="10"):
 def fast_line(profile):
     """The README's fast credential_process line, for this checkout."""
     with open(os.path.join(HERE, "README.md")) as f:
-        [line] = [l for l in f if l.startswith("credential_process = ") and "sys.path[:0]" in l]
+        [line] = [l.strip() for l in f if l.strip().startswith("credential_process = ") and "sys.path[:0]" in l]
     return (line.split("=", 1)[1].strip().replace("/usr/bin/python3", sys.executable)
-            .replace("/home/me/.local/share/aws-sso-credential-process", HERE)
+            .replace("/home/me/lib/aws-sso-credential-process", HERE)
             .replace("--profile my-sso", "--profile %s" % profile))
 
 
@@ -4809,15 +5005,20 @@ README_FIGURES = ("<!-- sdk-figures: made by make sdk-bench; do not edit by hand
 
 def sdk_bench(rounds=10, update=False):
     """Per consumer, the cost of one credential lookup on a cache hit: through
-    the script (the plain line and the fast line) next to the consumer's own
-    SSO support, medians of `rounds` lookups measured inside the consumer."""
+    the script (the plain line, the installed command, the fast line) next to
+    the consumer's own SSO support, medians of `rounds` lookups measured
+    inside the consumer."""
     import statistics
     standin = StandIn()
     sb = Sandbox(standin, config=None)
     try:
-        fast = fast_line("sess")
-        sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n[profile app-fast]\n"
-                        "credential_process = %s\n" % (sb.credential_process_line("--profile", "sess"), fast))
+        prefix = os.path.join(sb.root, "prefix")
+        subprocess.run([sys.executable, SCRIPT, "--install", "--prefix", prefix], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        installed = "%s --profile sess" % os.path.join(prefix, "bin", "aws-sso-credential-process")
+        sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n[profile app-installed]\n"
+                        "credential_process = %s\n[profile app-fast]\ncredential_process = %s\n"
+                        % (sb.credential_process_line("--profile", "sess"), installed, fast_line("sess")))
         sb.write_token("dev")
         sb.write_token(START_URL)
         for profile in ("sess", "legacy"):  # the role cache, warm
@@ -4830,15 +5031,15 @@ def sdk_bench(rounds=10, update=False):
                 continue
             own = "sess" if "sso-session" in c.native or "role cache" in c.native else "legacy"
             cells = []
-            for profile in ("app", "app-fast", own):
+            for profile in ("app", "app-installed", "app-fast", own):
                 got = c.run(sb, "time", profile, str(rounds), env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None})
                 if not got.get("ok"):
                     raise SystemExit("%s %s: %s" % (c.key, profile, got))
                 cells.append("%.0f ms" % statistics.median(got["ms"]))
-            rows.append("| %s | %s | %s | %s (%s) |" % (c.name, cells[0], cells[1], cells[2], {
+            rows.append("| %s | %s (%s) |" % (" | ".join([c.name] + cells[:-1]), cells[-1], {
                 "sess": "sso-session", "legacy": "legacy"}[own] + (", role cache" if c.key == "awscli" else "")))
-        table = ("| consumer | through the script, plain line | through the script, fast line | its own SSO |\n"
-                 "|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        table = ("| consumer | plain line | installed command | fast line | its own SSO |\n"
+                 "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
         print(table)
         if update:
             with open(os.path.join(HERE, "README.md")) as f:
@@ -4957,6 +5158,13 @@ def bench(rounds=40):
             ("python3 -I -S -c 'import ...' (cached bytecode)", [sys.executable, "-I", "-S", "-c", boot,
                                                                  "--profile", "bench"]),
         ]
+        prefix = os.path.join(sb.root, "prefix")
+        p = subprocess.run([sys.executable, SCRIPT, "--install", "--prefix", prefix], env=sb.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise SystemExit("--install failed: %s" % p.stderr.decode())
+        commands.append(("installed launcher (--install)",
+                         [os.path.join(prefix, "bin", "aws-sso-credential-process"), "--profile", "bench"]))
         for name, exe in (("aws-sso-credential-process 0.3.1", "aws-sso-credential-process"),
                           ("aws-sso-util credential-process", "aws-sso-util")):
             path = os.path.join(bindir, exe)
