@@ -38,7 +38,7 @@ reqs = $(or $(REQS_$(1)),$(REQS))
 # The newest ~/.pyenv/versions/V.*/bin/python3, else pythonV on PATH, else nothing.
 python_for = $(or $(shell ls -d $(PYENV_ROOT)/versions/$(1).*/bin/python3 2>/dev/null | sort -V | tail -n 1),$(shell command -v python$(1)))
 # Requirements that must be present, not skipped, when the whole matrix runs.
-REQUIRE := botocore,hypothesis,awscli
+REQUIRE := botocore,hypothesis,awscli,fish
 
 .PHONY: test test-all fuzz coverage demo bench lint awscli sdk-apt sdk-test sdk-readme sdk-bench install uninstall \
 	version clean
@@ -88,10 +88,10 @@ test-all: awscli
 
 # The AWS CLI v2 from Debian, for the tests that run its own code on our files.
 awscli:
-	@/usr/bin/python3 -c 'import awscli.customizations.sso.logout' 2>/dev/null || \
+	@{ /usr/bin/python3 -c 'import awscli.customizations.sso.logout' 2>/dev/null && command -v fish >/dev/null; } || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; } || \
-	    echo "=== cannot install Debian's awscli here (needs root and apt): its tests will be skipped"; }
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli fish >/dev/null; } || \
+	    echo "=== cannot install Debian's awscli and fish here (needs root and apt): their tests will be skipped"; }
 
 # As root: the Debian packages the SDK matrix needs (each missing one is named).
 sdk-apt:

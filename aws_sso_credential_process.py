@@ -2,7 +2,9 @@
 """aws-sso-credential-process: AWS IAM Identity Center (AWS SSO) credentials
 for any SDK or tool, through the standard credential_process hook.
 
-Usage: aws_sso_credential_process.py [--profile NAME] [options]
+Usage: aws_sso_credential_process.py [--profile NAME] [options] [--format FORM]
+       aws_sso_credential_process.py --login | --logout | --list | --check [--profile NAME] [options]
+       aws_sso_credential_process.py --install | --uninstall [--prefix DIR]
 
 Wire it into ~/.aws/config, keeping the sso_* keys out of the profile that
 has credential_process (SDKs with their own SSO support would skip it):
@@ -43,9 +45,28 @@ Options (flag > environment variable > profile > [sso-session] section):
   --debug               log to ~/.aws/sso/aws-sso-credential-process-log.txt
                         (secrets redacted) and show tracebacks; also
                         AWS_SSO_CREDENTIAL_PROCESS_DEBUG=true
+  --format FORM         process (the default: credential_process JSON), env,
+                        env-no-export, powershell, windows-cmd or fish: shell
+                        lines setting AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                        AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and
+                        AWS_ACCOUNT_ID, each value quoted for that shell
   --version             print the version and exit
   -h, --help            print this help and exit
 
+Modes (each takes the settings above; none prints a secret):
+  --login               log in now (PKCE or device code, as --interactive
+                        would), unless the cached login has 15 minutes or more
+                        left; --force-refresh logs in anyway. Says so on the
+                        terminal or stderr; nothing on stdout
+  --logout              log out at the portal, then remove the cached login and
+                        the role credentials cached from it
+  --list [--output table|json|config]
+                        the accounts and roles the login reaches; config: a
+                        ~/.aws/config profile for each, running this script
+  --check [--online]    diagnose the profile: settings and where each came
+                        from, the login, the role cache, credential_process
+                        lines that SDKs would skip or fail on; --online also
+                        asks the portal. Exit 0 if all is well
   --install [--prefix DIR]    install the command aws-sso-credential-process in
                         DIR/bin (default ~/.local/bin), the script and its
                         compiled bytecode in DIR/share/aws-sso-credential-process,
@@ -64,7 +85,7 @@ AWS_SSO_CONNECT_TIMEOUT (5), AWS_SSO_READ_TIMEOUT (15), AWS_SSO_LOGIN_TIMEOUT
 Exit codes: 0 success, 1 login required, 2 usage or configuration error,
 3 login failed, 4 no access to the account or role, 5 SSO service or network
 failure, 6 timed out waiting for another process's login, 70 unexpected
-error (a bug), 74 the credentials could not be written to stdout,
+error (a bug), 74 the output could not be written to stdout,
 130 interrupted.
 
 Needs only the Python standard library (3.8 or newer). Apache License 2.0.
@@ -129,7 +150,27 @@ SETTINGS = (
 OPTIONS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True),
            "--debug": ("debug", True), "-i": ("interactive", True),
            "--noninteractive": ("interactive", False), "-n": ("interactive", False),
-           "--install": ("install", True), "--uninstall": ("uninstall", True), "--prefix": ("prefix", None)}
+           "--format": ("format", None), "--output": ("output", None), "--online": ("online", True),
+           "--prefix": ("prefix", None)}
+
+#: The modes: the flag that selects each (the credential call has none) and
+#: the options it takes besides the settings, --profile and --debug.
+MODES = {"credentials": (None, ("force_refresh", "format")),
+         "login": ("--login", ("force_refresh",)),
+         "logout": ("--logout", ()),
+         "list": ("--list", ("output",)),
+         "check": ("--check", ("online",)),
+         "install": ("--install", ("prefix",)),
+         "uninstall": ("--uninstall", ("prefix",))}
+#: Modes that neither read the configuration nor take its settings.
+STANDALONE_MODES = ("install", "uninstall")
+
+#: --format: the forms of `aws configure export-credentials`, each as the
+#: line for one variable (its value already quoted for that shell).
+FORMATS = {"process": None, "env": "export %s=%s", "env-no-export": "%s=%s", "powershell": "$Env:%s=%s",
+           "windows-cmd": "set %s=%s", "fish": "set -gx %s %s"}
+#: --output of --list.
+LIST_OUTPUTS = ("table", "json", "config")
 
 #: What --install writes: the launcher's name, and (under PREFIX/share) the
 #: directory that holds the script and its bytecode.
@@ -204,6 +245,9 @@ TEXT_BROWSERS = frozenset(("lynx", "links", "links2", "elinks", "w3m", "www-brow
 
 #: HTTP: attempts per call, backoff cap and base, default timeouts.
 HTTP_ATTEMPTS = 3
+#: --list and --logout page through every account: they wait out throttling
+#: longer (8 attempts, about 20 s of backoff at most).
+LIST_ATTEMPTS = 8
 HTTP_BACKOFF_BASE = 0.5
 HTTP_BACKOFF_CAP = 4.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -857,6 +901,9 @@ def parse_args(argv):
     table = dict(OPTIONS)
     for s in SETTINGS:
         table[s.flag] = (s.attr, True if s.boolean else None)
+    for mode, (flag, _) in MODES.items():
+        if flag:
+            table[flag] = ("mode", mode)
     opts = {}
     args = list(argv)
     while args:
@@ -871,6 +918,8 @@ def parse_args(argv):
             raise ConfigError("unrecognized argument %s (see --help)" % quoted(arg))
         if fixed is not None:
             if opts.get(option, fixed) != fixed:
+                if option == "mode":
+                    raise ConfigError("%s and %s cannot be used together" % (MODES[opts["mode"]][0], name))
                 raise ConfigError("--interactive (-i) and --noninteractive (-n) contradict each other")
             opts[option] = fixed
             continue
@@ -881,7 +930,25 @@ def parse_args(argv):
         if not value.strip():
             raise ConfigError("%s needs a non-empty value" % name)
         opts[option] = utf8_text(value.strip(), "the value of %s" % name)
+    mode = opts.get("mode", "credentials")
+    for option in opts:
+        if option not in _mode_options(mode):
+            word = min(w for w, (o, _) in table.items() if o == option and w.startswith("--"))
+            if mode in STANDALONE_MODES:
+                raise ConfigError("%s takes only --prefix, not %s" % (MODES[mode][0], word))
+            users = [MODES[m][0] or "the credential call" for m in MODES if option in MODES[m][1]]
+            raise ConfigError("%s goes only with %s, not with %s"
+                              % (word, " or ".join(users), MODES[mode][0] or "the credential call"))
+    for option, choices in (("format", FORMATS), ("output", LIST_OUTPUTS)):
+        if option in opts and opts[option] not in choices:
+            raise ConfigError("--%s must be one of %s, not %s" % (option, ", ".join(choices), quoted(opts[option])))
     return opts
+
+
+def _mode_options(mode):
+    """The options a mode takes."""
+    common = () if mode in STANDALONE_MODES else tuple(s.attr for s in SETTINGS) + ("profile", "debug")
+    return ("mode",) + MODES[mode][1] + common
 
 
 class _IniFallback(Exception):
@@ -1060,22 +1127,29 @@ class Config:
                          for s in SETTINGS if s.attr in self.origin)
 
 
-def resolve_config(opts, environ):
+def resolve_config(opts, environ, need_role=True):
     """Every setting of the run, resolved and checked up front, the same way
     on every call (a cache hit included): flags, then environment variables,
-    then the profile, then its sso-session; then endpoints, TLS and proxies."""
+    then the profile, then its sso-session; then endpoints, TLS and proxies.
+    Without need_role (the modes that only log in, out or list), an account
+    and role are optional. A ConfigError carries the Config as resolved so
+    far, for --check to show."""
     cfg = Config(environ)
     cfg.force_refresh = bool(opts.get("force_refresh"))
     cfg.profile = opts.get("profile")
     cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
-    cfg.connect_timeout = parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
-    cfg.read_timeout = parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
-    cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-    cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
-    _resolve_settings(cfg, opts)
-    _check_settings(cfg)
-    cfg.scopes = registration_scopes(cfg)
-    resolve_network(cfg)
+    try:
+        cfg.connect_timeout = parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+        cfg.read_timeout = parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
+        cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+        cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
+        _resolve_settings(cfg, opts)
+        _check_settings(cfg, need_role)
+        cfg.scopes = registration_scopes(cfg)
+        resolve_network(cfg)
+    except ConfigError as e:
+        e.cfg = cfg
+        raise
     return cfg
 
 
@@ -1118,12 +1192,12 @@ def _fill(cfg, section, where):
             cfg.set(s, section[s.key], "%s in %s" % (s.key, where) if s.boolean else where)
 
 
-def _check_settings(cfg):
+def _check_settings(cfg, need_role=True):
     """Every required setting present (all missing ones named at once), and
     account and region well-formed."""
     missing = []
     for s in SETTINGS:
-        if s.required and getattr(cfg, s.attr) is None:
+        if s.required and getattr(cfg, s.attr) is None and (need_role or s.attr not in ("account_id", "role_name")):
             where = s.key
             if cfg.sso_session is not None and s.attr in ("start_url", "region"):
                 where = "%s in [sso-session %s]" % (s.key, cfg.sso_session)
@@ -1132,7 +1206,7 @@ def _check_settings(cfg):
             missing.append("%s (%s, %s or %s)" % (s.what, s.flag, s.env, where))
     if missing:
         raise ConfigError("missing %s" % "; ".join(missing))
-    if len(cfg.account_id) != 12 or not _DIGITS.issuperset(cfg.account_id):
+    if cfg.account_id is not None and (len(cfg.account_id) != 12 or not _DIGITS.issuperset(cfg.account_id)):
         raise ConfigError("account ID %s (from %s) must be 12 digits"
                           % (quoted(cfg.account_id), cfg.origin["account_id"]))
     if not _is_hostname(cfg.region, strict=True) or "." in cfg.region:  # botocore's rule: one DNS label
@@ -1392,16 +1466,17 @@ def token_cache_key(cfg):
     return sha1_hex(cfg.sso_session if cfg.sso_session is not None else cfg.start_url)
 
 
-def role_cache_key(cfg):
+def role_cache_key(cfg, account_id=None, role_name=None):
     """~/.aws/cli/cache/<key>.json, as botocore's SSOCredentialFetcher names it:
-    SHA-1 of compact, key-sorted JSON of account, role and session or URL."""
-    if cfg.sso_session is not None:
-        fields = (("accountId", cfg.account_id), ("roleName", cfg.role_name),
-                  ("sessionName", cfg.sso_session))
-    else:
-        fields = (("accountId", cfg.account_id), ("roleName", cfg.role_name),
-                  ("startUrl", cfg.start_url))
+    SHA-1 of compact, key-sorted JSON of account, role and session or URL
+    (the account and role are cfg's unless given)."""
+    fields = (("accountId", account_id or cfg.account_id), ("roleName", role_name or cfg.role_name),
+              ("sessionName", cfg.sso_session) if cfg.sso_session is not None else ("startUrl", cfg.start_url))
     return sha1_hex("{%s}" % ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields))
+
+
+def role_cache_path(cfg, account_id=None, role_name=None):
+    return home_path(cfg.environ, ROLE_CACHE_DIR, role_cache_key(cfg, account_id, role_name) + ".json")
 
 
 def registration_cache_key(cfg):
@@ -1794,8 +1869,8 @@ class Http:
             timer.cancel()
             conn.close()
 
-    def request(self, method, url, headers=None, body=None):
-        """(status, headers, parsed JSON body or None) after at most 3 attempts."""
+    def request(self, method, url, headers=None, body=None, attempts=HTTP_ATTEMPTS):
+        """(status, headers, parsed JSON body or None) after at most `attempts`."""
         import http.client
         import random
         import socket
@@ -1806,9 +1881,9 @@ class Http:
         what = "%s %s%s" % (method, netloc, target)
         headers = dict(headers or {})
         headers["User-Agent"] = "%s/%s Python/%d.%d" % (PROG, __version__, *sys.version_info[:2])
-        if body is not None:
+        if body:
             headers["Content-Type"] = "application/json"
-        for attempt in range(1, HTTP_ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             started = time.monotonic()
             try:
                 status, rheaders, data = self._attempt(method, origin, target, headers, body)
@@ -1824,7 +1899,7 @@ class Http:
                         "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) does not vouch for it" % self._ca_bundle
                         if self._ca_bundle else "if a proxy or TLS inspection is in use, point AWS_CA_BUNDLE "
                         "(or ca_bundle in the profile) at its CA bundle"))
-                if attempt == HTTP_ATTEMPTS:
+                if attempt == attempts:
                     raise ServiceError("cannot reach the SSO service at %s: %d attempts, the last %s"
                                        % (netloc, attempt, self._why(e, socket, http.client)))
             except ValueError as e:  # http.client refusing what it was given (after OSError: TLS errors are both)
@@ -1837,7 +1912,7 @@ class Http:
                         "the SSO service at %s answered with a redirect (HTTP %d to %s); not following it, "
                         "so the token is not sent elsewhere. Check AWS_ENDPOINT_URL_SSO, endpoint_url and "
                         "proxy settings" % (netloc, status, clip(rheaders.get("Location", "?"), 200)))
-                if not (status == 429 or status >= 500) or attempt == HTTP_ATTEMPTS:
+                if not (status == 429 or status >= 500) or attempt == attempts:
                     return status, rheaders, self._parse(data)
             delay = random.uniform(0, min(HTTP_BACKOFF_CAP, HTTP_BACKOFF_BASE * 2 ** (attempt - 1)))
             self._log("retrying in %.2fs", delay)
@@ -2050,15 +2125,16 @@ def get_token(ctx, rejected=None):
     return renew_token(ctx, path, rejected)
 
 
-def renew_token(ctx, path, rejected):
+def renew_token(ctx, path, rejected, force_login=False):
     """Refresh or log in under a lock next to the token file, re-reading the
     file once the lock is ours, so that any number of processes cause one
-    refresh or one login: the others use what it wrote."""
+    refresh or one login: the others use what it wrote. force_login (--login
+    --force-refresh): a new login whatever the cache holds."""
     cfg = ctx.cfg
     with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % who(cfg)) as lock:
         note = FailureNote(lock, ctx)
         token, why = read_token(ctx, path)
-        action, why = token_state(ctx, token, why, rejected)
+        action, why = ("dead", None) if force_login else token_state(ctx, token, why, rejected)
         if action in ("fresh", "usable"):
             ctx.log("using the token another process refreshed or logged in for")
             return token
@@ -2125,13 +2201,14 @@ def token_document(cfg, now, response, client):
     return doc
 
 
-def save_token(ctx, path, doc):
+def save_token(ctx, path, doc, how):
     """Write the token where the AWS CLI and botocore read it; return it ready
-    for use (a token that cannot be saved still serves this run)."""
+    for use (a token that cannot be saved still serves this run), with how it
+    came ("refreshed" or "logged in")."""
     import json
     ctx.log.hide(doc["accessToken"], doc.get("refreshToken"))
     save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
-    return dict(doc, _expires=parse_time(doc["expiresAt"]))
+    return dict(doc, _expires=parse_time(doc["expiresAt"]), _how=how)
 
 
 def oidc_call(ctx, operation, path, body):
@@ -2164,7 +2241,7 @@ def refresh(ctx, path, token):
                             % (who(cfg), e.detail, login_advice(cfg)))
     client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
               "expiresAt": token["registrationExpiresAt"]}
-    return save_token(ctx, path, token_document(cfg, ctx.now(), answer, client))
+    return save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "refreshed")
 
 
 # --------------------------------------------------------------------------
@@ -2172,28 +2249,47 @@ def refresh(ctx, path, token):
 # --------------------------------------------------------------------------
 
 
-def fetch_role_credentials(ctx, token):
-    """GetRoleCredentials: GET /federation/credentials on the SSO portal."""
+#: The SSO portal's operations (SPEC.md section 5): method and path.
+PORTAL_OPERATIONS = {"GetRoleCredentials": ("GET", "/federation/credentials"),
+                     "ListAccounts": ("GET", "/assignment/accounts"),
+                     "ListAccountRoles": ("GET", "/assignment/roles"), "Logout": ("POST", "/logout")}
+
+
+def portal_call(ctx, token, operation, query=(), denied=None, attempts=HTTP_ATTEMPTS):
+    """One call to the SSO portal with the token; the JSON answer of a 200.
+    401: LoginRequired; 403/404: AccessDenied(denied), if given; otherwise
+    any other status: ServiceError naming the operation."""
     from urllib.parse import urlencode
     cfg = ctx.cfg
-    ctx.log("portal endpoint %s", cfg.portal_url)
-    query = urlencode((("role_name", cfg.role_name), ("account_id", cfg.account_id)))
-    status, headers, body = ctx.http.request(
-        "GET", "%s/federation/credentials?%s" % (cfg.portal_url, query),
-        headers={"x-amz-sso_bearer_token": token["accessToken"]})
+    method, path = PORTAL_OPERATIONS[operation]
+    url = "%s%s%s" % (cfg.portal_url, path, "?" + urlencode(query) if query else "")
+    status, headers, body = ctx.http.request(method, url, headers={"x-amz-sso_bearer_token": token["accessToken"]},
+                                             body=b"" if method == "POST" else None, attempts=attempts)
     code, message = error_code(headers, body), error_message(body)
     detail = (" (%s: %s)" % (code or "HTTP %d" % status, message) if message
               else " (%s)" % (code or "HTTP %d" % status))
     if status == 401 or code == "UnauthorizedException":
         raise LoginRequired("the SSO portal rejected the cached login for %s%s; it was revoked, "
                             "logged out or expired early. %s" % (who(cfg), detail, login_advice(cfg)))
-    if status in (403, 404) or code in ("ForbiddenException", "AccessDeniedException",
-                                        "ResourceNotFoundException"):
-        raise AccessDenied("no access to role %s in account %s%s; check the account ID and role name "
-                           "(sso_account_id, sso_role_name) against the roles the portal shows you"
-                           % (cfg.role_name, cfg.account_id, detail))
+    if denied and (status in (403, 404) or code in ("ForbiddenException", "AccessDeniedException",
+                                                    "ResourceNotFoundException")):
+        raise AccessDenied(denied + detail)
     if status != 200:
-        raise ServiceError("GetRoleCredentials failed%s" % detail)
+        raise ServiceError("%s failed%s" % (operation, detail))
+    if not isinstance(body, dict) and operation != "Logout":  # Logout answers with an empty body
+        raise ServiceError("%s returned an unexpected response (not a JSON object)" % operation)
+    return body
+
+
+def fetch_role_credentials(ctx, token):
+    """GetRoleCredentials: GET /federation/credentials on the SSO portal."""
+    cfg = ctx.cfg
+    ctx.log("portal endpoint %s", cfg.portal_url)
+    body = portal_call(ctx, token, "GetRoleCredentials",
+                       (("role_name", cfg.role_name), ("account_id", cfg.account_id)),
+                       denied="no access to role %s in account %s; check the account ID and role name "
+                              "(sso_account_id, sso_role_name) against the roles the portal shows you"
+                              % (cfg.role_name, cfg.account_id))
     return role_credentials(ctx, body)
 
 
@@ -2225,7 +2321,7 @@ def get_credentials(ctx):
     again once the lock is ours, so that parallel processes make one call.
     """
     cfg = ctx.cfg
-    path = home_path(ctx.environ, ROLE_CACHE_DIR, role_cache_key(cfg) + ".json")
+    path = role_cache_path(cfg)
     if not cfg.force_refresh:
         creds = cached_role_credentials(path, ctx.now(), ctx.log)
         if creds is not None:
@@ -2724,11 +2820,356 @@ def login(ctx, path):
     try:
         client = client_registration(ctx, pkce=not device)
         answer = (device_login if device else pkce_login)(ctx, client, prompt)
-        token = save_token(ctx, path, token_document(cfg, ctx.now(), answer, client))
-        prompt.say("%s: logged in to %s" % (PROG, who(cfg)))
+        token = save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "logged in")
+        prompt.say("%s: logged in to %s; valid until %s" % (PROG, who(cfg), token["expiresAt"]))
     finally:
         prompt.close()
     return token
+
+
+# --------------------------------------------------------------------------
+# Stand-alone modes: --login, --logout, --list, --check
+# --------------------------------------------------------------------------
+
+
+def run_login(ctx):
+    """--login: a login valid for 15 minutes or more, made now if needed: a
+    refresh when the token allows one, else the browser or device-code login
+    (with --force-refresh, always a new login). Says how it went on the
+    terminal (or stderr); nothing on stdout."""
+    cfg = ctx.cfg
+    path = token_path(ctx)
+    token, why = read_token(ctx, path)
+    if not cfg.force_refresh and token_state(ctx, token, why)[0] == "fresh":
+        line = "already logged in to %s; valid until %s (--force-refresh logs in again)"
+    else:
+        cfg.interactive = True
+        token = renew_token(ctx, path, None, force_login=cfg.force_refresh)
+        line = {"logged in": None, "refreshed": "refreshed the login to %s; valid until %s"}.get(
+            token.get("_how"), "logged in to %s (by another process meanwhile); valid until %s")
+    if line:  # login() has said its own
+        prompt = Prompt(ctx)
+        try:
+            prompt.say("%s: %s" % (PROG, line % (who(cfg), format_time(token["_expires"]))))
+        finally:
+            prompt.close()
+    return ""
+
+
+def list_roles(ctx, token):
+    """Every (account, role) the token reaches: ListAccounts, then
+    ListAccountRoles for each, every page, waiting out throttling."""
+    def pages(operation, key, query):
+        seen, next_token = set(), None
+        while True:
+            body = portal_call(ctx, token, operation, query + ((("next_token", next_token),) if next_token else ())
+                               + (("max_result", "100"),), attempts=LIST_ATTEMPTS)
+            items = body.get(key)
+            if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+                raise ServiceError("%s returned an unexpected response (no %s)" % (operation, key))
+            yield from items
+            next_token = body.get("nextToken")
+            if not next_token:
+                return
+            if not is_token_text(next_token) or next_token in seen:  # a service going round in circles
+                raise ServiceError("%s returned a bad or repeated nextToken" % operation)
+            seen.add(next_token)
+
+    def text(item, key, check=None):
+        value = item.get(key)
+        if not isinstance(value, str) or (check and not check(value)):
+            raise ServiceError("the SSO portal listed a malformed %s (%s)" % (key, clip(repr(value), 80)))
+        return value
+
+    found = []
+    for account in pages("ListAccounts", "accountList", ()):
+        account_id = text(account, "accountId", lambda v: len(v) == 12 and _DIGITS.issuperset(v))
+        for role in pages("ListAccountRoles", "roleList", (("account_id", account_id),)):
+            found.append({"accountId": account_id, "accountName": printable(account.get("accountName") or ""),
+                          "emailAddress": printable(account.get("emailAddress") or ""),
+                          "roleName": text(role, "roleName", is_token_text)})
+    found.sort(key=lambda r: (r["accountName"].lower(), r["accountId"], r["roleName"]))
+    return found
+
+
+def profile_name(account_name, account_id, role_name):
+    """A profile name from an account and role: ASCII letters (accents
+    dropped), digits, '.', '_' and '-' only, so that it is safe in an INI
+    header and in a shell."""
+    import unicodedata
+
+    def clean(text):
+        text = unicodedata.normalize("NFKD", text)
+        out = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "" if unicodedata.combining(c)
+                      else "-" for c in text)
+        while "--" in out:
+            out = out.replace("--", "-")
+        return out.strip("-.")
+    return "%s.%s" % (clean(account_name) or account_id, clean(role_name) or "role")
+
+
+def this_command():
+    """How a credential_process line runs this script: the launcher --install
+    wrote, when this is the copy it installed, else this Python and this file."""
+    import os
+    import shlex
+    here = os.path.abspath(__file__)
+    share = os.path.dirname(here)
+    if os.path.basename(share) == PROG and os.path.basename(os.path.dirname(share)) == "share":
+        launcher = os.path.join(os.path.dirname(os.path.dirname(share)), "bin", LAUNCHER)
+        if is_our_launcher(launcher):
+            return shlex.quote(launcher)
+    return "%s %s" % (shlex.quote(os.path.abspath(sys.executable or "python3")), shlex.quote(here))
+
+
+def run_list(ctx, output):
+    """--list: the accounts and roles the login reaches, as a table, JSON, or
+    ~/.aws/config sections in the README's layout."""
+    import json
+    import shlex
+    cfg = ctx.cfg
+    roles = list_roles(ctx, get_token(ctx))
+    if output == "json":
+        return json.dumps(roles, indent=2) + "\n"
+    if output == "config":
+        if cfg.profile is not None:
+            source = ("--profile", cfg.profile)
+        elif cfg.sso_session is not None:
+            source = ("--sso-session", cfg.sso_session)
+        else:
+            source = ("--start-url", cfg.start_url, "--region", cfg.region)
+        names = [profile_name(r["accountName"], r["accountId"], r["roleName"]) for r in roles]
+        lines = ["# The accounts and roles %s reaches, listed by %s %s on %s." % (
+            who(cfg), PROG, __version__, format_time(ctx.now()))]
+        for role, name in zip(roles, names):
+            if names.count(name) > 1:  # two accounts with one name
+                name = "%s.%s" % (name.rsplit(".", 1)[0] + "-" + role["accountId"], name.rsplit(".", 1)[1])
+            lines += ["", "[profile %s]" % name, "credential_process = %s %s" % (this_command(), " ".join(
+                shlex.quote(word) for word in source + ("--account-id", role["accountId"],
+                                                         "--role-name", role["roleName"])))]
+        return "\n".join(lines) + "\n"
+    rows = [("ACCOUNT ID", "ACCOUNT NAME", "ROLE")] + [
+        (r["accountId"], clip(r["accountName"], 60), r["roleName"]) for r in roles]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return "".join("%s  %s  %s\n" % (row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2]) for row in rows)
+
+
+def _role_pairs_of(cfg):
+    """The (account, role) pairs the config file pairs with cfg's login."""
+    pairs = set()
+    for section in cfg.file["profiles"].values():
+        session = section.get("sso_session")
+        same = (session == cfg.sso_session if cfg.sso_session is not None
+                else session is None and section.get("sso_start_url") == cfg.start_url)
+        if same and section.get("sso_account_id") and section.get("sso_role_name"):
+            pairs.add((section["sso_account_id"], section["sso_role_name"]))
+    if cfg.account_id and cfg.role_name:
+        pairs.add((cfg.account_id, cfg.role_name))
+    return pairs
+
+
+def run_logout(ctx):
+    """--logout: the portal's Logout for the cached token, then that token
+    file and the role credentials cached from this login, found by their
+    keys: every account and role the config pairs with it and, while the
+    token is alive, every one the portal lists. Other files stay."""
+    import os
+    cfg = ctx.cfg
+    path = token_path(ctx)
+    token, _ = read_token(ctx, path)
+    said, failure = [], None
+    pairs = _role_pairs_of(cfg)
+    if token is not None and token["_expires"] > ctx.now():
+        try:
+            pairs |= {(r["accountId"], r["roleName"]) for r in list_roles(ctx, token)}
+        except Error as e:
+            ctx.log("listing the roles before logging out failed: %s", e)
+        try:
+            portal_call(ctx, token, "Logout")
+            said.append("logged out of %s at the SSO portal" % who(cfg))
+        except LoginRequired:
+            said.append("the SSO portal no longer knew the login for %s" % who(cfg))
+        except Error as e:
+            failure = e
+    elif token is not None:
+        said.append("the login for %s had expired; nothing to tell the portal" % who(cfg))
+    removed = []
+    for account_id, role_name in sorted(pairs):
+        role_path = role_cache_path(cfg, account_id, role_name)
+        try:
+            if read_json_file(role_path).get("ProviderType") != "sso":
+                continue
+        except (OSError, ValueError, AttributeError):
+            continue
+        _remove(role_path, removed)
+    if os.path.lexists(path):
+        _remove(path, removed)
+    said += ["removed %s" % p for p in removed] or ["no cached login or role credentials for %s" % who(cfg)]
+    write_stream(ctx.stderr, "".join("%s: %s\n" % (PROG, line) for line in said))
+    if failure is not None:
+        raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
+                            "stays valid at the portal until it expires, at %s" % (
+                                failure, format_time(token["_expires"])))
+    return ""
+
+
+#: What a profile holding both credential_process and sso_* keys does under
+#: each SDK, as the SDK matrix saw it (README, "Under each SDK"): by the
+#: kind of SSO keys it holds.
+SDK_TRAPS = {
+    "sso-session": "botocore (boto3, the AWS CLI), JS SDK v2 and Ruby use their own SSO and never run "
+                   "credential_process, the Go SDKs fail, only JS SDK v3 runs it",
+    "legacy": "botocore (boto3, the AWS CLI), JS SDK v2, Ruby and the Go SDKs use their own SSO and never run "
+              "credential_process, only JS SDK v3 runs it",
+    "bare": "Ruby fails on it (it builds an SSO token provider for the sso_session and needs that login)",
+}
+
+
+def _trap(section):
+    """Which SDK_TRAPS case a credential_process profile is, or None."""
+    if section.get("sso_start_url"):
+        return "legacy"
+    if section.get("sso_session"):
+        return "sso-session" if section.get("sso_account_id") or section.get("sso_role_name") else "bare"
+    return None
+
+
+def check_credential_processes(cfg):
+    """Problems (ConfigError) with the profiles whose credential_process runs
+    this script: SSO keys beside it, and a line an SDK cannot run."""
+    import os
+    import shlex
+    problems = []
+    for name, section in sorted(cfg.file["profiles"].items()):
+        line = section.get("credential_process") or ""
+        if "aws_sso_credential_process" not in line and LAUNCHER not in line:
+            continue
+        trap = _trap(section)
+        if trap:
+            problems.append(ConfigError("profile %r has credential_process and %s keys: %s; move the sso_* "
+                                        "keys to a profile of their own" % (
+                                            name, "sso_session" if trap != "legacy" else "legacy sso_*",
+                                            SDK_TRAPS[trap])))
+        if "~" in line or "$" in line:
+            problems.append(ConfigError("profile %r: its credential_process has ~ or $: botocore expands "
+                                        "neither; write absolute paths" % name))
+            continue
+        try:
+            argv = shlex.split(line)
+        except ValueError as e:
+            problems.append(ConfigError("profile %r: its credential_process cannot be split (%s)" % (name, e)))
+            continue
+        files = argv[:1] + [a for a in argv[1:2] if a.endswith(".py")]
+        for path in files:
+            if not os.path.isabs(path):
+                problems.append(ConfigError("profile %r: its credential_process runs %s, not an absolute path: "
+                                            "SDKs and IDEs run it with their own PATH and directory" % (name, path)))
+            elif not os.path.isfile(path) or (path is argv[0] and not os.access(path, os.X_OK)):
+                problems.append(ConfigError("profile %r: its credential_process runs %s, which %s" % (
+                    name, path, "is not executable" if os.path.isfile(path) else "does not exist")))
+        if "--profile" in argv[:-1]:
+            target = argv[argv.index("--profile") + 1]
+            if target not in cfg.file["profiles"]:
+                problems.append(ConfigError("profile %r: its credential_process reads --profile %s, which is "
+                                            "not in %s" % (name, target, cfg.config_path)))
+    return problems
+
+
+def _left(seconds):
+    """A duration for people: 7h 59m, 12m, 30s."""
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return "%dh %02dm" % (seconds // 3600, seconds % 3600 // 60)
+    return "%dm" % (seconds // 60) if seconds >= 60 else "%ds" % seconds
+
+
+def run_check(opts, environ, log, seams):
+    """--check: a diagnosis of one profile, never a secret: the settings and
+    where each came from, the login and role cache, with --online the portal's
+    verdict on the login, and the credential_process lines in the config.
+    Returns (report, exit code): 0 when all is well, else the code of the
+    first problem."""
+    problems, out = [], []
+    try:
+        cfg = resolve_config(opts, environ)
+    except ConfigError as e:
+        cfg = getattr(e, "cfg", None) or Config(environ)
+        problems.append(e)
+    if cfg.profile_section.get("credential_process") and not _trap(cfg.profile_section):
+        problems.insert(0, ConfigError("profile %r is the one that runs credential_process; check the profile "
+                                       "with the sso_* keys, the one its line names" % cfg.profile))
+    out.append("configuration: %s" % cfg.config_path)
+    labels = {"account_id": "account ID", "role_name": "role name", "start_url": "start URL",
+              "region": "SSO region", "sso_session": "sso-session", "interactive": "interactive login",
+              "use_device_code": "device code", "no_browser": "no browser"}
+    for setting in SETTINGS:
+        value = getattr(cfg, setting.attr)
+        shown = ("true" if value else "false") if setting.boolean else printable(value) if value else "-"
+        out.append("  %-18s %s (%s)" % (labels[setting.attr], shown, cfg.origin.get(setting.attr, "not set")))
+    now = (seams.get("now") or time.time)()
+    if not problems:
+        ctx = Context(cfg, log, **seams)
+        out.append("  %-18s %s" % ("portal", hide_userinfo(cfg.portal_url)))
+        out.append("  %-18s %s" % ("OIDC", hide_userinfo(cfg.oidc_url)))
+        path = token_path(ctx)
+        token, why = read_token(ctx, path)
+        action, why = token_state(ctx, token, why)
+        out.append("login: %s" % path)
+        if token is not None:
+            left = token["_expires"] - now
+            out.append("  %-18s %s" % ("valid until", format_time(token["_expires"]) + (
+                " (%s left)" % _left(left) if left > 0 else " (expired)")))
+            out.append("  %-18s %s" % ("refreshable", "yes, registration valid until %s" % format_time(
+                parse_time(token["registrationExpiresAt"])) if refreshable(token, now) else "no"))
+        out.append("  %-18s %s" % ("state", {
+            "fresh": "ready", "refresh": "the next call refreshes it",
+            "usable": "usable for %s, not refreshable: log in again soon" % _left(token["_expires"] - now
+                                                                                 if token else 0),
+            "dead": "cannot be used"}[action]))
+        if why is not None:
+            problems.append(why)
+        role_path = role_cache_path(cfg)
+        creds = cached_role_credentials(role_path, now, ctx.log)
+        out.append("role credentials: %s" % role_path)
+        out.append("  %-18s %s" % ("state", "cached until %s" % format_time(creds["Expiration"]) if creds else
+                                   "none fresh cached: the next call fetches them"))
+        if opts.get("online"):
+            if action in ("fresh", "usable"):
+                try:
+                    fetch_role_credentials(ctx, token)
+                    out.append("  %-18s %s" % ("portal", "accepts the login and grants the role"))
+                except Error as e:
+                    out.append("  %-18s %s" % ("portal", "refused: %s" % log.public(e)))
+                    problems.append(e)
+            else:
+                out.append("  %-18s %s" % ("portal", "not asked: no usable login to show it"))
+    if cfg.file["profiles"] or is_file(cfg.config_path or ""):
+        try:
+            if not cfg.file["profiles"]:
+                cfg.file = load_config_file(cfg.config_path)
+            traps = check_credential_processes(cfg)
+        except ConfigError as e:
+            traps = [] if problems else [e]
+        out.append("credential_process lines that run %s: %s" % (PROG, "fine" if not traps else
+                                                                 "%d problem(s)" % len(traps)))
+        out += ["  - %s" % log.public(e) for e in traps]
+        problems += traps
+    if problems:
+        out.append("verdict: NOT READY (exit %d): %s" % (problems[0].exit_code, log.public(problems[0])))
+        return "\n".join(out) + "\n", problems[0]
+    out.append("verdict: ready")
+    return "\n".join(out) + "\n", None
+
+
+def _remove(path, removed):
+    import os
+    try:
+        os.unlink(path)
+        removed.append(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise ConfigError("cannot remove %s: %s (run this as its owner)" % (path, one_line(e)))
 
 
 # --------------------------------------------------------------------------
@@ -2765,6 +3206,15 @@ def _replace_file(path, data, mode):
         except OSError:
             pass
         raise
+
+
+def is_our_launcher(path):
+    """Whether path is a launcher --install wrote."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return LAUNCHER_MARK[2:] in f.read(4096)
+    except OSError:
+        return False
 
 
 def launcher_text(python, share):
@@ -2852,12 +3302,7 @@ def uninstall(opts, environ, stdout):
     removed, names = [], []
     for name in (LAUNCHER, LAUNCHER + ".cmd"):
         path = os.path.join(bin_dir, name)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                ours = LAUNCHER_MARK[2:] in f.read(4096)
-        except OSError:
-            continue
-        if ours:
+        if is_our_launcher(path):
             names.append(path)
     pycache = os.path.join(share, "__pycache__")
     names.append(os.path.join(share, "aws_sso_credential_process.py"))
@@ -2867,13 +3312,7 @@ def uninstall(opts, environ, stdout):
     except OSError:
         pass
     for path in names:
-        try:
-            os.unlink(path)
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            raise ConfigError("cannot remove %s: %s (run --uninstall as its owner)" % (path, one_line(e)))
+        _remove(path, removed)
     for directory in (pycache, share):
         try:
             os.rmdir(directory)
@@ -2895,6 +3334,46 @@ def format_output(creds, account_id):
               ("SessionToken", creds["SessionToken"]), ("Expiration", format_time(creds["Expiration"])),
               ("AccountId", account_id))
     return '{"Version":1,%s}\n' % ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields)
+
+
+#: Characters every --format shell takes unquoted (credentials from AWS use
+#: only these: base64 and its padding); a value with any other is quoted.
+_PLAIN_VALUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=._:-")
+
+
+def shell_value(value, fmt):
+    """value as one literal word in fmt's shell: as the AWS CLI writes it
+    when that is safe, else quoted so that nothing in it is interpreted."""
+    plain = value != "" and _PLAIN_VALUE.issuperset(value)
+    if fmt in ("env", "env-no-export"):  # POSIX sh: in single quotes only ' is special
+        return value if plain else "'%s'" % value.replace("'", "'\\''")
+    if fmt == "fish":  # in fish's single quotes, only \ and ' are escapes
+        return '"%s"' % value if plain else "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
+    if fmt == "powershell":  # in single quotes nothing expands; PowerShell also takes the typographic quotes
+        if plain:
+            return '"%s"' % value
+        for q in "'\u2018\u2019\u201a\u201b":
+            value = value.replace(q, q + q)
+        return "'%s'" % value
+    # windows-cmd: set NAME=VALUE takes the rest of the line; cmd has no
+    # quoting that holds every character, so anything but plain text is refused.
+    if plain:
+        return value
+    raise ServiceError("the credentials hold characters that --format windows-cmd cannot write safely; "
+                       "use --format powershell or process")
+
+
+def format_credentials(creds, account_id, fmt):
+    """The credentials in a --format form. process: the credential_process
+    document; the others: the AWS CLI's export-credentials lines (expiry with
+    +00:00, as it prints it), then AWS_ACCOUNT_ID."""
+    if fmt == "process":
+        return format_output(creds, account_id)
+    names = (("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
+             ("AWS_SESSION_TOKEN", creds["SessionToken"]),
+             ("AWS_CREDENTIAL_EXPIRATION", format_time(creds["Expiration"])[:-1] + "+00:00"),
+             ("AWS_ACCOUNT_ID", account_id))
+    return "".join(FORMATS[fmt] % (name, shell_value(value, fmt)) + "\n" for name, value in names)
 
 
 def write_stream(stream, text):
@@ -2971,27 +3450,43 @@ def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
     log, debug = Log(), False
     try:
         opts = parse_args(argv)
+        mode = opts.get("mode", "credentials")
         if opts.get("help"):
             output = __doc__ or "See README.md.\n"  # python -OO drops docstrings
         elif opts.get("version"):
             output = "%s %s\n" % (PROG, __version__)
-        elif opts.get("install") or opts.get("uninstall"):
-            if set(opts) - {"install", "uninstall", "prefix"} or (opts.get("install") and opts.get("uninstall")):
-                raise ConfigError("--install and --uninstall take only --prefix")
-            return install(opts, environ, stdout, stderr) if opts.get("install") else uninstall(opts, environ, stdout)
-        elif "prefix" in opts:
-            raise ConfigError("--prefix goes with --install or --uninstall")
+        elif mode == "install":
+            return install(opts, environ, stdout, stderr)
+        elif mode == "uninstall":
+            return uninstall(opts, environ, stdout)
         else:
             debug = _debug_requested(opts, environ)
             if debug:
                 log = open_debug_log(argv, environ, stderr)
-            cfg = resolve_config(opts, environ)
-            log("config file %s; %s; portal %s, OIDC %s", cfg.config_path, cfg.describe(), cfg.portal_url,
-                cfg.oidc_url)
-            creds = get_credentials(Context(cfg, log, stderr, **seams))
-            output = format_output(creds, cfg.account_id)
-        if not write_stream(stdout, output):
-            raise OutputError("cannot write the credentials to stdout (it is closed or full)")
+            if mode == "check":
+                output, problem = run_check(opts, environ, log, dict(seams, stderr=stderr))
+                if not write_stream(stdout, output):
+                    raise OutputError("cannot write the report to stdout (it is closed or full)")
+                if problem is not None:
+                    raise problem
+                return 0
+            if mode == "login" and opts.get("interactive") is False:
+                raise ConfigError("--login logs in: it cannot be --noninteractive")
+            cfg = resolve_config(opts, environ, need_role=mode == "credentials")
+            log("%s: config file %s; %s; portal %s, OIDC %s", mode, cfg.config_path, cfg.describe(),
+                cfg.portal_url, cfg.oidc_url)
+            ctx = Context(cfg, log, stderr, **seams)
+            if mode == "login":
+                output = run_login(ctx)
+            elif mode == "logout":
+                output = run_logout(ctx)
+            elif mode == "list":
+                output = run_list(ctx, opts.get("output", "table"))
+            else:
+                output = format_credentials(get_credentials(ctx), cfg.account_id, opts.get("format", "process"))
+        if output and not write_stream(stdout, output):
+            raise OutputError("cannot write the %s to stdout (it is closed or full)"
+                              % ("credentials" if mode == "credentials" else "output"))
     except Error as e:
         log("error (exit %d): %s", e.exit_code, e)
         write_stream(stderr, "%s: %s\n" % (PROG, log.public(e)))

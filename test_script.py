@@ -199,6 +199,8 @@ class StandIn:
         self.session_end = None   # refresh tokens stop working at this time (epoch)
         self.roles = {(ACCOUNT, ROLE), (ACCOUNT, "ReadOnly"), ("444455556666", ROLE),
                       ("444455556666", "ReadOnly")}
+        self.account_names = {ACCOUNT: "Production", "444455556666": "Sandbox"}
+        self.page_size = 1        # ListAccounts and ListAccountRoles pages: small, so that every list pages
         self.role_ttl = 3600
         self.token_ttl = 8 * 3600
         self.revoke_on_refresh = True
@@ -353,7 +355,9 @@ class _StandInHandler(BaseHTTPRequestHandler):
                  ("POST", "/device_authorization"): self._device_authorization,
                  ("GET", "/device"): self._device_page,
                  ("GET", "/authorize"): self._authorize,
-                 ("POST", "/logout"): self._logout}.get((method, path))
+                 ("POST", "/logout"): self._logout,
+                 ("GET", "/assignment/accounts"): self._accounts,
+                 ("GET", "/assignment/roles"): self._account_roles}.get((method, path))
         if route is None:
             return self._send(404, {"message": "no route %s %s" % (method, path)}, "NotFound")
         route(call)
@@ -430,14 +434,43 @@ class _StandInHandler(BaseHTTPRequestHandler):
     def _oidc_error(self, status, error_type, error, description):
         self._send(status, {"error": error, "error_description": description}, error_type)
 
+    def _authorized(self, call):
+        """Whether the call's bearer token is live; if not, answers 401."""
+        s = self.server.standin
+        with s.lock:
+            expiry = s.tokens.get(call.headers.get("x-amz-sso_bearer_token"))
+        if expiry is None or expiry <= s.clock():
+            self._send(401, {"message": "Session token not found or invalid"}, "UnauthorizedException")
+            return False
+        return True
+
+    def _page(self, call, items, key):
+        """One page of items: at most max_result, and at most the stand-in's page size."""
+        s = self.server.standin
+        start = int(call.query.get("next_token", "page-0").split("-")[1])
+        size = min(int(call.query.get("max_result", 100)), s.page_size)
+        body = {key: items[start:start + size]}
+        if start + size < len(items):
+            body["nextToken"] = "page-%d" % (start + size)
+        self._send(200, body)
+
+    def _accounts(self, call):
+        if self._authorized(call):
+            s = self.server.standin
+            accounts = sorted({a for a, _ in s.roles})
+            self._page(call, [{"accountId": a, "accountName": s.account_names.get(a, "Account " + a[-4:]),
+                               "emailAddress": "aws+%s@example.com" % a} for a in accounts], "accountList")
+
+    def _account_roles(self, call):
+        if self._authorized(call):
+            account = call.query.get("account_id")
+            self._page(call, [{"roleName": r, "accountId": a} for a, r in sorted(self.server.standin.roles)
+                              if a == account], "roleList")
+
     def _role_credentials(self, call):
         s = self.server.standin
-        token = call.headers.get("x-amz-sso_bearer_token")
-        with s.lock:
-            expiry = s.tokens.get(token)
-        if expiry is None or expiry <= s.clock():
-            return self._send(401, {"message": "Session token not found or invalid"},
-                              "UnauthorizedException")
+        if not self._authorized(call):
+            return
         account, role = call.query.get("account_id"), call.query.get("role_name")
         if not account or not role:
             return self._send(400, {"message": "role_name and account_id are required"},
@@ -608,9 +641,10 @@ class _StandInHandler(BaseHTTPRequestHandler):
 
     def _logout(self, call):
         s = self.server.standin
-        with s.lock:
-            s.tokens.pop(call.headers.get("x-amz-sso_bearer_token"), None)
-        self._send(200, raw=b"")
+        if self._authorized(call):
+            with s.lock:
+                s.tokens.pop(call.headers.get("x-amz-sso_bearer_token"), None)
+            self._send(200, raw=b"")
 
 
 
@@ -3541,6 +3575,346 @@ class TestCallbackServer(SandboxTest):
 # ==========================================================================
 
 
+class TestLogin(SandboxTest):
+    """--login: log in on purpose, with nothing on stdout."""
+
+    def login(self, *args, terminal=None):
+        self.standin.auto_approve = 1
+        return self.sb.call("--login", "--profile", "sess", "--use-device-code", "--no-browser", *args,
+                            terminal=terminal or Terminal())
+
+    def test_logs_in_writes_the_cli_token_and_says_until_when(self):
+        terminal = Terminal()
+        r = self.login(terminal=terminal)
+        self.assertEqual((r.rc, r.out, r.err), (0, "", ""), r)
+        with open(self.sb.token_path("dev")) as f:
+            token = json.load(f)
+        self.assertEqual(list(token), ["startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
+                                       "registrationExpiresAt", "refreshToken"])
+        self.assertTrue(terminal.getvalue().endswith(
+            "aws-sso-credential-process: logged in to sso-session 'dev'; valid until %s\n" % token["expiresAt"]))
+        for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"]):
+            self.assertNotIn(secret, terminal.getvalue() + r.err)
+        self.assertEqual(self.sb.files(".aws", "sso", "cache"), sorted(
+            [os.path.basename(self.sb.token_path("dev")), os.path.basename(self.sb.token_path("dev")) + ".lock",
+             acp.registration_cache_key(acp.resolve_config({"profile": "sess"}, self.sb.env)) + ".json"]))
+        self.ok(self.sb.call("--profile", "sess"))  # and the credential call uses it
+
+    def test_a_valid_login_is_kept_unless_forced(self):
+        old = self.sb.write_token("dev", ttl=3600)
+        terminal = Terminal()
+        r = self.login(terminal=terminal)
+        self.assertEqual((r.rc, r.out), (0, ""))
+        self.assertIn("already logged in to sso-session 'dev'; valid until %s (--force-refresh logs in again)"
+                      % utc(self.sb.clock.now() + 3600), terminal.getvalue())
+        self.assertEqual(self.standin.count("/device_authorization"), 0)
+        r = self.login("--force-refresh")
+        self.assertEqual((r.rc, r.out), (0, ""))
+        self.assertEqual(self.standin.count("/device_authorization"), 1, "a new login")
+        with open(self.sb.token_path("dev")) as f:
+            self.assertNotEqual(json.load(f)["accessToken"], old)
+
+    def test_a_refreshable_login_is_refreshed_without_a_browser(self):
+        self.sb.refreshable_token(ttl=5 * 60)
+        terminal = Terminal()
+        r = self.login(terminal=terminal)
+        self.assertEqual((r.rc, r.out), (0, ""))
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertIn("refreshed the login to sso-session 'dev'; valid until", terminal.getvalue())
+
+    def test_without_a_terminal_it_says_it_on_stderr(self):
+        self.standin.auto_approve = 1
+        r = self.sb.call("--login", "--profile", "legacy", "--no-browser")
+        self.assertEqual((r.rc, r.out), (0, ""))
+        self.assertTrue(r.err.splitlines()[-1].startswith(
+            "aws-sso-credential-process: logged in to start URL %s; valid until " % START_URL), r.err)
+
+    def test_failures(self):
+        self.fails(self.sb.call("--login", "--profile", "sess", "-n"), 2, "--login logs in: it cannot be --noninteractive")
+        self.fails(self.sb.call("--login", "--profile", "nosuch"), 2, "profile 'nosuch' not found")
+        self.fails(self.sb.call("--login", "--sso-session", "dev", "--output", "json"), 2,
+                   "--output goes only with --list, not with --login")
+        self.standin.auto_approve = None
+        self.standin.fail("/device_authorization", status=500, times=3)
+        self.fails(self.sb.call("--login", "--profile", "sess", "--use-device-code", "--no-browser",
+                                terminal=Terminal()), 5, "StartDeviceAuthorization")
+
+    def test_no_account_or_role_needed(self):
+        self.sb.write_config("""
+            [sso-session dev]
+            sso_start_url = https://d-abc123.awsapps.com/start
+            sso_region = us-east-1
+            """)
+        self.standin.auto_approve = 1
+        r = self.sb.call("--login", "--sso-session", "dev", "--use-device-code", "--no-browser", terminal=Terminal())
+        self.assertEqual((r.rc, r.out, r.err), (0, "", ""))
+        self.assertTrue(os.path.exists(self.sb.token_path("dev")))
+
+
+class TestLogout(SandboxTest):
+    """--logout: the portal told, this login's files removed, others left."""
+
+    def test_logs_out_and_removes_this_logins_files_only(self):
+        token = self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))
+        self.ok(self.sb.call("--profile", "sess", "--account-id", "444455556666", "--role-name", "ReadOnly"))
+        self.sb.write_token(START_URL)  # the legacy login, another one
+        self.ok(self.sb.call("--profile", "legacy"))
+        cache = self.sb.path(".aws", "cli", "cache")
+        with open(os.path.join(cache, "assume-role.json"), "w") as f:
+            json.dump({"ProviderType": "assume-role"}, f)
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual((r.rc, r.out), (0, ""), r)
+        self.assertEqual(r.err.splitlines()[0], "aws-sso-credential-process: logged out of sso-session 'dev' at the "
+                                                "SSO portal")
+        self.assertEqual(sorted(r.err.splitlines()[1:]), sorted(
+            ["aws-sso-credential-process: removed %s" % p for p in (
+                self.sb.token_path("dev"), self.sb.role_path(session="dev"),
+                self.sb.role_path(session="dev", account="444455556666", role="ReadOnly"))]))
+        self.assertNotIn(token, self.standin.tokens, "the portal no longer accepts it")
+        self.assertEqual([n for n in self.sb.files(".aws", "cli", "cache") if not n.endswith(".lock")],
+                         sorted(["assume-role.json", os.path.basename(self.sb.role_path(start_url=START_URL))]))
+        self.assertTrue(os.path.exists(self.sb.token_path(START_URL)), "the other login stays")
+        self.fails(self.sb.call("--profile", "sess"), 1, "not logged in")
+
+    def test_a_login_the_portal_forgot_is_still_removed(self):
+        self.sb.write_token("dev", register=False)
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual((r.rc, r.out), (0, ""), r)
+        self.assertIn("the SSO portal no longer knew the login for sso-session 'dev'", r.err)
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+
+    def test_an_expired_login_is_removed_without_a_call(self):
+        # The role credentials are found through the config and the flags alone.
+        self.sb.write_token("dev", ttl=-60)
+        for account, role in ((ACCOUNT, ROLE), ("444455556666", "Ops")):
+            self.sb.write_role_cache(self.sb.role_path(session="dev", account=account, role=role), ttl=3600)
+        r = self.sb.call("--logout", "--profile", "sess", "--account-id", "444455556666", "--role-name", "Ops")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("had expired; nothing to tell the portal", r.err)
+        self.assertEqual(self.standin.count(), 0)
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+        self.assertEqual([n for n in self.sb.files(".aws", "cli", "cache") if not n.endswith(".lock")], [])
+
+    def test_nothing_to_remove(self):
+        r = self.sb.call("--logout", "--sso-session", "dev")
+        self.assertEqual((r.rc, r.out, r.err), (0, "", "aws-sso-credential-process: no cached login or role "
+                                                       "credentials for sso-session 'dev'\n"))
+
+    def test_the_portal_failing_is_exit_5_after_removing_locally(self):
+        self.sb.write_token("dev")
+        self.standin.fail("/logout", status=503, times=3)
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual((r.rc, r.out), (5, ""))
+        self.assertIn("removed %s" % self.sb.token_path("dev"), r.err)
+        self.assertTrue(r.err.splitlines()[-1].startswith(
+            "aws-sso-credential-process: removed the login here, but telling the SSO portal failed"), r.err)
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+
+
+class TestList(SandboxTest):
+    """--list: every account and role the login reaches, every page."""
+
+    def test_table(self):
+        self.sb.write_token("dev")
+        r = self.sb.call("--list", "--profile", "sess")
+        self.assertEqual((r.rc, r.err), (0, ""), r)
+        self.assertEqual(r.out, "ACCOUNT ID    ACCOUNT NAME  ROLE\n"
+                                "111122223333  Production    Admin\n"
+                                "111122223333  Production    ReadOnly\n"
+                                "444455556666  Sandbox       Admin\n"
+                                "444455556666  Sandbox       ReadOnly\n")
+        self.assertEqual(self.standin.count("/assignment/accounts"), 2, "page by page (a page holds one here)")
+        self.assertEqual(self.standin.count("/assignment/roles"), 4)
+
+    def test_json(self):
+        self.sb.write_token("dev")
+        r = self.sb.call("--list", "--sso-session", "dev", "--output", "json")
+        self.assertEqual(r.rc, 0, r)
+        got = json.loads(r.out)
+        self.assertEqual([(x["accountId"], x["roleName"]) for x in got], sorted(self.standin.roles))
+        self.assertEqual(got[0], {"accountId": ACCOUNT, "accountName": "Production",
+                                  "emailAddress": "aws+%s@example.com" % ACCOUNT, "roleName": "Admin"})
+
+    @needs_botocore
+    def test_config_works_under_boto3_as_printed(self):
+        self.sb.write_token("dev")
+        self.standin.account_names["444455556666"] = "Sand box [test] = \"x\"; #1"
+        self.standin.roles.add(("444455556666", "Ops;touch'pwned'$(id)"))  # what a hostile portal could list
+        r = self.sb.call("--list", "--profile", "sess", "--output", "config")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("[profile Sand-box-test-x-1.Ops-touch-pwned-id]\ncredential_process = %s %s --profile sess "
+                      "--account-id 444455556666 --role-name 'Ops;touch'\"'\"'pwned'\"'\"'$(id)'\n"
+                      % (shlex.quote(sys.executable), shlex.quote(SCRIPT)), r.out)
+        self.assertIn("\n[profile Production.ReadOnly]\ncredential_process = %s %s --profile sess --account-id "
+                      "111122223333 --role-name ReadOnly\n" % (shlex.quote(sys.executable), shlex.quote(SCRIPT)),
+                      r.out)
+        self.assertIn("[profile Sand-box-test-x-1.Admin]", r.out)
+        self.sb.write_config(BASE_CONFIG + r.out)
+        got = self.sb.python("""
+            import json, boto3
+            out = {}
+            for name in ("Production.ReadOnly", "Sand-box-test-x-1.Admin", "Sand-box-test-x-1.Ops-touch-pwned-id"):
+                c = boto3.Session(profile_name=name).get_credentials().get_frozen_credentials()
+                out[name] = [c.access_key, getattr(c, "account_id", None)]
+            print(json.dumps(out))
+            """)
+        self.assertEqual(got["Production.ReadOnly"][1], ACCOUNT)
+        self.assertEqual(got["Sand-box-test-x-1.Admin"][1], "444455556666")
+        self.assertEqual(sorted(c["accessKeyId"] for c in self.standin.issued), sorted(v[0] for v in got.values()))
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].query["role_name"],
+                         "Ops;touch'pwned'$(id)", "the role name reached the portal intact")
+        self.assertNotIn("pwned", os.listdir(self.sb.root))
+
+    def test_names_stay_apart_and_plain(self):
+        self.assertEqual(acp.profile_name("Prod / EU", "1" * 12, "Admin"), "Prod-EU.Admin")
+        self.assertEqual(acp.profile_name("\u00c9t\u00e9 \u2603", "1" * 12, "Admin"), "Ete.Admin")
+        self.assertEqual(acp.profile_name("\u5e73\u6210", "1" * 12, "Admin"), "111111111111.Admin")
+        self.assertEqual(acp.profile_name("--", "1" * 12, "Ad min"), "111111111111.Ad-min")
+        self.sb.write_token("dev")
+        self.standin.account_names["444455556666"] = "Production"
+        r = self.sb.call("--list", "--sso-session", "dev", "--output", "config")
+        names = [l for l in r.out.splitlines() if l.startswith("[profile ")]
+        self.assertEqual(len(set(names)), 4, names)
+        self.assertIn("[profile Production-444455556666.Admin]", names)
+
+    def test_an_expired_login_is_refreshed_first(self):
+        self.sb.refreshable_token(ttl=-60)
+        r = self.sb.call("--list", "--profile", "sess", "--output", "json")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertEqual(len(json.loads(r.out)), 4)
+
+    def test_throttling_is_waited_out(self):
+        self.sb.write_token("dev")
+        self.standin.fail("/assignment/roles", status=429, error="TooManyRequestsException", times=5)
+        r = self.sb.call("--list", "--profile", "sess", "--output", "json")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(len(json.loads(r.out)), 4)
+
+    def test_failures(self):
+        self.fails(self.sb.call("--list", "--profile", "sess"), 1, "not logged in")
+        self.sb.write_token("dev")
+        self.standin.fail("/assignment/accounts", status=500, times=8)
+        self.fails(self.sb.call("--list", "--profile", "sess"), 5, "ListAccounts failed")
+        self.fails(self.sb.call("--list", "--profile", "sess", "--output", "yaml"), 2,
+                   "--output must be one of table, json, config, not 'yaml'")
+        self.standin.fail("/assignment/accounts", headers=[("Content-Type", "application/json")],
+                          raw=b'{"accountList": [{"accountId": "12; rm -rf /"}]}')
+        self.fails(self.sb.call("--list", "--profile", "sess"), 5, "malformed accountId")
+        self.standin.fail("/assignment/accounts", headers=[("Content-Type", "application/json")],
+                          raw=b'{"accountList": [], "nextToken": "same"}', times=2)
+        self.fails(self.sb.call("--list", "--profile", "sess"), 5, "a bad or repeated nextToken")
+
+
+class TestCheck(SandboxTest):
+    """--check: a diagnosis with a verdict, and never a secret."""
+
+    def check(self, *args, **kwargs):
+        return self.sb.call("--check", *args, **kwargs)
+
+    def test_all_well(self):
+        token = self.sb.refreshable_token(ttl=3600)
+        self.ok(self.sb.call("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
+                             % self.sb.credential_process_line("--profile", "sess"))
+        r = self.check("--profile", "sess", "--online")
+        self.assertEqual((r.rc, r.err), (0, ""), r)
+        self.assertIn("  account ID         111122223333 (profile 'sess')\n", r.out)
+        self.assertIn("  start URL          %s (sso-session 'dev')\n" % START_URL, r.out)
+        self.assertIn("  state              ready\n", r.out)
+        self.assertIn("  refreshable        yes, registration valid until", r.out)
+        self.assertIn("  state              cached until", r.out)
+        self.assertIn("  portal             accepts the login and grants the role\n", r.out)
+        self.assertIn("credential_process lines that run aws-sso-credential-process: fine\n", r.out)
+        self.assertTrue(r.out.endswith("verdict: ready\n"))
+        for secret in [token, "refresh-1", "csecret"] + [v for c in self.standin.issued for v in c.values()
+                                                        if isinstance(v, str)]:
+            self.assertNotIn(secret, r.out)
+
+    def test_the_sdk_trap_and_broken_lines(self):
+        self.sb.write_token("dev")
+        line = self.sb.credential_process_line("--profile", "sess")
+        self.sb.write_config(BASE_CONFIG + textwrap.dedent("""
+            [profile both]
+            credential_process = {line}
+            sso_session = dev
+            sso_account_id = 111122223333
+            sso_role_name = Admin
+            [profile both-legacy]
+            credential_process = {line}
+            sso_start_url = {url}
+            [profile gone]
+            credential_process = /nonexistent/python3 /nonexistent/aws_sso_credential_process.py --profile sess
+            [profile tilde]
+            credential_process = ~/bin/aws-sso-credential-process --profile sess
+            [profile typo]
+            credential_process = {python} {script} --profile sesss
+            [profile other-tool]
+            credential_process = /nonexistent/other-tool
+            """).format(line=line, url=START_URL, python=sys.executable, script=SCRIPT))
+        r = self.check("--profile", "sess")
+        self.assertEqual(r.rc, 2, r)
+        problems = [l for l in r.out.splitlines() if l.startswith("  - ")]
+        self.assertEqual(len(problems), 6, problems)
+        self.assertIn("profile 'both' has credential_process and sso_session keys: botocore (boto3, the AWS CLI), "
+                      "JS SDK v2 and Ruby use their own SSO and never run credential_process, the Go SDKs fail, "
+                      "only JS SDK v3 runs it", r.out)
+        self.assertIn("profile 'both-legacy' has credential_process and legacy sso_* keys", r.out)
+        self.assertIn("runs /nonexistent/python3, which does not exist", r.out)
+        self.assertIn("runs /nonexistent/aws_sso_credential_process.py, which does not exist", r.out)
+        self.assertIn("profile 'tilde': its credential_process has ~ or $", r.out)
+        self.assertIn("reads --profile sesss, which is not in", r.out)
+        self.assertNotIn("other-tool", r.out)
+        self.assertTrue(r.out.splitlines()[-1].startswith("verdict: NOT READY (exit 2): profile 'both' has"))
+        self.assertEqual(r.err, "aws-sso-credential-process: %s\n" % r.out.splitlines()[-1].split(": ", 1)[1]
+                         .split(": ", 1)[1])
+
+    def test_login_states(self):
+        cases = [("missing", None, 1, "cannot be used", "not logged in"),
+                 ("expired", lambda: self.sb.write_token("dev", ttl=-60), 1, "cannot be used", "expired at"),
+                 ("refreshable", lambda: self.sb.refreshable_token(ttl=-60), 0, "the next call refreshes it", None),
+                 ("short", lambda: self.sb.write_token("dev", ttl=330), 0,
+                  "usable for 5m, not refreshable: log in again soon", None)]
+        for name, setup, code, state, why in cases:
+            with self.subTest(name):
+                if os.path.exists(self.sb.token_path("dev")):
+                    os.remove(self.sb.token_path("dev"))
+                if setup:
+                    setup()
+                r = self.check("--profile", "sess")
+                self.assertEqual(r.rc, code, r)
+                self.assertIn("  state              %s\n" % state, r.out)
+                if why:
+                    self.assertIn(why, r.out.splitlines()[-1])
+        self.assertEqual(self.standin.count(), 0, "without --online, no call")
+
+    def test_online_refusals(self):
+        self.sb.write_token("dev")
+        r = self.check("--profile", "sess", "--role-name", "Nope", "--online")
+        self.assertEqual(r.rc, 4, r)
+        self.assertIn("  portal             refused: no access to role Nope", r.out)
+        self.sb.write_token("dev", register=False)
+        self.assertEqual(self.check("--profile", "sess", "--online").rc, 1)
+
+    def test_a_broken_configuration_is_shown_as_far_as_it_resolved(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile half]\nsso_session = dev\nsso_account_id = 12\n")
+        r = self.check("--profile", "half")
+        self.assertEqual(r.rc, 2, r)
+        self.assertIn("  start URL          %s (sso-session 'dev')\n" % START_URL, r.out)
+        self.assertIn("  role name          - (not set)\n", r.out)
+        self.assertIn("verdict: NOT READY (exit 2): missing role name", r.out)
+        self.assertNotIn("login:", r.out)
+
+    def test_the_profile_that_runs_credential_process_is_pointed_away(self):
+        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
+                             % self.sb.credential_process_line("--profile", "sess"))
+        r = self.check("--profile", "app")
+        self.assertEqual(r.rc, 2, r)
+        self.assertIn("verdict: NOT READY (exit 2): profile 'app' is the one that runs credential_process; check "
+                      "the profile with the sso_* keys, the one its line names\n", r.out)
+
+
 class TestInstall(SandboxTest):
     """--install writes a launcher and the script with its bytecode; the
     launcher runs it isolated (-I -S) from that bytecode."""
@@ -3708,9 +4082,11 @@ class TestInstall(SandboxTest):
         self.assertEqual(self.tree(), before, "nothing written to the install")
 
     def test_bad_uses(self):
-        self.fails(self.sb.call("--install", "--profile", "x"), 2, "--install and --uninstall take only --prefix")
-        self.fails(self.sb.call("--install", "--uninstall"), 2, "take only --prefix")
-        self.fails(self.sb.call("--prefix", "/tmp"), 2, "--prefix goes with --install or --uninstall")
+        self.fails(self.sb.call("--install", "--profile", "x"), 2, "--install takes only --prefix, not --profile")
+        self.fails(self.sb.call("--uninstall", "--debug"), 2, "--uninstall takes only --prefix, not --debug")
+        self.fails(self.sb.call("--install", "--uninstall"), 2, "--install and --uninstall cannot be used together")
+        self.fails(self.sb.call("--prefix", "/tmp"), 2,
+                   "--prefix goes only with --install or --uninstall, not with the credential call")
         blocked = os.path.join(self.sb.root, "a-file")
         with open(blocked, "w") as f:
             f.write("not a directory")
@@ -3737,7 +4113,8 @@ class TestCommandLine(SandboxTest):
         with open(os.path.join(HERE, "README.md")) as f:
             readme = f.read()
         env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
-        flags = {s.flag for s in acp.SETTINGS} | set(acp.OPTIONS) | {"--help", "--version"}
+        flags = ({s.flag for s in acp.SETTINGS} | set(acp.OPTIONS) | {"--help", "--version"}
+                 | {flag for flag, _ in acp.MODES.values() if flag})
         keys = ({s.key for s in acp.SETTINGS if s.key} | set(re.findall(r'lookup\("([a-z_]+)"', source))
                 | set(re.findall(r'boolean\("([a-z_]+)"', source))
                 | {"sso_registration_scopes", "endpoint_url", "services"})
@@ -3771,6 +4148,92 @@ class TestCommandLine(SandboxTest):
         with mock.patch.object(acp, "get_credentials", side_effect=KeyboardInterrupt):
             r = self.sb.call("--profile", "sess")
         self.assertEqual((r.rc, r.out, r.err), (130, "", "aws-sso-credential-process: interrupted\n"))
+
+
+class TestExportFormats(SandboxTest):
+    """--format: the credentials as a shell's variables, for CI jobs and eval."""
+
+    NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+             "AWS_ACCOUNT_ID")
+    #: What a hostile or broken portal could send: every shell's metacharacters.
+    HOSTILE = {"accessKeyId": "ASIA'\"$(touch pwned)`touch pwned`",
+               "secretAccessKey": "s'e\\c\"r$HOME;e\nt %PATH% !x! ^&|<> \u2019q\u2018 \\'",
+               "sessionToken": "tok'en$(id)\\' -- #"}
+
+    def hostile_portal(self):
+        body = json.dumps({"roleCredentials": dict(self.HOSTILE, expiration=int((time.time() + 3600) * 1000))})
+        self.standin.fail("/federation/credentials", headers=[("Content-Type", "application/json")],
+                          raw=body.encode())
+
+    def in_shell(self, fmt, shell):
+        """Run --format fmt, load its output in shell, and return the variables it set."""
+        r = self.sb.call("--profile", "sess", "--format", fmt)
+        self.assertEqual((r.rc, r.err), (0, ""), r)
+        script = os.path.join(self.sb.root, "creds." + fmt)
+        with open(script, "w") as f:
+            f.write(r.out)
+        show = "%s -c 'import json, os; print(json.dumps([os.environ.get(n) for n in %s]))'" % (
+            shlex.quote(sys.executable), json.dumps(self.NAMES))
+        if shell == "fish":
+            argv = ["fish", "--no-config", "-c", "source %s; and %s" % (shlex.quote(script), show)]
+        else:
+            argv = [shell, "-c", '. %s && export %s && %s' % (shlex.quote(script), " ".join(self.NAMES), show)]
+        p = subprocess.run(argv, env=self.sb.env, cwd=self.sb.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        return json.loads(p.stdout.decode())
+
+    def expected(self, creds):
+        return [creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"],
+                acp.format_time(creds["expiration"] // 1000)[:-1] + "+00:00", ACCOUNT]
+
+    def test_each_shell_gets_exactly_the_credentials(self):
+        self.sb.write_token("dev")
+        shells = [(fmt, shell) for fmt in ("env", "env-no-export") for shell in ("sh", "bash")]
+        if shutil.which("fish"):
+            shells.append(("fish", "fish"))
+        else:
+            print("(fish is not installed: --format fish not run; make test-all installs it)", file=sys.stderr)
+        for fmt, shell in shells:
+            with self.subTest(fmt=fmt, shell=shell):
+                self.assertEqual(self.in_shell(fmt, shell), self.expected(self.issued()))
+
+    def test_no_value_breaks_out_of_its_quotes(self):
+        self.sb.write_token("dev")
+        shells = [("env", "sh"), ("env", "bash"), ("env-no-export", "sh")] + (
+            [("fish", "fish")] if shutil.which("fish") else [])
+        for fmt, shell in shells:
+            with self.subTest(fmt=fmt, shell=shell):
+                self.hostile_portal()
+                got = self.in_shell(fmt, shell)
+                self.assertEqual(got[:3], [self.HOSTILE[k] for k in ("accessKeyId", "secretAccessKey",
+                                                                     "sessionToken")])
+                self.assertEqual(os.listdir(self.sb.root).count("pwned"), 0, "nothing in a value ran")
+                os.remove(self.sb.role_path(session="dev"))  # the next case fetches (hostile) credentials again
+
+    def test_powershell_and_cmd(self):
+        # Neither shell runs here: the forms are pinned as their quoting rules say.
+        self.sb.write_token("dev")
+        r = self.sb.call("--profile", "sess", "--format", "powershell")
+        c = self.issued()
+        self.assertEqual(r.out.splitlines()[:2], ['$Env:AWS_ACCESS_KEY_ID="%s"' % c["accessKeyId"],
+                                                  '$Env:AWS_SECRET_ACCESS_KEY="%s"' % c["secretAccessKey"]])
+        self.assertEqual(acp.shell_value("a'b\u2019c$d`e", "powershell"), "'a''b\u2019\u2019c$d`e'")
+        r = self.sb.call("--profile", "sess", "--format", "windows-cmd")
+        self.assertEqual(r.out.splitlines()[4], "set AWS_ACCOUNT_ID=%s" % ACCOUNT)
+        os.remove(self.sb.role_path(session="dev"))
+        self.hostile_portal()
+        self.fails(self.sb.call("--profile", "sess", "--format", "windows-cmd"), 5,
+                   "--format windows-cmd cannot write safely; use --format powershell or process")
+
+    def test_process_is_the_default_and_bad_uses(self):
+        self.sb.write_token("dev")
+        self.assertEqual(self.ok(self.sb.call("--profile", "sess", "--format", "process")),
+                         self.ok(self.sb.call("--profile", "sess")))
+        self.fails(self.sb.call("--profile", "sess", "--format", "yaml"), 2,
+                   "--format must be one of process, env, env-no-export, powershell, windows-cmd, fish, not 'yaml'")
+        self.fails(self.sb.call("--list", "--profile", "sess", "--format", "env"), 2,
+                   "--format goes only with the credential call, not with --list")
+        self.fails(self.sb.call("--profile", "sess", "--format"), 2, "--format needs a value")
 
 
 class TestFailuresOnTheTerminal(SandboxTest):
@@ -4149,6 +4612,25 @@ class TestWithTheAwsCli(SandboxTest):
                          ["assume-role-entry.json"], "only our lock files stay, and they hold no credentials")
         self.assertFalse(os.path.exists(self.sb.token_path("dev")))
 
+    def test_format_matches_aws_configure_export_credentials(self):
+        # The CLI runs the script through credential_process and prints the
+        # same credentials in its own forms: ours must be those lines exactly.
+        self.sb.write_token("dev")
+        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
+                             % self.sb.credential_process_line("--profile", "sess"))
+        for fmt in ("env", "env-no-export", "powershell", "windows-cmd"):
+            with self.subTest(fmt=fmt):
+                p = subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", "app",
+                                    "--format", fmt], env=self.sb.environ(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=60, cwd=self.sb.root)
+                self.assertEqual(p.returncode, 0, p.stderr.decode())
+                ours = self.sb.call("--profile", "sess", "--format", fmt)
+                self.assertEqual(ours.rc, 0, ours)
+                self.assertEqual(ours.out.splitlines()[:4], p.stdout.decode().splitlines())
+                self.assertEqual(ours.out.splitlines()[4:], [acp.FORMATS[fmt] % ("AWS_ACCOUNT_ID", (
+                    '"%s"' if fmt == "powershell" else "%s") % ACCOUNT)])
+        self.assertEqual(len(self.standin.issued), 1, "all from the one cached set")
+
     def test_registration_cache_key_and_scopes_agree_with_the_cli(self):
         configs = {"listed": "sso_registration_scopes = sso:account:access, codewhisperer:completions\n",
                    "blank": "sso_registration_scopes =\n", "absent": ""}
@@ -4358,16 +4840,24 @@ class TestFuzz(unittest.TestCase):
                     files[os.path.join(d, n)] = f.read()
         return files
 
-    def check(self, sb, r, before):
+    def check(self, sb, r, before, mode="credentials"):
+        """mode: what the run was (the modes' stdout differs: --check reports
+        whatever its verdict; --list and --format print other forms)."""
         FUZZ_CODES[r.rc] = FUZZ_CODES.get(r.rc, 0) + 1
         self.assertIn(r.rc, (0, 1, 2, 3, 4, 5, 6), r)
         self.assertNotIn("Traceback", r.err)
-        if r.rc == 0:
+        if mode == "check" and r.out:
+            self.assertTrue(r.out.splitlines()[-1].startswith("verdict: "), r)
+            self.assertTrue(all(line.isprintable() for line in r.out.splitlines()), r)
+        if r.rc == 0 and mode == "credentials":
             doc = json.loads(r.out)
             self.assertEqual(doc["Version"], 1)
             self.assertRegex(doc["Expiration"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        elif r.rc == 0:
+            self.assertTrue(all(line.isprintable() for line in r.out.splitlines()), r)
         else:
-            self.assertEqual(r.out, "", r)
+            if mode != "check":
+                self.assertEqual(r.out, "", r)
             last = r.err.splitlines()[-1]
             self.assertTrue(last.startswith("aws-sso-credential-process: "), r)
             self.assertTrue(last.isprintable(), r)
@@ -4425,7 +4915,8 @@ class TestFuzz(unittest.TestCase):
 
         @fuzz_settings()
         @given(path=st.sampled_from(["/federation/credentials", "/token", "/client/register",
-                                     "/device_authorization"]),
+                                     "/device_authorization", "/assignment/accounts", "/assignment/roles",
+                                     "/logout"]),
                status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 503, 302, 204]),
                error_type=st.none() | NASTY | st.sampled_from(["UnauthorizedException", "SlowDownException",
                                                               "AuthorizationPendingException", "InvalidGrantException"]),
@@ -4437,7 +4928,7 @@ class TestFuzz(unittest.TestCase):
                     self.standin.add_refresh_token("refresh-1", "cid")
                     sb.write_token("dev", ttl=-60, clientId="cid", clientSecret="csecret", refreshToken="refresh-1",
                                    registrationExpiresAt=utc(time.time() + 86400))
-                elif path == "/federation/credentials":
+                elif path.startswith(("/federation", "/assignment", "/logout")):
                     sb.write_token("dev")
                 headers = [("Content-Type", "application/json")]
                 if error_type is not None:
@@ -4449,12 +4940,19 @@ class TestFuzz(unittest.TestCase):
                 if path in ("/client/register", "/device_authorization"):
                     args += ["-i", "--no-browser"]
                     self.standin.auto_approve = 1
-                self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before)
+                mode = {"/assignment/accounts": "list", "/assignment/roles": "list", "/logout": "logout"}.get(path)
+                if mode:
+                    args.append("--" + mode)
+                self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before,
+                           mode or "credentials")
 
         @fuzz_settings()
         @given(argv=st.lists(st.sampled_from(["--profile", "--account-id", "--role-name", "--start-url", "--region",
                                               "--sso-session", "-i", "-n", "--force-refresh", "--no-browser",
-                                              "--use-device-code", "--debug", "--region=", "--bogus", "sess"])
+                                              "--use-device-code", "--debug", "--region=", "--bogus", "sess",
+                                              "--login", "--logout", "--list", "--check", "--online", "--format",
+                                              "--output", "env", "json", "config", "fish", "windows-cmd",
+                                              "--format=powershell"])
                              | NASTY, max_size=8),
                env=st.dictionaries(st.sampled_from(
                    ["AWS_SSO_ACCOUNT_ID", "AWS_SSO_ROLE_NAME", "AWS_SSO_START_URL", "AWS_SSO_REGION",
@@ -4472,7 +4970,10 @@ class TestFuzz(unittest.TestCase):
                     env["HOME"] = os.path.join(sb.root, "elsewhere")
                 argv = ["--profile", "sess"] + [a.replace("\x00", "") for a in argv]
                 before = self.snapshot(sb)
-                self.check(sb, sb.call(*argv, env=env), before)
+                modes = [a[2:] for a in argv if a in ("--login", "--logout", "--list", "--check")]
+                formatted = any(a.startswith("--format") for a in argv)
+                self.check(sb, sb.call(*argv, env=dict(env, AWS_SSO_LOGIN_TIMEOUT="5"), terminal=Terminal()),
+                           before, modes[-1] if modes else "format" if formatted else "credentials")
 
 
 # ==========================================================================
@@ -5059,6 +5560,7 @@ class TestRequirements(unittest.TestCase):
 
     def test_required_tools_are_installed(self):
         available = {"botocore": HAVE_BOTOCORE, "hypothesis": hypothesis is not None, "awscli": have_debian_cli(),
+                     "fish": shutil.which("fish") is not None,
                      "sdk": not any(c.missing() for c in CONSUMERS)}
         for name in filter(None, os.environ.get("ACP_TEST_REQUIRE", "").split(",")):
             self.assertIn(name, available, "ACP_TEST_REQUIRE names an unknown tool")
