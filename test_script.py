@@ -3852,11 +3852,18 @@ class TestCheck(SandboxTest):
             credential_process = {python} {script} --profile sesss
             [profile other-tool]
             credential_process = /nonexistent/other-tool
+            [profile relative]
+            credential_process = aws-sso-credential-process --profile sess
+            [profile unsplittable]
+            credential_process = {python} "{script} --profile sess
             """).format(line=line, url=START_URL, python=sys.executable, script=SCRIPT))
         r = self.check("--profile", "sess")
         self.assertEqual(r.rc, 2, r)
         problems = [l for l in r.out.splitlines() if l.startswith("  - ")]
-        self.assertEqual(len(problems), 6, problems)
+        self.assertEqual(len(problems), 8, problems)
+        self.assertIn("profile 'relative': its credential_process runs aws-sso-credential-process, not an absolute "
+                      "path", r.out)
+        self.assertIn("profile 'unsplittable': its credential_process cannot be split", r.out)
         self.assertIn("profile 'both' has credential_process and sso_session keys: botocore (boto3, the AWS CLI), "
                       "JS SDK v2 and Ruby use their own SSO and never run credential_process, the Go SDKs fail, "
                       "only JS SDK v3 runs it", r.out)
@@ -3896,6 +3903,10 @@ class TestCheck(SandboxTest):
         self.assertIn("  portal             refused: no access to role Nope", r.out)
         self.sb.write_token("dev", register=False)
         self.assertEqual(self.check("--profile", "sess", "--online").rc, 1)
+        self.sb.write_token("dev", ttl=-60)
+        r = self.check("--profile", "sess", "--online")
+        self.assertEqual(r.rc, 1)
+        self.assertIn("  portal             not asked: no usable login to show it\n", r.out)
 
     def test_a_broken_configuration_is_shown_as_far_as_it_resolved(self):
         self.sb.write_config(BASE_CONFIG + "\n[profile half]\nsso_session = dev\nsso_account_id = 12\n")
@@ -4061,6 +4072,16 @@ class TestInstall(SandboxTest):
         r = self.launch("--uninstall")
         self.assertEqual((r.rc, r.err), (0, ""))
         self.assertEqual(self.tree(), ["bin", "share"])
+
+    def test_list_from_the_installed_command_prints_lines_that_run_it(self):
+        self.assertEqual(self.install().rc, 0)
+        self.sb.write_token(START_URL)
+        r = self.launch("--list", "--start-url", START_URL, "--region", "us-east-1", "--output", "config")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("\ncredential_process = %s --start-url %s --region us-east-1 --account-id 111122223333 "
+                      "--role-name Admin\n" % (self.launcher, START_URL), r.out)
+        self.sb.write_config(BASE_CONFIG + r.out)
+        self.ok(self.launch(*shlex.split(r.out.split("credential_process = ")[1].splitlines()[0])[1:]))
 
     def test_a_read_only_install_run_by_another_user(self):
         # A container image: installed as root, run as nobody from a read-only filesystem.
@@ -5703,16 +5724,17 @@ def bench(rounds=40):
             rss[name] = max(peaks) / 1024
         if standin.count() != warm_calls or warm_calls != 1:
             raise SystemExit("the timed runs were not all cache hits (%d portal calls)" % standin.count())
-        bare = statistics.median(times[commands[0][0]])
+        bare, floor = (statistics.median(times[commands[i][0]]) for i in (0, 1))
         print("Cache hit, %d interleaved runs each, %s (Python %s)\n"
               % (rounds, sys.executable, sys.version.split()[0]))
-        print("%-50s %9s %9s %8s %9s" % ("command", "median", "min", "ratio", "peak RSS"))
+        print("%-50s %9s %9s %8s %9s %9s" % ("command", "median", "min", "ratio", "vs -I -S", "peak RSS"))
         for name, _ in commands:
             med = statistics.median(times[name])
-            print("%-50s %7.1fms %7.1fms %7.2fx %7s" % (
-                name, med * 1000, min(times[name]) * 1000, med / bare,
+            print("%-50s %7.1fms %7.1fms %7.2fx %8.2fx %7s" % (
+                name, med * 1000, min(times[name]) * 1000, med / bare, med / floor,
                 "%.1fMB" % rss[name] if name in rss else "n/a"))
-        print("\nratio = median / median of the bare interpreter; portal calls during the timed runs: 0")
+        print("\nratio = median / median of the bare interpreter (python3 -c pass); vs -I -S = median / median of "
+              "python3 -I -S -c pass; portal calls during the timed runs: 0")
         return 0
     finally:
         standin.close()
