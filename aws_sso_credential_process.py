@@ -904,7 +904,7 @@ def parse_args(argv):
     for mode, (flag, _) in MODES.items():
         if flag:
             table[flag] = ("mode", mode)
-    opts = {}
+    opts, typed = {}, {}
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -916,6 +916,7 @@ def parse_args(argv):
         option, fixed = table.get(name, (None, None))
         if option is None or (fixed is not None and eq):
             raise ConfigError("unrecognized argument %s (see --help)" % quoted(arg))
+        typed[option] = name
         if fixed is not None:
             if opts.get(option, fixed) != fixed:
                 if option == "mode":
@@ -933,7 +934,7 @@ def parse_args(argv):
     mode = opts.get("mode", "credentials")
     for option in opts:
         if option not in _mode_options(mode):
-            word = min(w for w, (o, _) in table.items() if o == option and w.startswith("--"))
+            word = typed[option]
             if mode in STANDALONE_MODES:
                 raise ConfigError("%s takes only --prefix, not %s" % (MODES[mode][0], word))
             users = [MODES[m][0] or "the credential call" for m in MODES if option in MODES[m][1]]
@@ -1206,6 +1207,10 @@ def _check_settings(cfg, need_role=True):
             missing.append("%s (%s, %s or %s)" % (s.what, s.flag, s.env, where))
     if missing:
         raise ConfigError("missing %s" % "; ".join(missing))
+    if cfg.start_url is not None and not is_token_text(cfg.start_url):
+        raise ConfigError("start URL %s (from %s) has spaces or control characters; write it as the portal "
+                          "shows it, like https://d-1234567890.awsapps.com/start"
+                          % (quoted(cfg.start_url), cfg.origin["start_url"]))
     if cfg.account_id is not None and (len(cfg.account_id) != 12 or not _DIGITS.issuperset(cfg.account_id)):
         raise ConfigError("account ID %s (from %s) must be 12 digits"
                           % (quoted(cfg.account_id), cfg.origin["account_id"]))
@@ -1525,14 +1530,15 @@ def store_role_credentials(path, creds, account_id, log):
 
 def save_file(path, text, log, what):
     """Write a cache file; a failure (read-only or full disk) costs only the
-    caching, never the run: it is logged and the run goes on."""
+    caching, never the run: it is logged and the run goes on. Returns the
+    failure (an OSError), or None."""
     try:
         write_file_atomic(path, text)
     except OSError as e:
         log("could not cache the %s in %s (%s); going on without", what, path, e)
-        return False
+        return e
     log("%s cached in %s", what, path)
-    return True
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -2207,8 +2213,8 @@ def save_token(ctx, path, doc, how):
     came ("refreshed" or "logged in")."""
     import json
     ctx.log.hide(doc["accessToken"], doc.get("refreshToken"))
-    save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
-    return dict(doc, _expires=parse_time(doc["expiresAt"]), _how=how)
+    failure = save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
+    return dict(doc, _expires=parse_time(doc["expiresAt"]), _how=how, _unsaved=failure)
 
 
 def oidc_call(ctx, operation, path, body):
@@ -2821,7 +2827,9 @@ def login(ctx, path):
         client = client_registration(ctx, pkce=not device)
         answer = (device_login if device else pkce_login)(ctx, client, prompt)
         token = save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "logged in")
-        prompt.say("%s: logged in to %s; valid until %s" % (PROG, who(cfg), token["expiresAt"]))
+        prompt.say("%s: logged in to %s; valid until %s%s" % (PROG, who(cfg), token["expiresAt"], (
+            "; but the token cannot be saved in %s (%s): it serves this run only" % (path, one_line(
+                token["_unsaved"]))) if token["_unsaved"] else ""))
     finally:
         prompt.close()
     return token
@@ -2840,11 +2848,19 @@ def run_login(ctx):
     cfg = ctx.cfg
     path = token_path(ctx)
     token, why = read_token(ctx, path)
+    before = token["accessToken"] if token else None
     if not cfg.force_refresh and token_state(ctx, token, why)[0] == "fresh":
         line = "already logged in to %s; valid until %s (--force-refresh logs in again)"
     else:
         cfg.interactive = True
         token = renew_token(ctx, path, None, force_login=cfg.force_refresh)
+        if "_how" not in token and (token["accessToken"] == before or token_state(ctx, token, None)[0] != "fresh"):
+            # the old token, still usable but not for long (not refreshable, or its refresh failed): log in
+            token = renew_token(ctx, path, None, force_login=True)
+        if token.get("_unsaved"):
+            raise ConfigError("%s (%s), but the token cannot be saved in %s: %s; check that directory's owner "
+                              "and free space (sudo aws sso login leaves it owned by root)"
+                              % (token["_how"], who(cfg), path, one_line(token["_unsaved"])))
         line = {"logged in": None, "refreshed": "refreshed the login to %s; valid until %s"}.get(
             token.get("_how"), "logged in to %s (by another process meanwhile); valid until %s")
     if line:  # login() has said its own
@@ -2856,46 +2872,60 @@ def run_login(ctx):
     return ""
 
 
+def portal_pages(ctx, token, operation, key, query=()):
+    """The items of a paged portal listing, every page, waiting out throttling."""
+    seen, next_token = set(), None
+    while True:
+        body = portal_call(ctx, token, operation, query + ((("next_token", next_token),) if next_token else ())
+                           + (("max_result", "100"),), attempts=LIST_ATTEMPTS)
+        items = body.get(key)
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            raise ServiceError("%s returned an unexpected response (no %s)" % (operation, key))
+        yield from items
+        next_token = body.get("nextToken")
+        if not next_token:
+            return
+        if not is_token_text(next_token) or next_token in seen:  # a service going round in circles
+            raise ServiceError("%s returned a bad or repeated nextToken" % operation)
+        seen.add(next_token)
+
+
+def _listed(item, key, check):
+    """A field of a listed account or role, checked."""
+    value = item.get(key)
+    if not isinstance(value, str) or not check(value):
+        raise ServiceError("the SSO portal listed a malformed %s (%s)" % (key, clip(repr(value), 80)))
+    return value
+
+
+def is_account_id(value):
+    return len(value) == 12 and _DIGITS.issuperset(value)
+
+
+def account_roles(ctx, token, account_id):
+    """The role names the token reaches in one account (ListAccountRoles)."""
+    return [_listed(role, "roleName", is_token_text)
+            for role in portal_pages(ctx, token, "ListAccountRoles", "roleList", (("account_id", account_id),))]
+
+
 def list_roles(ctx, token):
-    """Every (account, role) the token reaches: ListAccounts, then
-    ListAccountRoles for each, every page, waiting out throttling."""
-    def pages(operation, key, query):
-        seen, next_token = set(), None
-        while True:
-            body = portal_call(ctx, token, operation, query + ((("next_token", next_token),) if next_token else ())
-                               + (("max_result", "100"),), attempts=LIST_ATTEMPTS)
-            items = body.get(key)
-            if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-                raise ServiceError("%s returned an unexpected response (no %s)" % (operation, key))
-            yield from items
-            next_token = body.get("nextToken")
-            if not next_token:
-                return
-            if not is_token_text(next_token) or next_token in seen:  # a service going round in circles
-                raise ServiceError("%s returned a bad or repeated nextToken" % operation)
-            seen.add(next_token)
-
-    def text(item, key, check=None):
-        value = item.get(key)
-        if not isinstance(value, str) or (check and not check(value)):
-            raise ServiceError("the SSO portal listed a malformed %s (%s)" % (key, clip(repr(value), 80)))
-        return value
-
+    """Every account and role the token reaches: ListAccounts, then
+    ListAccountRoles for each; names as the portal gave them."""
     found = []
-    for account in pages("ListAccounts", "accountList", ()):
-        account_id = text(account, "accountId", lambda v: len(v) == 12 and _DIGITS.issuperset(v))
-        for role in pages("ListAccountRoles", "roleList", (("account_id", account_id),)):
-            found.append({"accountId": account_id, "accountName": printable(account.get("accountName") or ""),
-                          "emailAddress": printable(account.get("emailAddress") or ""),
-                          "roleName": text(role, "roleName", is_token_text)})
+    for account in portal_pages(ctx, token, "ListAccounts", "accountList"):
+        account_id = _listed(account, "accountId", is_account_id)
+        for role_name in account_roles(ctx, token, account_id):
+            found.append({"accountId": account_id, "roleName": role_name, **{
+                key: _listed(account, key, lambda v: True) if account.get(key) is not None else ""
+                for key in ("accountName", "emailAddress")}})
     found.sort(key=lambda r: (r["accountName"].lower(), r["accountId"], r["roleName"]))
     return found
 
 
-def profile_name(account_name, account_id, role_name):
+def profile_name(account_name, account_id, role_name, with_id=False):
     """A profile name from an account and role: ASCII letters (accents
     dropped), digits, '.', '_' and '-' only, so that it is safe in an INI
-    header and in a shell."""
+    header and in a shell; with_id, the account ID follows its name."""
     import unicodedata
 
     def clean(text):
@@ -2905,7 +2935,9 @@ def profile_name(account_name, account_id, role_name):
         while "--" in out:
             out = out.replace("--", "-")
         return out.strip("-.")
-    return "%s.%s" % (clean(account_name) or account_id, clean(role_name) or "role")
+    account = clean(account_name)
+    account = account + "-" + account_id if account and with_id else account or account_id
+    return "%s.%s" % (account, clean(role_name) or "role")
 
 
 def this_command():
@@ -2922,68 +2954,143 @@ def this_command():
     return "%s %s" % (shlex.quote(os.path.abspath(sys.executable or "python3")), shlex.quote(here))
 
 
-def run_list(ctx, output):
+def run_list(ctx, opts):
     """--list: the accounts and roles the login reaches, as a table, JSON, or
     ~/.aws/config sections in the README's layout."""
     import json
     import shlex
     cfg = ctx.cfg
     roles = list_roles(ctx, get_token(ctx))
+    output = opts.get("output", "table")
     if output == "json":
         return json.dumps(roles, indent=2) + "\n"
     if output == "config":
-        if cfg.profile is not None:
-            source = ("--profile", cfg.profile)
-        elif cfg.sso_session is not None:
-            source = ("--sso-session", cfg.sso_session)
-        else:
-            source = ("--start-url", cfg.start_url, "--region", cfg.region)
-        names = [profile_name(r["accountName"], r["accountId"], r["roleName"]) for r in roles]
+        # The lines read the login this listing read: its --profile and the
+        # flags that overrode it, or else what the environment gave.
+        source = (("--profile", cfg.profile) if cfg.profile is not None else ()) + tuple(
+            word for s in SETTINGS if s.attr in opts and not s.boolean and s.attr not in ("account_id", "role_name")
+            for word in (s.flag, opts[s.attr]))
+        if not source:
+            source = (("--sso-session", cfg.sso_session) if cfg.sso_session is not None
+                      else ("--start-url", cfg.start_url, "--region", cfg.region))
+        names = unique_profile_names(roles)
         lines = ["# The accounts and roles %s reaches, listed by %s %s on %s." % (
-            who(cfg), PROG, __version__, format_time(ctx.now()))]
+            printable(who(cfg)), PROG, __version__, format_time(ctx.now()))]
         for role, name in zip(roles, names):
-            if names.count(name) > 1:  # two accounts with one name
-                name = "%s.%s" % (name.rsplit(".", 1)[0] + "-" + role["accountId"], name.rsplit(".", 1)[1])
-            lines += ["", "[profile %s]" % name, "credential_process = %s %s" % (this_command(), " ".join(
+            lines.append("")
+            if name in cfg.file["profiles"]:
+                lines.append("# [profile %s] is in %s already: keep one of the two" % (name, printable(
+                    cfg.config_path)))
+            lines += ["[profile %s]" % name, "credential_process = %s %s" % (this_command(), " ".join(
                 shlex.quote(word) for word in source + ("--account-id", role["accountId"],
                                                          "--role-name", role["roleName"])))]
         return "\n".join(lines) + "\n"
     rows = [("ACCOUNT ID", "ACCOUNT NAME", "ROLE")] + [
-        (r["accountId"], clip(r["accountName"], 60), r["roleName"]) for r in roles]
+        (r["accountId"], printable(clip(r["accountName"], 60)), r["roleName"]) for r in roles]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return "".join("%s  %s  %s\n" % (row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2]) for row in rows)
 
 
-def _role_pairs_of(cfg):
-    """The (account, role) pairs the config file pairs with cfg's login."""
-    pairs = set()
+def unique_profile_names(roles):
+    """profile_name for each role, kept apart: where two accounts share a
+    name the account ID goes in, and where cleaning makes two roles alike
+    (Data+Eng, Data-Eng) a counter follows."""
+    names = [profile_name(r["accountName"], r["accountId"], r["roleName"]) for r in roles]
+    taken, unique = set(), []
+    for role, name in zip(roles, names):
+        if names.count(name) > 1:
+            name = profile_name(role["accountName"], role["accountId"], role["roleName"], with_id=True)
+        base, n = name, 2
+        while name in taken:
+            name, n = "%s-%d" % (base, n), n + 1
+        taken.add(name)
+        unique.append(name)
+    return unique
+
+
+def runs_this_script(line):
+    return "aws_sso_credential_process" in line or LAUNCHER in line
+
+
+def line_options(line):
+    """The --flag values in a credential_process line (both --flag value and
+    --flag=value), as botocore would split it; {} if it cannot be split."""
+    import shlex
+    try:
+        argv = shlex.split(line)
+    except ValueError:
+        return {}
+    found = {}
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name.startswith("--") and (eq or i + 1 < len(argv)):
+            found[name] = value if eq else argv[i + 1]
+    return found
+
+
+def _known_roles(cfg):
+    """(account, role) pairs the configuration names anywhere: sso_account_id
+    and sso_role_name in profiles, --account-id and --role-name in the
+    credential_process lines that run this script, and the run's own."""
+    pairs = {(cfg.account_id, cfg.role_name)}
     for section in cfg.file["profiles"].values():
-        session = section.get("sso_session")
-        same = (session == cfg.sso_session if cfg.sso_session is not None
-                else session is None and section.get("sso_start_url") == cfg.start_url)
-        if same and section.get("sso_account_id") and section.get("sso_role_name"):
-            pairs.add((section["sso_account_id"], section["sso_role_name"]))
-    if cfg.account_id and cfg.role_name:
-        pairs.add((cfg.account_id, cfg.role_name))
-    return pairs
+        pairs.add((section.get("sso_account_id"), section.get("sso_role_name")))
+        line = section.get("credential_process") or ""
+        if runs_this_script(line):
+            flags = line_options(line)
+            named = cfg.file["profiles"].get(flags.get("--profile"), {})
+            pairs.add((flags.get("--account-id", named.get("sso_account_id")),
+                       flags.get("--role-name", named.get("sso_role_name"))))
+    return {(a, r) for a, r in pairs if a and r}
+
+
+def _cached_sso_accounts(cfg):
+    """The AccountId of every SSO entry in the role cache."""
+    import os
+    directory = home_path(cfg.environ, ROLE_CACHE_DIR)
+    accounts = set()
+    try:
+        names = [n for n in os.listdir(directory) if n.endswith(".json")]
+    except OSError:
+        return accounts
+    for name in names:
+        try:
+            entry = read_json_file(os.path.join(directory, name))
+            if entry.get("ProviderType") == "sso" and is_account_id(entry["Credentials"]["AccountId"]):
+                accounts.add(entry["Credentials"]["AccountId"])
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            pass
+    return accounts
 
 
 def run_logout(ctx):
-    """--logout: the portal's Logout for the cached token, then that token
-    file and the role credentials cached from this login, found by their
-    keys: every account and role the config pairs with it and, while the
-    token is alive, every one the portal lists. Other files stay."""
+    """--logout: the portal's Logout for the cached token (refreshed first if
+    it has expired but can be, since its refresh token keeps the session
+    alive), then that token file and the role credentials cached from this
+    login. Those are found by key, for every account and role the config
+    names, crossed with the accounts of the SSO entries in the role cache and
+    the roles the portal lists in them. Other files stay."""
     import os
     cfg = ctx.cfg
     path = token_path(ctx)
     token, _ = read_token(ctx, path)
     said, failure = [], None
-    pairs = _role_pairs_of(cfg)
+    if token is not None and token["_expires"] <= ctx.now() and refreshable(token, ctx.now()):
+        try:
+            token = refresh(ctx, path, token)
+        except Error as e:
+            ctx.log("refreshing before the logout failed: %s", e)
+    pairs = _known_roles(cfg)
+    accounts = _cached_sso_accounts(cfg)
+    pairs |= {(a, r) for a in accounts for _, r in pairs}
     if token is not None and token["_expires"] > ctx.now():
         try:
-            pairs |= {(r["accountId"], r["roleName"]) for r in list_roles(ctx, token)}
+            for account_id in sorted(accounts):
+                pairs |= {(account_id, r) for r in account_roles(ctx, token, account_id)}
         except Error as e:
-            ctx.log("listing the roles before logging out failed: %s", e)
+            said.append("warning: listing the roles of this login failed (%s); role credentials of this login "
+                        "for roles the config does not name may remain in %s" % (
+                            ctx.log.public(e), home_path(cfg.environ, ROLE_CACHE_DIR)))
         try:
             portal_call(ctx, token, "Logout")
             said.append("logged out of %s at the SSO portal" % who(cfg))
@@ -2992,46 +3099,56 @@ def run_logout(ctx):
         except Error as e:
             failure = e
     elif token is not None:
-        said.append("the login for %s had expired; nothing to tell the portal" % who(cfg))
+        said.append("the login for %s had expired (and could not be refreshed); nothing to tell the portal"
+                    % who(cfg))
     removed = []
-    for account_id, role_name in sorted(pairs):
-        role_path = role_cache_path(cfg, account_id, role_name)
-        try:
-            if read_json_file(role_path).get("ProviderType") != "sso":
+    try:
+        for account_id, role_name in sorted(pairs):
+            role_path = role_cache_path(cfg, account_id, role_name)
+            try:
+                if read_json_file(role_path).get("ProviderType") != "sso":
+                    continue
+            except (OSError, ValueError, AttributeError):
                 continue
-        except (OSError, ValueError, AttributeError):
-            continue
-        _remove(role_path, removed)
-    if os.path.lexists(path):
-        _remove(path, removed)
-    said += ["removed %s" % p for p in removed] or ["no cached login or role credentials for %s" % who(cfg)]
-    write_stream(ctx.stderr, "".join("%s: %s\n" % (PROG, line) for line in said))
+            _remove(role_path, removed)
+        if os.path.lexists(path):
+            _remove(path, removed)
+    finally:
+        said += ["removed %s" % p for p in removed]
+        if not removed and failure is None and not said:
+            said.append("no cached login or role credentials for %s" % who(cfg))
+        write_stream(ctx.stderr, "".join("%s: %s\n" % (PROG, printable(line)) for line in said))
     if failure is not None:
         raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
                             "stays valid at the portal until it expires, at %s" % (
-                                failure, format_time(token["_expires"])))
+                                ctx.log.public(failure), format_time(token["_expires"])))
     return ""
 
 
 #: What a profile holding both credential_process and sso_* keys does under
-#: each SDK, as the SDK matrix saw it (README, "Under each SDK"): by the
-#: kind of SSO keys it holds.
+#: each SDK, as the SDK matrix saw it (README, "Under each SDK"), by the
+#: kind of SSO keys it holds; other mixes were not measured.
 SDK_TRAPS = {
     "sso-session": "botocore (boto3, the AWS CLI), JS SDK v2 and Ruby use their own SSO and never run "
                    "credential_process, the Go SDKs fail, only JS SDK v3 runs it",
     "legacy": "botocore (boto3, the AWS CLI), JS SDK v2, Ruby and the Go SDKs use their own SSO and never run "
               "credential_process, only JS SDK v3 runs it",
     "bare": "Ruby fails on it (it builds an SSO token provider for the sso_session and needs that login)",
+    "other": "SDKs disagree on such a profile (some run credential_process, some use their own SSO, some fail)",
 }
 
 
 def _trap(section):
     """Which SDK_TRAPS case a credential_process profile is, or None."""
-    if section.get("sso_start_url"):
+    keys = {k for k in section if k.startswith("sso_") and section[k]}
+    role = {"sso_account_id", "sso_role_name"}
+    if keys == {"sso_session"}:
+        return "bare"
+    if "sso_session" in keys and role <= keys and "sso_start_url" not in keys:
+        return "sso-session"
+    if {"sso_start_url", "sso_region"} | role <= keys and "sso_session" not in keys:
         return "legacy"
-    if section.get("sso_session"):
-        return "sso-session" if section.get("sso_account_id") or section.get("sso_role_name") else "bare"
-    return None
+    return "other" if keys else None
 
 
 def check_credential_processes(cfg):
@@ -3042,14 +3159,13 @@ def check_credential_processes(cfg):
     problems = []
     for name, section in sorted(cfg.file["profiles"].items()):
         line = section.get("credential_process") or ""
-        if "aws_sso_credential_process" not in line and LAUNCHER not in line:
+        if not runs_this_script(line):
             continue
         trap = _trap(section)
         if trap:
-            problems.append(ConfigError("profile %r has credential_process and %s keys: %s; move the sso_* "
-                                        "keys to a profile of their own" % (
-                                            name, "sso_session" if trap != "legacy" else "legacy sso_*",
-                                            SDK_TRAPS[trap])))
+            problems.append(ConfigError("profile %r has credential_process and %s: %s; move the sso_* keys to "
+                                        "a profile of their own" % (name, ", ".join(
+                                            sorted(k for k in section if k.startswith("sso_"))), SDK_TRAPS[trap])))
         if "~" in line or "$" in line:
             problems.append(ConfigError("profile %r: its credential_process has ~ or $: botocore expands "
                                         "neither; write absolute paths" % name))
@@ -3066,9 +3182,10 @@ def check_credential_processes(cfg):
                                             "SDKs and IDEs run it with their own PATH and directory" % (name, path)))
             elif not os.path.isfile(path) or (path is argv[0] and not os.access(path, os.X_OK)):
                 problems.append(ConfigError("profile %r: its credential_process runs %s, which %s" % (
-                    name, path, "is not executable" if os.path.isfile(path) else "does not exist")))
-        if "--profile" in argv[:-1]:
-            target = argv[argv.index("--profile") + 1]
+                    name, path, "is not executable" if os.path.isfile(path) else "is not a file"
+                    if os.path.exists(path) else "does not exist")))
+        target = line_options(line).get("--profile")
+        if target is not None:
             if target not in cfg.file["profiles"]:
                 problems.append(ConfigError("profile %r: its credential_process reads --profile %s, which is "
                                             "not in %s" % (name, target, cfg.config_path)))
@@ -3095,7 +3212,7 @@ def run_check(opts, environ, log, seams):
     except ConfigError as e:
         cfg = getattr(e, "cfg", None) or Config(environ)
         problems.append(e)
-    if cfg.profile_section.get("credential_process") and not _trap(cfg.profile_section):
+    if runs_this_script(cfg.profile_section.get("credential_process") or "") and not _trap(cfg.profile_section):
         problems.insert(0, ConfigError("profile %r is the one that runs credential_process; check the profile "
                                        "with the sso_* keys, the one its line names" % cfg.profile))
     out.append("configuration: %s" % cfg.config_path)
@@ -3134,7 +3251,7 @@ def run_check(opts, environ, log, seams):
         out.append("  %-18s %s" % ("state", "cached until %s" % format_time(creds["Expiration"]) if creds else
                                    "none fresh cached: the next call fetches them"))
         if opts.get("online"):
-            if action in ("fresh", "usable"):
+            if token is not None and token["_expires"] > now:
                 try:
                     fetch_role_credentials(ctx, token)
                     out.append("  %-18s %s" % ("portal", "accepts the login and grants the role"))
@@ -3142,7 +3259,7 @@ def run_check(opts, environ, log, seams):
                     out.append("  %-18s %s" % ("portal", "refused: %s" % log.public(e)))
                     problems.append(e)
             else:
-                out.append("  %-18s %s" % ("portal", "not asked: no usable login to show it"))
+                out.append("  %-18s %s" % ("portal", "not asked: the login has expired"))
     if cfg.file["profiles"] or is_file(cfg.config_path or ""):
         try:
             if not cfg.file["profiles"]:
@@ -3156,9 +3273,9 @@ def run_check(opts, environ, log, seams):
         problems += traps
     if problems:
         out.append("verdict: NOT READY (exit %d): %s" % (problems[0].exit_code, log.public(problems[0])))
-        return "\n".join(out) + "\n", problems[0]
-    out.append("verdict: ready")
-    return "\n".join(out) + "\n", None
+    else:
+        out.append("verdict: ready")
+    return "".join(printable(line) + "\n" for line in out), problems[0] if problems else None
 
 
 def _remove(path, removed):
@@ -3254,6 +3371,10 @@ def install(opts, environ, stdout, stderr):
     if not sys.executable or not os.path.isfile(python):
         raise ConfigError("cannot tell which Python is running this (sys.executable is %r)" % sys.executable)
     module = os.path.join(share, "aws_sso_credential_process.py")
+    launcher = os.path.join(bin_dir, LAUNCHER + (".cmd" if os.name == "nt" else ""))
+    if os.path.lexists(launcher) and not is_our_launcher(launcher):
+        raise ConfigError("%s exists and --install did not write it (the PyPI package of the same name, say); "
+                          "remove or rename it, or choose another --prefix" % launcher)
     try:
         with open(os.path.abspath(__file__), "rb") as f:
             source = f.read()
@@ -3275,8 +3396,6 @@ def install(opts, environ, stdout, stderr):
             for leftover in (staged, staged_pyc):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
-        name = LAUNCHER + (".cmd" if os.name == "nt" else "")
-        launcher = os.path.join(bin_dir, name)
         text = launcher_cmd_text(python, share) if os.name == "nt" else launcher_text(python, share)
         _replace_file(launcher, text.encode("utf-8"), 0o755)
     except (OSError, py_compile.PyCompileError) as e:
@@ -3345,16 +3464,15 @@ def shell_value(value, fmt):
     """value as one literal word in fmt's shell: as the AWS CLI writes it
     when that is safe, else quoted so that nothing in it is interpreted."""
     plain = value != "" and _PLAIN_VALUE.issuperset(value)
+    if not (value.isascii() and value.isprintable()):  # a line-by-line reader would split or drop it
+        raise ServiceError("the credentials hold control or non-ASCII characters, which --format %s cannot carry "
+                           "safely; use --format process" % fmt)
     if fmt in ("env", "env-no-export"):  # POSIX sh: in single quotes only ' is special
         return value if plain else "'%s'" % value.replace("'", "'\\''")
     if fmt == "fish":  # in fish's single quotes, only \ and ' are escapes
         return '"%s"' % value if plain else "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
-    if fmt == "powershell":  # in single quotes nothing expands; PowerShell also takes the typographic quotes
-        if plain:
-            return '"%s"' % value
-        for q in "'\u2018\u2019\u201a\u201b":
-            value = value.replace(q, q + q)
-        return "'%s'" % value
+    if fmt == "powershell":  # in single quotes nothing expands, and '' is a quote
+        return '"%s"' % value if plain else "'%s'" % value.replace("'", "''")
     # windows-cmd: set NAME=VALUE takes the rest of the line; cmd has no
     # quoting that holds every character, so anything but plain text is refused.
     if plain:
@@ -3386,7 +3504,11 @@ def write_stream(stream, text):
                 _posix.set_blocking(stream.fileno(), True)
             except (OSError, ValueError, AttributeError):
                 pass
-        stream.write(text)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a lone surrogate, or a locale that lacks a character: escaped, not lost
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
         stream.flush()
         return True
     except (OSError, ValueError, AttributeError):
@@ -3481,7 +3603,7 @@ def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
             elif mode == "logout":
                 output = run_logout(ctx)
             elif mode == "list":
-                output = run_list(ctx, opts.get("output", "table"))
+                output = run_list(ctx, opts)
             else:
                 output = format_credentials(get_credentials(ctx), cfg.account_id, opts.get("format", "process"))
         if output and not write_stream(stdout, output):

@@ -3622,6 +3622,32 @@ class TestLogin(SandboxTest):
         self.assertEqual(self.standin.grants(), ["refresh_token"])
         self.assertIn("refreshed the login to sso-session 'dev'; valid until", terminal.getvalue())
 
+    def test_a_login_about_to_end_is_replaced_not_reported(self):
+        # Under 15 minutes left and nothing to refresh it with (a legacy
+        # login), or a refresh the service refuses: --login logs in anew.
+        for name, setup in (("legacy", lambda: self.sb.write_token(START_URL, ttl=600)),
+                            ("refused", lambda: self.sb.write_token(  # a refresh token the service refuses
+                                "dev", ttl=600, clientId=self.standin.add_client()[0], clientSecret="csecret",
+                                refreshToken="revoked", registrationExpiresAt=utc(self.sb.clock.now() + 86400)))):
+            with self.subTest(name):
+                before = setup()
+                self.standin.auto_approve = 1
+                r = self.sb.call("--login", "--profile", "legacy" if name == "legacy" else "sess",
+                                 "--use-device-code", "--no-browser", terminal=Terminal())
+                self.assertEqual((r.rc, r.out), (0, ""), r)
+                path = self.sb.token_path(START_URL if name == "legacy" else "dev")
+                with open(path) as f:
+                    token = json.load(f)
+                self.assertNotEqual(token["accessToken"], before)
+                self.assertGreater(acp.parse_time(token["expiresAt"]), self.sb.clock.now() + 3600)
+        self.assertEqual(self.standin.count("/device_authorization"), 2)
+
+    def test_a_token_that_cannot_be_saved_is_an_error(self):
+        os.makedirs(self.sb.token_path("dev"))  # a directory where the token goes
+        r = self.login()
+        self.fails(r, 2, "logged in (sso-session 'dev'), but the token cannot be saved in %s"
+                   % self.sb.token_path("dev"), "check that directory's owner and free space")
+
     def test_without_a_terminal_it_says_it_on_stderr(self):
         self.standin.auto_approve = 1
         r = self.sb.call("--login", "--profile", "legacy", "--no-browser")
@@ -3631,6 +3657,8 @@ class TestLogin(SandboxTest):
 
     def test_failures(self):
         self.fails(self.sb.call("--login", "--profile", "sess", "-n"), 2, "--login logs in: it cannot be --noninteractive")
+        self.fails(self.sb.call("--login", "--start-url", "https://x/start\n[profile evil]", "--region", "us-east-1"),
+                   2, "start URL 'https://x/start [profile evil]' (from --start-url) has spaces or control characters")
         self.fails(self.sb.call("--login", "--profile", "nosuch"), 2, "profile 'nosuch' not found")
         self.fails(self.sb.call("--login", "--sso-session", "dev", "--output", "json"), 2,
                    "--output goes only with --list, not with --login")
@@ -3677,6 +3705,61 @@ class TestLogout(SandboxTest):
         self.assertTrue(os.path.exists(self.sb.token_path(START_URL)), "the other login stays")
         self.fails(self.sb.call("--profile", "sess"), 1, "not logged in")
 
+    def test_roles_named_only_in_credential_process_lines_are_found(self):
+        # The layout --list --output config writes: account and role as flags.
+        self.sb.write_token("dev", ttl=-60)  # expired: no listing
+        path = self.sb.role_path(session="dev", account="444455556666", role="Ops")
+        self.sb.write_role_cache(path, ttl=3600)
+        self.sb.write_config(BASE_CONFIG + "\n[profile ops]\ncredential_process = %s\n"
+                             % self.sb.credential_process_line("--profile", "sess", "--account-id=444455556666",
+                                                              "--role-name", "Ops"))
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual(r.rc, 0, r)
+        self.assertFalse(os.path.exists(path))
+
+    def test_roles_in_cached_accounts_are_listed_and_a_failed_listing_is_said(self):
+        self.sb.write_token("dev")
+        path = self.sb.role_path(session="dev", account="444455556666", role="ReadOnly")
+        self.sb.write_role_cache(path, ttl=3600)
+        with open(path) as f:
+            entry = json.load(f)
+        entry["Credentials"]["AccountId"] = "444455556666"
+        with open(path, "w") as f:
+            json.dump(entry, f)
+        self.standin.fail("/assignment/roles", status=429, times=8)
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("warning: listing the roles of this login failed", r.err)
+        self.assertTrue(os.path.exists(path), "not found without the listing")
+        self.sb.write_token("dev")
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual(r.rc, 0, r)
+        self.assertFalse(os.path.exists(path), "found through ListAccountRoles of its account")
+        self.assertEqual(self.standin.count("/assignment/accounts"), 0, "only the cached accounts are listed")
+
+    def test_an_expired_refreshable_login_is_refreshed_to_be_logged_out(self):
+        self.sb.refreshable_token(ttl=-60)
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        self.assertIn("logged out of sso-session 'dev' at the SSO portal", r.err)
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+
+    def test_a_file_that_cannot_be_removed_is_said_after_what_was_done(self):
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))
+        from unittest import mock
+        real = os.unlink
+        with mock.patch.object(os, "unlink", side_effect=lambda p, *a, **k: real(p) if p.endswith(".json") and
+                               "/cli/" in p else (_ for _ in ()).throw(PermissionError(13, "Permission denied"))):
+            r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual((r.rc, r.out), (2, ""), r)
+        lines = r.err.splitlines()
+        self.assertEqual(lines[0], "aws-sso-credential-process: logged out of sso-session 'dev' at the SSO portal")
+        self.assertEqual(lines[1], "aws-sso-credential-process: removed %s" % self.sb.role_path(session="dev"))
+        self.assertTrue(lines[2].startswith("aws-sso-credential-process: cannot remove %s: " % self.sb.token_path(
+            "dev")) and "run this as its owner" in lines[2], lines)
+
     def test_a_login_the_portal_forgot_is_still_removed(self):
         self.sb.write_token("dev", register=False)
         r = self.sb.call("--logout", "--profile", "sess")
@@ -3691,7 +3774,7 @@ class TestLogout(SandboxTest):
             self.sb.write_role_cache(self.sb.role_path(session="dev", account=account, role=role), ttl=3600)
         r = self.sb.call("--logout", "--profile", "sess", "--account-id", "444455556666", "--role-name", "Ops")
         self.assertEqual(r.rc, 0, r)
-        self.assertIn("had expired; nothing to tell the portal", r.err)
+        self.assertIn("had expired (and could not be refreshed); nothing to tell the portal", r.err)
         self.assertEqual(self.standin.count(), 0)
         self.assertFalse(os.path.exists(self.sb.token_path("dev")))
         self.assertEqual([n for n in self.sb.files(".aws", "cli", "cache") if not n.endswith(".lock")], [])
@@ -3777,6 +3860,26 @@ class TestList(SandboxTest):
         names = [l for l in r.out.splitlines() if l.startswith("[profile ")]
         self.assertEqual(len(set(names)), 4, names)
         self.assertIn("[profile Production-444455556666.Admin]", names)
+        # roles that clean to one name (IAM allows +=,.@), and a name the config has already
+        self.standin.roles |= {(ACCOUNT, "Admin@"), (ACCOUNT, "Data+Eng"), (ACCOUNT, "Data-Eng")}
+        self.sb.write_config(BASE_CONFIG + "\n[profile Production-111122223333.Admin]\nregion = eu-west-1\n")
+        r = self.sb.call("--list", "--sso-session", "dev", "--output", "config")
+        names = [l for l in r.out.splitlines() if l.startswith("[profile ")]
+        self.assertEqual(len(set(names)), len(names), names)
+        self.assertIn("[profile Production-111122223333.Admin-2]", names)
+        self.assertIn("[profile Production-111122223333.Data-Eng-2]", names)
+        self.assertIn("# [profile Production-111122223333.Admin] is in %s already: keep one of the two"
+                      % self.sb.path(".aws", "config"), r.out)
+        import configparser
+        configparser.ConfigParser().read_string(r.out)  # no duplicate section
+
+    def test_config_lines_keep_the_flags_that_overrode_the_profile(self):
+        self.sb.write_config(BASE_CONFIG + "\n[sso-session other]\nsso_start_url = %s\nsso_region = us-east-1\n"
+                             % START_URL)
+        self.sb.write_token("other")
+        r = self.sb.call("--list", "--profile", "sess", "--sso-session", "other", "--output", "config")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(" --profile sess --sso-session other --account-id ", r.out)
 
     def test_an_expired_login_is_refreshed_first(self):
         self.sb.refreshable_token(ttl=-60)
@@ -3844,6 +3947,12 @@ class TestCheck(SandboxTest):
             [profile both-legacy]
             credential_process = {line}
             sso_start_url = {url}
+            sso_region = us-east-1
+            sso_account_id = 111122223333
+            sso_role_name = Admin
+            [profile half-legacy]
+            credential_process = {line}
+            sso_start_url = {url}
             [profile gone]
             credential_process = /nonexistent/python3 /nonexistent/aws_sso_credential_process.py --profile sess
             [profile tilde]
@@ -3856,24 +3965,37 @@ class TestCheck(SandboxTest):
             credential_process = aws-sso-credential-process --profile sess
             [profile unsplittable]
             credential_process = {python} "{script} --profile sess
-            """).format(line=line, url=START_URL, python=sys.executable, script=SCRIPT))
+            [profile a-directory]
+            credential_process = {python} {here}/aws_sso_credential_process.py --profile=sess
+            [profile equals-typo]
+            credential_process = {python} {script} --profile=nosuch
+            """).format(here=os.path.join(self.sb.root, "dir"), line=line, url=START_URL, python=sys.executable, script=SCRIPT))
         r = self.check("--profile", "sess")
         self.assertEqual(r.rc, 2, r)
         problems = [l for l in r.out.splitlines() if l.startswith("  - ")]
-        self.assertEqual(len(problems), 8, problems)
+        os.makedirs(os.path.join(self.sb.root, "dir", "aws_sso_credential_process.py"))
+        r = self.check("--profile", "sess")
+        problems = [l for l in r.out.splitlines() if l.startswith("  - ")]
+        self.assertEqual(len(problems), 11, problems)
+        self.assertIn("dir/aws_sso_credential_process.py, which is not a file", r.out)
+        self.assertIn("profile 'equals-typo': its credential_process reads --profile nosuch", r.out)
         self.assertIn("profile 'relative': its credential_process runs aws-sso-credential-process, not an absolute "
                       "path", r.out)
         self.assertIn("profile 'unsplittable': its credential_process cannot be split", r.out)
-        self.assertIn("profile 'both' has credential_process and sso_session keys: botocore (boto3, the AWS CLI), "
-                      "JS SDK v2 and Ruby use their own SSO and never run credential_process, the Go SDKs fail, "
-                      "only JS SDK v3 runs it", r.out)
-        self.assertIn("profile 'both-legacy' has credential_process and legacy sso_* keys", r.out)
+        self.assertIn("profile 'both' has credential_process and sso_account_id, sso_role_name, sso_session: "
+                      "botocore (boto3, the AWS CLI), JS SDK v2 and Ruby use their own SSO and never run "
+                      "credential_process, the Go SDKs fail, only JS SDK v3 runs it; move the sso_* keys to a "
+                      "profile of their own", r.out)
+        self.assertIn("profile 'both-legacy' has credential_process and sso_account_id, sso_region, sso_role_name, "
+                      "sso_start_url: botocore (boto3, the AWS CLI), JS SDK v2, Ruby and the Go SDKs use their own "
+                      "SSO", r.out)
+        self.assertIn("profile 'half-legacy' has credential_process and sso_start_url: SDKs disagree", r.out)
         self.assertIn("runs /nonexistent/python3, which does not exist", r.out)
         self.assertIn("runs /nonexistent/aws_sso_credential_process.py, which does not exist", r.out)
         self.assertIn("profile 'tilde': its credential_process has ~ or $", r.out)
         self.assertIn("reads --profile sesss, which is not in", r.out)
         self.assertNotIn("other-tool", r.out)
-        self.assertTrue(r.out.splitlines()[-1].startswith("verdict: NOT READY (exit 2): profile 'both' has"))
+        self.assertTrue(r.out.splitlines()[-1].startswith("verdict: NOT READY (exit 2): profile 'a-directory': "))
         self.assertEqual(r.err, "aws-sso-credential-process: %s\n" % r.out.splitlines()[-1].split(": ", 1)[1]
                          .split(": ", 1)[1])
 
@@ -3896,6 +4018,14 @@ class TestCheck(SandboxTest):
                     self.assertIn(why, r.out.splitlines()[-1])
         self.assertEqual(self.standin.count(), 0, "without --online, no call")
 
+    def test_online_asks_with_a_live_token_the_next_call_will_refresh(self):
+        self.sb.refreshable_token(ttl=300)
+        r = self.check("--profile", "sess", "--online")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("  state              the next call refreshes it\n", r.out)
+        self.assertIn("  portal             accepts the login and grants the role\n", r.out)
+        self.assertEqual(self.standin.grants(), [], "--check refreshes nothing")
+
     def test_online_refusals(self):
         self.sb.write_token("dev")
         r = self.check("--profile", "sess", "--role-name", "Nope", "--online")
@@ -3906,7 +4036,7 @@ class TestCheck(SandboxTest):
         self.sb.write_token("dev", ttl=-60)
         r = self.check("--profile", "sess", "--online")
         self.assertEqual(r.rc, 1)
-        self.assertIn("  portal             not asked: no usable login to show it\n", r.out)
+        self.assertIn("  portal             not asked: the login has expired\n", r.out)
 
     def test_a_broken_configuration_is_shown_as_far_as_it_resolved(self):
         self.sb.write_config(BASE_CONFIG + "\n[profile half]\nsso_session = dev\nsso_account_id = 12\n")
@@ -4031,6 +4161,15 @@ class TestInstall(SandboxTest):
         self.assertEqual((r.returncode, r.stdout.decode()),
                          (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
 
+    def test_a_command_that_is_not_ours_is_never_replaced(self):
+        # pip install --user aws-sso-credential-process (the PyPI tool) puts its own command there
+        os.makedirs(os.path.dirname(self.launcher))
+        with open(self.launcher, "w") as f:
+            f.write("#!/usr/bin/python3\n# pip's console script\n")
+        self.fails(self.install(), 2, "%s exists and --install did not write it (the PyPI package of the same "
+                                      "name, say); remove or rename it, or choose another --prefix" % self.launcher)
+        self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process"], "nothing written")
+
     def test_uninstall_leaves_a_launcher_that_is_not_ours(self):
         os.makedirs(os.path.dirname(self.launcher))
         with open(self.launcher, "w") as f:
@@ -4105,6 +4244,7 @@ class TestInstall(SandboxTest):
     def test_bad_uses(self):
         self.fails(self.sb.call("--install", "--profile", "x"), 2, "--install takes only --prefix, not --profile")
         self.fails(self.sb.call("--uninstall", "--debug"), 2, "--uninstall takes only --prefix, not --debug")
+        self.fails(self.sb.call("--install", "-n"), 2, "--install takes only --prefix, not -n")
         self.fails(self.sb.call("--install", "--uninstall"), 2, "--install and --uninstall cannot be used together")
         self.fails(self.sb.call("--prefix", "/tmp"), 2,
                    "--prefix goes only with --install or --uninstall, not with the credential call")
@@ -4178,11 +4318,12 @@ class TestExportFormats(SandboxTest):
              "AWS_ACCOUNT_ID")
     #: What a hostile or broken portal could send: every shell's metacharacters.
     HOSTILE = {"accessKeyId": "ASIA'\"$(touch pwned)`touch pwned`",
-               "secretAccessKey": "s'e\\c\"r$HOME;e\nt %PATH% !x! ^&|<> \u2019q\u2018 \\'",
+               "secretAccessKey": "s'e\\c\"r$HOME;et %PATH% !x! ^&|<> {a,b} * \\'",
                "sessionToken": "tok'en$(id)\\' -- #"}
 
-    def hostile_portal(self):
-        body = json.dumps({"roleCredentials": dict(self.HOSTILE, expiration=int((time.time() + 3600) * 1000))})
+    def hostile_portal(self, creds=None):
+        body = json.dumps({"roleCredentials": dict(creds or self.HOSTILE,
+                                                   expiration=int((time.time() + 3600) * 1000))})
         self.standin.fail("/federation/credentials", headers=[("Content-Type", "application/json")],
                           raw=body.encode())
 
@@ -4238,13 +4379,28 @@ class TestExportFormats(SandboxTest):
         c = self.issued()
         self.assertEqual(r.out.splitlines()[:2], ['$Env:AWS_ACCESS_KEY_ID="%s"' % c["accessKeyId"],
                                                   '$Env:AWS_SECRET_ACCESS_KEY="%s"' % c["secretAccessKey"]])
-        self.assertEqual(acp.shell_value("a'b\u2019c$d`e", "powershell"), "'a''b\u2019\u2019c$d`e'")
+        self.assertEqual(acp.shell_value("a'b$d`e", "powershell"), "'a''b$d`e'")
         r = self.sb.call("--profile", "sess", "--format", "windows-cmd")
         self.assertEqual(r.out.splitlines()[4], "set AWS_ACCOUNT_ID=%s" % ACCOUNT)
         os.remove(self.sb.role_path(session="dev"))
         self.hostile_portal()
         self.fails(self.sb.call("--profile", "sess", "--format", "windows-cmd"), 5,
                    "--format windows-cmd cannot write safely; use --format powershell or process")
+
+    def test_control_and_non_ascii_characters_are_refused(self):
+        # A newline would split a line for readers that go line by line
+        # (PowerShell's Invoke-Expression, $GITHUB_ENV, docker --env-file).
+        self.sb.write_token("dev")
+        for value in ("line\nLD_PRELOAD=/tmp/x.so", "nul\x00", "caf\u00e9", "lone\ud800"):
+            for fmt in ("env", "env-no-export", "powershell", "windows-cmd", "fish"):
+                with self.subTest(value=value, fmt=fmt):
+                    self.hostile_portal({"accessKeyId": "ASIAX", "secretAccessKey": value, "sessionToken": "t"})
+                    self.fails(self.sb.call("--profile", "sess", "--format", fmt, "--force-refresh"), 5,
+                               "control or non-ASCII characters, which --format %s cannot carry safely" % fmt)
+        # the credential_process form carries any of them, escaped in its JSON
+        self.hostile_portal(dict(self.HOSTILE, secretAccessKey="lone\ud800"))
+        r = self.sb.run("--profile", "sess", "--force-refresh")
+        self.assertEqual(self.ok(r)["SecretAccessKey"], "lone\ud800")
 
     def test_process_is_the_default_and_bad_uses(self):
         self.sb.write_token("dev")
