@@ -3600,6 +3600,16 @@ class TestLogin(SandboxTest):
              acp.registration_cache_key(acp.resolve_config({"profile": "sess"}, self.sb.env)) + ".json"]))
         self.ok(self.sb.call("--profile", "sess"))  # and the credential call uses it
 
+    def test_the_browser_flow_and_a_denied_login(self):
+        browser = FakeBrowser()
+        r = self.sb.call("--login", "--profile", "sess", browser=browser, terminal=Terminal())
+        self.assertEqual((r.rc, r.out, r.err), (0, "", ""), r)
+        self.assertEqual(self.standin.grants(), ["authorization_code"], "PKCE, as for an sso-session")
+        self.assertEqual(len(browser.urls), 1)
+        os.remove(self.sb.token_path("dev"))
+        self.fails(self.sb.call("--login", "--profile", "sess", browser=FakeBrowser("deny"), terminal=Terminal()),
+                   3, "denied")
+
     def test_a_valid_login_is_kept_unless_forced(self):
         old = self.sb.write_token("dev", ttl=3600)
         terminal = Terminal()
