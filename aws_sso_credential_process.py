@@ -783,22 +783,21 @@ def sweep_temp_files(directory):
             pass
 
 
-def write_file_atomic(path, text):
-    """Write text to path through a 0600 temporary file in the same directory
-    (created exclusively, never through a link), flushed and renamed over
-    path, so that no reader (us, the CLI, an SDK) ever sees a partial file."""
+def replace_file(path, data, mode=0o600):
+    """Write bytes to path through a temporary file in the same directory
+    (0600 while written, created exclusively, never through a link), flushed,
+    given its mode and renamed over path, so that no reader (us, the CLI, an
+    SDK, a process starting the installed command) ever sees a partial file."""
     import os
-    directory = os.path.dirname(path)
-    make_dirs(directory)
-    sweep_temp_files(directory)
     tmp = "%s.%d.%s%s" % (path, os.getpid(), os.urandom(4).hex(), TEMP_SUFFIX)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS | _NOFOLLOW, 0o600)
     try:
         try:
-            data = text.encode("utf-8")
             while data:
                 data = data[os.write(fd, data):]
             os.fsync(fd)
+            if mode != 0o600 and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -808,6 +807,16 @@ def write_file_atomic(path, text):
         except OSError:
             pass
         raise
+
+
+def write_file_atomic(path, text):
+    """A cache file: its directory made (0700) and swept of stale temporary
+    files, then text written by replace_file with mode 0600."""
+    import os
+    directory = os.path.dirname(path)
+    make_dirs(directory)
+    sweep_temp_files(directory)
+    replace_file(path, text.encode("utf-8"))
 
 
 class Log:
@@ -932,8 +941,9 @@ def parse_args(argv):
             raise ConfigError("%s needs a non-empty value" % name)
         opts[option] = utf8_text(value.strip(), "the value of %s" % name)
     mode = opts.get("mode", "credentials")
+    allowed = _mode_options(mode)
     for option in opts:
-        if option not in _mode_options(mode):
+        if option not in allowed:
             word = typed[option]
             if mode in STANDALONE_MODES:
                 raise ConfigError("%s takes only --prefix, not %s" % (MODES[mode][0], word))
@@ -3302,29 +3312,6 @@ def install_paths(opts, environ):
     return os.path.join(prefix, "bin"), os.path.join(prefix, "share", PROG)
 
 
-def _replace_file(path, data, mode):
-    """Write path atomically (a temp file beside it, renamed over it): a
-    process running the old one meanwhile sees the old or the new, never half."""
-    import os
-    tmp = "%s.%d.%s%s" % (path, os.getpid(), os.urandom(4).hex(), TEMP_SUFFIX)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS | _NOFOLLOW, 0o600)
-    try:
-        try:
-            while data:
-                data = data[os.write(fd, data):]
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def is_our_launcher(path):
     """Whether path is a launcher --install wrote."""
     try:
@@ -3386,7 +3373,7 @@ def install(opts, environ, stdout, stderr):
         staged, staged_pyc = ("%s.%d%s" % (path, os.getpid(), TEMP_SUFFIX)
                               for path in (module, cache_from_source(module)))
         try:
-            _replace_file(staged, source, 0o644)
+            replace_file(staged, source, 0o644)
             py_compile.compile(staged, cfile=staged_pyc, dfile=module, doraise=True,
                                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
             os.chmod(staged_pyc, 0o644)
@@ -3397,7 +3384,7 @@ def install(opts, environ, stdout, stderr):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
         text = launcher_cmd_text(python, share) if os.name == "nt" else launcher_text(python, share)
-        _replace_file(launcher, text.encode("utf-8"), 0o755)
+        replace_file(launcher, text.encode("utf-8"), 0o755)
     except (OSError, py_compile.PyCompileError) as e:
         raise ConfigError("cannot install into %s: %s (choose another --prefix, or run as its owner)"
                           % (os.path.dirname(bin_dir), one_line(e)))
