@@ -3571,7 +3571,7 @@ class TestCallbackServer(SandboxTest):
 
 
 # ==========================================================================
-# Install and uninstall: the command on PATH, with its bytecode compiled
+# Stand-alone modes: --login, --logout, --list, --check
 # ==========================================================================
 
 
@@ -4064,6 +4064,11 @@ class TestCheck(SandboxTest):
         self.assertEqual(r.rc, 2, r)
         self.assertIn("verdict: NOT READY (exit 2): profile 'app' is the one that runs credential_process; check "
                       "the profile with the sso_* keys, the one its line names\n", r.out)
+
+
+# ==========================================================================
+# Install and uninstall: the command on PATH, with its bytecode compiled
+# ==========================================================================
 
 
 class TestInstall(SandboxTest):
