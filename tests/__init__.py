@@ -1,0 +1,8 @@
+"""What test_script.py's tests stand on: the stand-in SSO service
+(standin), the temporary HOME and in-process runs (sandbox), the person at
+the browser (browser, which also runs stand-alone as the fake BROWSER), the
+real SDKs as consumers (matrix), make demo and make bench (tools), and the
+parallel runner (runner). The tests themselves are in test_script.py, the
+suite's entry point; the SDK drivers (sdk.js, sdk.rb, go1/, go2/) live here
+too.
+"""
