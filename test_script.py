@@ -35,9 +35,9 @@ import textwrap
 import threading
 import time
 import unittest
-from urllib.parse import parse_qs
 
 import aws_sso_credential_process as acp
+from tests.browser import PROGRAM as BROWSER_PROGRAM, browse, fake_browser
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -138,7 +138,7 @@ class Terminal(io.StringIO):
 
 class FakeBrowser:
     """An in-process browser: records each page it is asked to open, then, in
-    a thread, acts as a person would (see fake_browser)."""
+    a thread, acts as a person would (tests/browser.py)."""
 
     def __init__(self, action="follow", works=True):
         self.action, self.works = action, works
@@ -149,12 +149,15 @@ class FakeBrowser:
         if not self.works:
             return False
         if "/device" in url.split("?")[0]:  # approving a device code needs nothing from the script: now
-            self.seen.append(browse(url, self.action))
+            self.seen.append(self.browse(url))
         else:  # a sign-in redirects to the script's callback server: meanwhile
-            thread = threading.Thread(target=lambda: self.seen.append(browse(url, self.action)), daemon=True)
+            thread = threading.Thread(target=lambda: self.seen.append(self.browse(url)), daemon=True)
             thread.start()
             self.threads.append(thread)
         return True
+
+    def browse(self, url):
+        return browse(url, self.action, crowd=acp.CALLBACK_MAX_CONNECTIONS + 8)
 
     def wait(self):
         for thread in self.threads:
@@ -288,7 +291,7 @@ class Sandbox:
         """Environment for a fake browser process: a person who opens the page
         and approves (follow), denies, ignores it, or sends a forged state."""
         self.visits_file = os.path.join(self.root, "browser-visits.jsonl")
-        return {"BROWSER": "%s %s fake-browser %%s" % (shlex.quote(sys.executable), shlex.quote(TESTS)),
+        return {"BROWSER": "%s %s %%s" % (shlex.quote(sys.executable), shlex.quote(BROWSER_PROGRAM)),
                 "FAKE_BROWSER_LOG": self.visits_file, "FAKE_BROWSER_ACTION": action,
                 "FAKE_BROWSER_LINGER": str(linger)}
 
@@ -443,145 +446,6 @@ class SandboxTest(unittest.TestCase):
         """Temporary files left anywhere under HOME."""
         return [os.path.join(d, n) for d, _, names in os.walk(self.sb.home) for n in names
                 if n.endswith(".tmp")]
-
-
-# --------------------------------------------------------------------------
-# Test support: what a person (and other local clients) do with a login page
-# --------------------------------------------------------------------------
-
-
-def _callback_port(url):
-    from urllib.parse import urlsplit
-    return urlsplit(parse_qs(urlsplit(url).query)["redirect_uri"][0]).port
-
-
-def _raw_request(port, data, wait=5):
-    """Send raw bytes to the callback server; its whole answer as text."""
-    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
-        s.sendall(data)
-        chunks = []
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except OSError:
-            pass
-    return b"".join(chunks).decode("latin-1")
-
-
-def _drip(port, seconds):
-    """A client that sends one byte every half second for `seconds`."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            for byte in (b"GET /oauth/callback?code=x&state=y HTTP/1.1\r\n" * 10)[:int(seconds * 2)]:
-                s.sendall(bytes([byte]))
-                time.sleep(0.5)
-    except OSError:
-        pass
-
-
-def _probe(url, seen):
-    """What else the callback server answers: another loopback address (it
-    must bind 127.0.0.1 only), another path, another method, garbage."""
-    import urllib.error
-    import urllib.request
-    port = _callback_port(url)
-    probes = {}
-    try:
-        socket.create_connection(("127.0.0.2", port), timeout=2).close()
-        probes["127.0.0.2"] = "connected"
-    except OSError as e:
-        probes["127.0.0.2"] = type(e).__name__
-    try:
-        urllib.request.urlopen("http://127.0.0.1:%d/favicon.ico" % port, timeout=5)
-        probes["other path"] = 200
-    except urllib.error.HTTPError as e:
-        probes["other path"] = e.code
-    probes["POST"] = int(_raw_request(port, b"POST /oauth/callback HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-                         .split()[1])
-    probes["garbage"] = int(_raw_request(port, b"\x00\x01garbage\r\n\r\n").split()[1])
-    seen["probes"] = probes
-
-
-def browse(url, action="follow"):
-    """Act on a login page as a person would: follow it (sign in, approve),
-    deny it, or misbehave around it. Returns what was seen."""
-    import urllib.error
-    import urllib.request
-    seen = {}
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args):
-            return None
-
-    def location(target):  # where /authorize sends the browser, without going there
-        try:
-            urllib.request.build_opener(NoRedirect).open(target, timeout=10)
-        except urllib.error.HTTPError as e:
-            return e.headers["Location"]
-
-    try:
-        if action == "deny":
-            urllib.request.urlopen(url + "&deny=1", timeout=10).read()
-        elif action == "deny-nasty":
-            try:
-                urllib.request.urlopen(location(url + "&deny=nasty"), timeout=10)
-            except urllib.error.HTTPError as e:
-                seen["page"] = e.read().decode()
-        elif action == "wrong-state":  # a forged or stale response reaches the callback
-            urllib.request.urlopen(location(url).replace("state=", "state=forged-"), timeout=10).read()
-        elif action == "twice":
-            port = _callback_port(url)
-            second = socket.create_connection(("127.0.0.1", port), timeout=10)  # connected first, sends later
-            time.sleep(0.3)
-            target = location(url)
-            seen["page"] = urllib.request.urlopen(target, timeout=10).read().decode()
-            second.sendall(b"GET /oauth/callback?code=forged&%s HTTP/1.1\r\n\r\n" % target.split("&")[-1].encode())
-            seen["second"] = second.recv(65536).decode("latin-1")
-            second.close()
-        elif action == "drip-forever":
-            _drip(_callback_port(url), 4)
-        elif action in ("follow", "probe", "stall-then-follow", "garbage-then-follow", "crowd-then-follow"):
-            port = _callback_port(url) if "redirect_uri=" in url else None
-            idle = None
-            if action == "probe":
-                _probe(url, seen)
-            elif action == "stall-then-follow":
-                idle = socket.create_connection(("127.0.0.1", port), timeout=10)  # a pre-connect, never used
-                threading.Thread(target=_drip, args=(port, 6), daemon=True).start()
-                time.sleep(0.3)
-            elif action == "garbage-then-follow":
-                seen["garbage"] = _raw_request(port, b"GARBAGE\r\n\r\n")
-            elif action == "crowd-then-follow":  # more idle clients than the server holds open
-                crowd = [socket.create_connection(("127.0.0.1", port), timeout=10)
-                         for _ in range(acp.CALLBACK_MAX_CONNECTIONS + 8)]
-                time.sleep(0.3)
-            seen["page"] = urllib.request.urlopen(url, timeout=10).read().decode()
-            for sock in ([idle] if idle else []) + (crowd if action == "crowd-then-follow" else []):
-                sock.close()
-    except (urllib.error.HTTPError, OSError) as e:
-        seen["error"] = repr(e)
-    return seen
-
-
-def fake_browser(url):
-    """The BROWSER the subprocess tests hand the script: records how it was
-    started, then acts as a person would (FAKE_BROWSER_ACTION)."""
-    fds = {}
-    for fd in (0, 1, 2):
-        try:
-            fds[fd] = os.readlink("/proc/self/fd/%d" % fd)
-        except OSError:
-            fds[fd] = None
-    with open(os.environ["FAKE_BROWSER_LOG"], "a") as f:
-        f.write(json.dumps({"url": url, "fds": fds, "sid": os.getsid(0), "pid": os.getpid()}) + "\n")
-    seen = browse(url, os.environ.get("FAKE_BROWSER_ACTION", "follow"))
-    with open(os.environ["FAKE_BROWSER_LOG"] + ".seen", "a") as f:
-        f.write(json.dumps(seen) + "\n")
-    time.sleep(float(os.environ.get("FAKE_BROWSER_LINGER") or 0))
-    return 0
 
 
 # ==========================================================================
