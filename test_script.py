@@ -20,7 +20,6 @@ bench`` (make bench) and ``FUZZ_EXAMPLES=1000 python -m unittest
 test_script.TestFuzz`` (make fuzz).
 """
 
-import io
 import json
 import os
 import random
@@ -41,6 +40,7 @@ from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench,
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, Sandbox, SandboxTest, Terminal,
                            read, utc)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
+from tests.runner import run_suite
 from tests.tools import bench, demo
 
 # The real consumer on the other side; make test installs it.
@@ -4195,52 +4195,10 @@ class TestRequirements(unittest.TestCase):
 
 
 # ==========================================================================
-# make test: the suite in parallel
+# The entry point: make test (suite), make sdk-test (sdk-boto3, sdk-awscli,
+# sdk-table, sdk-readme), make sdk-bench, make demo, make bench; the
+# machinery for each is under tests/
 # ==========================================================================
-
-
-def _run_tests(name):
-    """Run a test class or method in this (forked) worker; (name, counts, report, skip reasons)."""
-    stream = io.StringIO()
-    suite = unittest.defaultTestLoader.loadTestsFromName(name, sys.modules[__name__])
-    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(suite)
-    counts = (result.testsRun, len(result.failures) + len(result.errors), len(result.skipped))
-    skipped = sorted({reason for _, reason in result.skipped})
-    return name, counts, stream.getvalue() if counts[1] else "", skipped
-
-
-def run_suite(jobs, names=()):
-    """Every test (or the classes named), in `jobs` forked workers (most of
-    the suite waits on sockets, processes and timeouts, so more workers than
-    cores pay off): the methods of slow classes one by one and first, then
-    whole classes. Prints failures in full and skips with their reasons;
-    returns the exit code."""
-    import multiprocessing
-    loader = unittest.defaultTestLoader
-    classes = [obj for obj in globals().values() if isinstance(obj, type) and issubclass(obj, unittest.TestCase)
-               and obj.__name__.startswith("Test") and loader.getTestCaseNames(obj)
-               and (not names or obj.__name__ in names)]
-    slow = sorted((c for c in classes if getattr(c, "slow", 0)), key=lambda c: -c.slow)
-    tasks = ["%s.%s" % (c.__name__, m) for c in slow for m in loader.getTestCaseNames(c)]
-    tasks += [c.__name__ for c in classes if not getattr(c, "slow", 0)]
-    started = time.monotonic()
-    ran = failed = skipped = 0
-    reasons = set()
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        for name, (n, bad, skip), report, why in pool.imap_unordered(_run_tests, tasks):
-            ran, failed, skipped = ran + n, failed + bad, skipped + skip
-            reasons.update(why)
-            sys.stdout.write("F" if bad else "s" if skip else ".")
-            sys.stdout.flush()
-            if report:
-                print("\n=== %s\n%s" % (name, report))
-    print("\nRan %d tests in %d classes in %.1fs with %d workers: %s" % (
-        ran, len(classes), time.monotonic() - started, jobs,
-        "%d FAILED" % failed if failed else "OK" + (" (%d skipped)" % skipped if skipped else "")))
-    for reason in sorted(reasons):
-        print("skipped: %s" % reason)
-    return 1 if failed or not ran else 0
-
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["fake-browser"]:
@@ -4250,7 +4208,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["bench"]:
         sys.exit(bench())
     if sys.argv[1:2] == ["suite"]:
-        sys.exit(run_suite(int(sys.argv[2]) if sys.argv[2:] else 8, sys.argv[3:]))
+        sys.exit(run_suite(sys.modules[__name__], int(sys.argv[2]) if sys.argv[2:] else 8, sys.argv[3:]))
     if sys.argv[1:2] == ["sdk-boto3"]:
         sys.exit(sdk_boto3(*sys.argv[2:4]))
     if sys.argv[1:2] == ["sdk-awscli"]:
