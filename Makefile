@@ -165,7 +165,7 @@ lint: $(VENV)/default/.stamp
 	  [ -n "$$py" ] || py=$$(command -v python$$v); [ -z "$$py" ] || \
 	  $$py -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' aws_sso_credential_process.py \
 	  || { echo "aws_sso_credential_process.py does not parse under Python $$v"; exit 1; }; done
-	@$(VENV)/default/bin/python -m pyflakes aws_sso_credential_process.py test_script.py && echo "lint: ok"
+	@$(VENV)/default/bin/python -m pyflakes aws_sso_credential_process.py test_script.py tests/*.py && echo "lint: ok"
 
 version:
 	@echo $(VERSION)
