@@ -18,6 +18,13 @@ assert what the user would see with ``self.ok`` / ``self.fails``.
 Also ``python test_script.py demo`` (make demo), ``python test_script.py
 bench`` (make bench) and ``FUZZ_EXAMPLES=1000 python -m unittest
 test_script.TestFuzz`` (make fuzz).
+
+This file holds the tests; what they stand on is in the tests/ package:
+tests/standin.py (StandIn), tests/sandbox.py (Sandbox, SandboxTest, Clock,
+FakeBrowser), tests/browser.py (the person at the browser; also the
+stand-alone BROWSER program), tests/matrix.py (the SDK consumers, SdkMatrix,
+README.md's table, sdk-bench), tests/tools.py (demo, bench) and
+tests/runner.py (the parallel runner).
 """
 
 import json
@@ -39,8 +46,8 @@ from tests.browser import fake_browser
 from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, Sandbox, SandboxTest, Terminal,
                            read, utc)
-from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 from tests.runner import run_suite
+from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 from tests.tools import bench, demo
 
 # The real consumer on the other side; make test installs it.
