@@ -43,7 +43,7 @@ import unittest
 
 import aws_sso_credential_process as acp
 from tests.browser import fake_browser
-from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table
+from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, Sandbox, SandboxTest, Terminal,
                            read, utc)
 from tests.runner import run_suite
@@ -2868,18 +2868,7 @@ class TestCheck(SandboxTest):
     def test_the_sdk_trap_and_broken_lines(self):
         self.sb.write_token("dev")
         line = self.sb.credential_process_line("--profile", "sess")
-        self.sb.write_config(BASE_CONFIG + textwrap.dedent("""
-            [profile both]
-            credential_process = {line}
-            sso_session = dev
-            sso_account_id = 111122223333
-            sso_role_name = Admin
-            [profile both-legacy]
-            credential_process = {line}
-            sso_start_url = {url}
-            sso_region = us-east-1
-            sso_account_id = 111122223333
-            sso_role_name = Admin
+        self.sb.write_config(BASE_CONFIG + "\n" + trap_profiles(line) + textwrap.dedent("""\
             [profile half-legacy]
             credential_process = {line}
             sso_start_url = {url}

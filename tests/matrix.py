@@ -159,6 +159,27 @@ def sdk_table(update=False):
     return 1
 
 
+def trap_profiles(line, legacy_line=None):
+    """The SDK trap, in a config: credential_process in a profile that also
+    has sso_* keys, which many SDKs answer with their own SSO instead of
+    running the line. Profile `both` has an sso-session's keys, `both-legacy`
+    the legacy ones; `line` runs the script in both (`legacy_line`, if given,
+    in both-legacy)."""
+    return textwrap.dedent("""\
+        [profile both]
+        credential_process = {line}
+        sso_session = dev
+        sso_account_id = 111122223333
+        sso_role_name = Admin
+        [profile both-legacy]
+        credential_process = {legacy}
+        sso_start_url = {url}
+        sso_region = us-east-1
+        sso_account_id = 111122223333
+        sso_role_name = Admin
+        """).format(line=line, legacy=legacy_line or line, url=START_URL)
+
+
 class SdkMatrix:
     """What one real consumer does with the script: mixed into one TestCase
     per consumer below (so that unittest never runs it without one)."""
@@ -172,6 +193,8 @@ class SdkMatrix:
         if why:
             self.skipTest(why)
         line = self.sb.credential_process_line
+        app, legacy = line("--profile", "sess"), line("--profile", "legacy")
+        login = line("--profile", "legacy", "--interactive", "--use-device-code", "--no-browser")
         self.sb.write_config(BASE_CONFIG + textwrap.dedent("""
             [profile app]
             credential_process = {app}
@@ -179,22 +202,11 @@ class SdkMatrix:
             credential_process = {legacy}
             [profile app-login]
             credential_process = {login}
-            [profile both]
-            credential_process = {app}
-            sso_session = dev
-            sso_account_id = 111122223333
-            sso_role_name = Admin
-            [profile both-legacy]
-            credential_process = {legacy}
-            sso_start_url = {url}
-            sso_region = us-east-1
-            sso_account_id = 111122223333
-            sso_role_name = Admin
+            """).format(app=app, legacy=legacy, login=login) + trap_profiles(app, legacy) + textwrap.dedent("""\
             [profile bare]
             credential_process = {legacy}
             sso_session = dev
-            """).format(app=line("--profile", "sess"), legacy=line("--profile", "legacy"), url=START_URL,
-                        login=line("--profile", "legacy", "--interactive", "--use-device-code", "--no-browser")))
+            """).format(legacy=legacy))
 
     def run_consumer(self, profile, mode="chain", **kwargs):
         return self.consumer.run(self.sb, mode, profile, **kwargs)
