@@ -121,9 +121,10 @@ class TestTimestamps(unittest.TestCase):
                 self.assertRaises(ValueError, acp.parse_time, text)
 
     def test_format_is_always_four_digit_years(self):
-        self.assertEqual(acp.format_time(0), "1970-01-01T00:00:00Z")
-        self.assertEqual(acp.format_time(acp.MAX_EPOCH), "9999-12-31T23:59:59Z")
-        self.assertEqual(acp.format_time(1795628599.9), "2026-11-25T17:43:19Z")
+        for epoch, text in [(0, "1970-01-01T00:00:00Z"), (acp.MAX_EPOCH, "9999-12-31T23:59:59Z"),
+                            (1795628599.9, "2026-11-25T17:43:19Z")]:
+            with self.subTest(epoch=epoch):
+                self.assertEqual(acp.format_time(epoch), text)
         for bad in (acp.MAX_EPOCH + 1, -1, float("inf"), float("nan")):
             self.assertRaises(ValueError, acp.format_time, bad)
 
@@ -218,8 +219,10 @@ class TestText(unittest.TestCase):
         self.assertEqual(str(cm.exception), "the value of --role-name is not valid UTF-8 text")
 
     def test_hide_userinfo(self):
-        self.assertEqual(acp.hide_userinfo("http://user:pw@proxy:3128/x"), "http://***@proxy:3128/x")
-        self.assertEqual(acp.hide_userinfo("http://proxy:3128"), "http://proxy:3128")
+        for url, shown in [("http://user:pw@proxy:3128/x", "http://***@proxy:3128/x"),
+                           ("http://proxy:3128", "http://proxy:3128")]:
+            with self.subTest(url=url):
+                self.assertEqual(acp.hide_userinfo(url), shown)
 
 
 class TestPaths(unittest.TestCase):
@@ -1095,9 +1098,10 @@ class TestCacheKeys(unittest.TestCase):
             self.assertEqual(acp.token_cache_key(cfg), key)
 
     def test_role_cache_keys(self):
-        self.assertEqual(acp.role_cache_key(self.cfg()), "6ba1a5b49a2db9c919d9b0a8de4788d7f6cca24c")
-        self.assertEqual(acp.role_cache_key(self.cfg(session="dev")),
-                         "c43dd432db0bf8323a53ab1fcded2c422fe2bcd9")
+        for session, key in [(None, "6ba1a5b49a2db9c919d9b0a8de4788d7f6cca24c"),
+                             ("dev", "c43dd432db0bf8323a53ab1fcded2c422fe2bcd9")]:
+            with self.subTest(session=session):
+                self.assertEqual(acp.role_cache_key(self.cfg(session=session)), key)
 
     def test_registration_cache_keys(self):
         cfg = self.cfg()
@@ -2780,10 +2784,12 @@ class TestList(SandboxTest):
         self.assertNotIn("pwned", os.listdir(self.sb.root))
 
     def test_names_stay_apart_and_plain(self):
-        self.assertEqual(acp.profile_name("Prod / EU", "1" * 12, "Admin"), "Prod-EU.Admin")
-        self.assertEqual(acp.profile_name("\u00c9t\u00e9 \u2603", "1" * 12, "Admin"), "Ete.Admin")
-        self.assertEqual(acp.profile_name("\u5e73\u6210", "1" * 12, "Admin"), "111111111111.Admin")
-        self.assertEqual(acp.profile_name("--", "1" * 12, "Ad min"), "111111111111.Ad-min")
+        for account_name, role, name in [("Prod / EU", "Admin", "Prod-EU.Admin"),
+                                         ("\u00c9t\u00e9 \u2603", "Admin", "Ete.Admin"),
+                                         ("\u5e73\u6210", "Admin", "111111111111.Admin"),
+                                         ("--", "Ad min", "111111111111.Ad-min")]:
+            with self.subTest(account_name=account_name, role=role):
+                self.assertEqual(acp.profile_name(account_name, "1" * 12, role), name)
         self.sb.write_token("dev")
         self.standin.account_names["444455556666"] = "Production"
         r = self.sb.call("--list", "--sso-session", "dev", "--output", "config")
