@@ -133,11 +133,11 @@ def browse(url, action="follow", crowd=CROWD):
             elif action == "garbage-then-follow":
                 seen["garbage"] = _raw_request(port, b"GARBAGE\r\n\r\n")
             elif action == "crowd-then-follow":  # more idle clients than the server holds open
-                crowd = [socket.create_connection(("127.0.0.1", port), timeout=10)
-                         for _ in range(crowd)]
+                idlers = [socket.create_connection(("127.0.0.1", port), timeout=10)
+                          for _ in range(crowd)]
                 time.sleep(0.3)
             seen["page"] = urllib.request.urlopen(url, timeout=10).read().decode()
-            for sock in ([idle] if idle else []) + (crowd if action == "crowd-then-follow" else []):
+            for sock in ([idle] if idle else []) + (idlers if action == "crowd-then-follow" else []):
                 sock.close()
     except (urllib.error.HTTPError, OSError) as e:
         seen["error"] = repr(e)
