@@ -182,7 +182,7 @@ def trap_profiles(line, legacy_line=None):
 
 class SdkMatrix:
     """What one real consumer does with the script: mixed into one TestCase
-    per consumer below (so that unittest never runs it without one)."""
+    per consumer in test_script.py (so that unittest never runs it without one)."""
 
     consumer = None
     slow = 2
