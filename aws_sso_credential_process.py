@@ -115,6 +115,7 @@ __version__ = "1.1.0"
 
 PROG = "aws-sso-credential-process"
 
+
 # --------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------
@@ -276,6 +277,7 @@ LOG_FILE = (".aws", "sso", "aws-sso-credential-process-log.txt")
 TOKEN_CACHE_DIR = (".aws", "sso", "cache")
 ROLE_CACHE_DIR = (".aws", "cli", "cache")
 
+
 # --------------------------------------------------------------------------
 # Errors: one class per failure a user can act on, each with its exit code
 # --------------------------------------------------------------------------
@@ -352,6 +354,7 @@ def error_class(name):
 # --------------------------------------------------------------------------
 # Small pure helpers: time, hashing, JSON, text, paths
 # --------------------------------------------------------------------------
+
 
 _DIGITS = frozenset("0123456789")
 
@@ -662,8 +665,9 @@ def expand_path(path, environ):
 
 
 # --------------------------------------------------------------------------
-# Files: bounded reads, atomic writes, no symlink games, the debug log
+# Files and streams: bounded reads, atomic writes, no symlink games, the debug log
 # --------------------------------------------------------------------------
+
 
 #: Flags for every file this script opens: never become the controlling
 #: terminal, never leak into the browser it starts, never block on a FIFO.
@@ -819,6 +823,45 @@ def write_file_atomic(path, text):
     replace_file(path, text.encode("utf-8"))
 
 
+def _remove(path, removed):
+    import os
+    try:
+        os.unlink(path)
+        removed.append(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise ConfigError("cannot remove %s: %s (run this as its owner)" % (path, one_line(e)))
+
+
+def write_stream(stream, text):
+    """Write and flush; False if the stream is missing, closed or full. A
+    failed standard stream is pointed at /dev/null, so that the interpreter's
+    own flush at exit cannot print a traceback about it."""
+    try:
+        if hasattr(_posix, "set_blocking"):  # a caller's non-blocking pipe must not get half a line
+            try:
+                _posix.set_blocking(stream.fileno(), True)
+            except (OSError, ValueError, AttributeError):
+                pass
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a lone surrogate, or a locale that lacks a character: escaped, not lost
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        stream.flush()
+        return True
+    except (OSError, ValueError, AttributeError):
+        import os
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        return False
+
+
 class Log:
     """The --debug log (append-only, mode 0600) and the redaction shared by
     everything the user can see.
@@ -896,70 +939,8 @@ class Log:
 
 
 # --------------------------------------------------------------------------
-# Configuration: arguments, the config file, precedence, endpoints, proxies
+# Configuration: the config file, URLs and proxies, endpoints, precedence
 # --------------------------------------------------------------------------
-
-
-def parse_args(argv):
-    """Parse argv into a dict of options; ConfigError on anything unknown.
-
-    Hand-written rather than argparse to keep argparse (and the re and
-    gettext it pulls in) off the cache-hit path. ``--flag value`` and
-    ``--flag=value`` both work; a repeated flag keeps its last value.
-    """
-    table = dict(OPTIONS)
-    for s in SETTINGS:
-        table[s.flag] = (s.attr, True if s.boolean else None)
-    for mode, (flag, _) in MODES.items():
-        if flag:
-            table[flag] = ("mode", mode)
-    opts, typed = {}, {}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg in ("-h", "--help"):
-            return {"help": True}
-        if arg == "--version":
-            return {"version": True}
-        name, eq, value = arg.partition("=")
-        option, fixed = table.get(name, (None, None))
-        if option is None or (fixed is not None and eq):
-            raise ConfigError("unrecognized argument %s (see --help)" % quoted(arg))
-        typed[option] = name
-        if fixed is not None:
-            if opts.get(option, fixed) != fixed:
-                if option == "mode":
-                    raise ConfigError("%s and %s cannot be used together" % (MODES[opts["mode"]][0], name))
-                raise ConfigError("--interactive (-i) and --noninteractive (-n) contradict each other")
-            opts[option] = fixed
-            continue
-        if not eq:
-            if not args:
-                raise ConfigError("%s needs a value (see --help)" % name)
-            value = args.pop(0)
-        if not value.strip():
-            raise ConfigError("%s needs a non-empty value" % name)
-        opts[option] = utf8_text(value.strip(), "the value of %s" % name)
-    mode = opts.get("mode", "credentials")
-    allowed = _mode_options(mode)
-    for option in opts:
-        if option not in allowed:
-            word = typed[option]
-            if mode in STANDALONE_MODES:
-                raise ConfigError("%s takes only --prefix, not %s" % (MODES[mode][0], word))
-            users = [MODES[m][0] or "the credential call" for m in MODES if option in MODES[m][1]]
-            raise ConfigError("%s goes only with %s, not with %s"
-                              % (word, " or ".join(users), MODES[mode][0] or "the credential call"))
-    for option, choices in (("format", FORMATS), ("output", LIST_OUTPUTS)):
-        if option in opts and opts[option] not in choices:
-            raise ConfigError("--%s must be one of %s, not %s" % (option, ", ".join(choices), quoted(opts[option])))
-    return opts
-
-
-def _mode_options(mode):
-    """The options a mode takes."""
-    common = () if mode in STANDALONE_MODES else tuple(s.attr for s in SETTINGS) + ("profile", "debug")
-    return ("mode",) + MODES[mode][1] + common
 
 
 class _IniFallback(Exception):
@@ -1090,6 +1071,138 @@ def load_config_file(path):
     return config
 
 
+def url_origin(url):
+    """``scheme://host[:port]`` of a URL, the host and port as written (what
+    botocore matches NO_PROXY against, and what the proxy table is keyed by)."""
+    scheme, _, rest = url.partition("://")
+    return "%s://%s" % (scheme.lower(), rest.partition("/")[0])
+
+
+def hide_userinfo(url):
+    """url with everything before its last @ (a user name and password, even
+    one holding a / or a #) replaced by ***, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    return "%s%s***@%s" % (scheme, sep, rest.rpartition("@")[2])
+
+
+def _is_ipv6(text):
+    import _socket  # only for a URL with an IPv6 literal; the C module imports nothing else
+    try:
+        _socket.inet_pton(_socket.AF_INET6, text)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _is_hostname(host, strict):
+    """A DNS name (labels of letters, digits and hyphens) or an IPv4 address;
+    underscores too unless strict (botocore's endpoint check refuses them)."""
+    name = host[:-1] if host.endswith(".") else host
+    allowed = "-" if strict else "-_"
+    return 0 < len(name) <= 255 and all(
+        0 < len(label) <= 63 and label[0] != "-" and label[-1] != "-"
+        and all(c.isascii() and (c.isalnum() or c in allowed) for c in label)
+        for label in name.split("."))
+
+
+def split_url(url, strict=False):
+    """(scheme, host, port or None, userinfo or None, path) of an http(s)
+    URL, or ValueError saying what is wrong with it. strict: the host must be
+    a DNS name or an IP address, as botocore requires of an endpoint."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https"):
+        raise ValueError("must start with https:// or http://")
+    if "?" in rest or "#" in rest:
+        raise ValueError("must not have a query or a fragment")
+    netloc, slash, path = rest.partition("/")
+    if not all(c.isascii() and c.isprintable() and c != " " for c in path):
+        raise ValueError("has a path with spaces, control or non-ASCII characters (percent-encode them)")
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        host, bracket, after = hostport.partition("]")
+        host += bracket
+        if "%" in host:
+            raise ValueError("has an IPv6 zone ID, which is not supported")
+        if not bracket or not _is_ipv6(host[1:-1]) or (after and after[0] != ":"):
+            raise ValueError("has a malformed IPv6 address")
+        port = after[1:] if after else None
+    else:
+        host, colon, port = hostport.partition(":")
+        port = port if colon else None
+        if not _is_hostname(host, strict):
+            raise ValueError("has no valid host name")
+    if port and (not _DIGITS.issuperset(port) or not 0 < int(port) <= 65535):
+        raise ValueError("has a bad port (ports are 1-65535)")  # not echoed: it may be half a password
+    return scheme, host.lower(), int(port) if port else None, userinfo if at else None, slash + path
+
+
+def check_proxy(proxy):
+    """ValueError unless the proxy URL is one this script can use."""
+    scheme, _, _, _, _ = split_url(proxy)
+    if scheme != "http":
+        raise ValueError("is an https:// proxy; only http:// proxies are supported (HTTPS still goes "
+                         "through them in a CONNECT tunnel)")
+
+
+def _bypass_proxy(netloc, no_proxy):
+    """urllib.request.proxy_bypass_environment for host:port netloc."""
+    if no_proxy == "*":
+        return True
+    host = netloc.lower()
+    head, colon, port = host.rpartition(":")
+    hostonly = head if colon and port and _DIGITS.issuperset(port) else host
+    for name in no_proxy.split(","):
+        name = name.strip().lstrip(".").lower()
+        if name and (name in (hostonly, host) or hostonly.endswith("." + name) or host.endswith("." + name)):
+            return True
+    return False
+
+
+def proxy_for(scheme, netloc, environ):
+    """(proxy URL, variable it came from) for scheme://netloc, by urllib's
+    rules as botocore applies them, or (None, None): <scheme>_proxy in any
+    case, a name ending in a lowercase "_proxy" winning (and unsetting it when
+    empty); HTTP_PROXY ignored under CGI (REQUEST_METHOD set); NO_PROXY a
+    list of hosts and domain suffixes matched with and without the port,
+    ``*`` meaning all. A URL without a scheme gets http:// as botocore gives it."""
+    found = {}
+    for second_pass in (False, True):
+        for key, value in environ.items():
+            lower = key.lower()
+            if lower not in (scheme + "_proxy", "no_proxy") or (second_pass and key[-6:] != "_proxy"):
+                continue
+            if value:
+                found[lower] = (utf8_text(value, key), key)
+            elif second_pass:
+                found.pop(lower, None)
+        if not second_pass and "REQUEST_METHOD" in environ and scheme == "http":
+            found.pop("http_proxy", None)
+    proxy, origin = found.get(scheme + "_proxy", (None, None))
+    if not proxy or _bypass_proxy(netloc, found.get("no_proxy", ("", None))[0]):
+        return None, None
+    if not proxy.startswith(("http:", "https:")):
+        proxy = "http:" + proxy if proxy.startswith("//") else "http://" + proxy
+    return proxy, origin
+
+
+def partition_of(region):
+    """The PARTITIONS row of a region, as botocore's aws.partition rule picks it."""
+    for partition in PARTITIONS:
+        if region in partition[4]:
+            return partition
+    words = region.split("-")
+    for partition in PARTITIONS:
+        pattern = partition[1]
+        if len(words) == len(pattern) and all(
+                word in rule if isinstance(rule, tuple) else word.isdigit() if rule == "d" else word != ""
+                for word, rule in zip(words, pattern)):
+            return partition
+    return PARTITIONS[0]
+
+
 class Config:
     """Every setting of one run, resolved once, and where each came from."""
 
@@ -1138,30 +1251,56 @@ class Config:
                          for s in SETTINGS if s.attr in self.origin)
 
 
-def resolve_config(opts, environ, need_role=True):
-    """Every setting of the run, resolved and checked up front, the same way
-    on every call (a cache hit included): flags, then environment variables,
-    then the profile, then its sso-session; then endpoints, TLS and proxies.
-    Without need_role (the modes that only log in, out or list), an account
-    and role are optional. A ConfigError carries the Config as resolved so
-    far, for --check to show."""
-    cfg = Config(environ)
-    cfg.force_refresh = bool(opts.get("force_refresh"))
-    cfg.profile = opts.get("profile")
-    cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
-    try:
-        cfg.connect_timeout = parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
-        cfg.read_timeout = parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
-        cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-        cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
-        _resolve_settings(cfg, opts)
-        _check_settings(cfg, need_role)
-        cfg.scopes = registration_scopes(cfg)
-        resolve_network(cfg)
-    except ConfigError as e:
-        e.cfg = cfg
-        raise
-    return cfg
+def configured_endpoint(cfg, service):
+    """(URL, where from) of an endpoint override for 'sso' or 'sso-oidc', in
+    botocore's order: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the
+    profile's [services] section, the profile's endpoint_url; or (None, None)."""
+    snake = service.replace("-", "_")
+    for env in ("AWS_ENDPOINT_URL_" + snake.upper(), "AWS_ENDPOINT_URL"):
+        if cfg.env(env) is not None:
+            return cfg.env(env), env
+    if "services" in cfg.profile_section:
+        name = cfg.profile_section["services"]
+        block = cfg.file["services"].get(name)
+        if not block:
+            raise ConfigError("profile %r refers to [services %s], which does not exist in %s"
+                              % (cfg.profile, name, cfg.config_path))
+        nested = block.get(snake, "")
+        url = parse_nested(nested, "[services %s] %s" % (name, snake)).get("endpoint_url") if nested else None
+        if url:
+            return url, "[services %s]" % name
+    if cfg.profile_section.get("endpoint_url"):
+        return cfg.profile_section["endpoint_url"], "endpoint_url in profile %r" % cfg.profile
+    return None, None
+
+
+def service_endpoint(cfg, service):
+    """Base URL for 'sso' (the portal) or 'sso-oidc': the configured override
+    (checked), else the partition's host for the region, FIPS and dual-stack."""
+    url, origin = (None, None) if cfg.ignore_configured_endpoints else configured_endpoint(cfg, service)
+    if url is not None:
+        if cfg.fips or cfg.dualstack:
+            raise ConfigError("a custom endpoint (%s) cannot be combined with FIPS or dual-stack endpoints"
+                              % origin)
+        try:
+            _, _, _, userinfo, _ = split_url(url, strict=True)
+            if userinfo is not None:
+                raise ValueError("must not hold a user name or password")
+        except ValueError as e:
+            raise ConfigError("endpoint URL %s (from %s) %s" % (quoted(hide_userinfo(url)), origin, e))
+        return url.rstrip("/")
+    name, _, suffix, dual_suffix, _ = partition_of(cfg.region)
+    host = {"sso": "portal.sso", "sso-oidc": "oidc"}[service]
+    if cfg.fips and (cfg.dualstack or name != "aws-us-gov"):  # GovCloud's plain host is FIPS already
+        host += "-fips"
+    return "https://%s.%s.%s" % (host, cfg.region, dual_suffix if cfg.dualstack else suffix)
+
+
+def _fill(cfg, section, where):
+    """Settings not given yet, from one config section."""
+    for s in SETTINGS:
+        if s.attr not in cfg.origin and s.key and section.get(s.key):
+            cfg.set(s, section[s.key], "%s in %s" % (s.key, where) if s.boolean else where)
 
 
 def _resolve_settings(cfg, opts):
@@ -1194,13 +1333,6 @@ def _resolve_settings(cfg, opts):
                     % (key, cfg.profile, cfg.profile_section[key], cfg.sso_session, value))
         cfg.session_section = session
         _fill(cfg, session, "sso-session %r" % cfg.sso_session)
-
-
-def _fill(cfg, section, where):
-    """Settings not given yet, from one config section."""
-    for s in SETTINGS:
-        if s.attr not in cfg.origin and s.key and section.get(s.key):
-            cfg.set(s, section[s.key], "%s in %s" % (s.key, where) if s.boolean else where)
 
 
 def _check_settings(cfg, need_role=True):
@@ -1272,181 +1404,30 @@ def resolve_network(cfg):
             cfg.proxies[origin_url] = (proxy, origin)
 
 
-def url_origin(url):
-    """``scheme://host[:port]`` of a URL, the host and port as written (what
-    botocore matches NO_PROXY against, and what the proxy table is keyed by)."""
-    scheme, _, rest = url.partition("://")
-    return "%s://%s" % (scheme.lower(), rest.partition("/")[0])
-
-
-def configured_endpoint(cfg, service):
-    """(URL, where from) of an endpoint override for 'sso' or 'sso-oidc', in
-    botocore's order: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the
-    profile's [services] section, the profile's endpoint_url; or (None, None)."""
-    snake = service.replace("-", "_")
-    for env in ("AWS_ENDPOINT_URL_" + snake.upper(), "AWS_ENDPOINT_URL"):
-        if cfg.env(env) is not None:
-            return cfg.env(env), env
-    if "services" in cfg.profile_section:
-        name = cfg.profile_section["services"]
-        block = cfg.file["services"].get(name)
-        if not block:
-            raise ConfigError("profile %r refers to [services %s], which does not exist in %s"
-                              % (cfg.profile, name, cfg.config_path))
-        nested = block.get(snake, "")
-        url = parse_nested(nested, "[services %s] %s" % (name, snake)).get("endpoint_url") if nested else None
-        if url:
-            return url, "[services %s]" % name
-    if cfg.profile_section.get("endpoint_url"):
-        return cfg.profile_section["endpoint_url"], "endpoint_url in profile %r" % cfg.profile
-    return None, None
-
-
-def service_endpoint(cfg, service):
-    """Base URL for 'sso' (the portal) or 'sso-oidc': the configured override
-    (checked), else the partition's host for the region, FIPS and dual-stack."""
-    url, origin = (None, None) if cfg.ignore_configured_endpoints else configured_endpoint(cfg, service)
-    if url is not None:
-        if cfg.fips or cfg.dualstack:
-            raise ConfigError("a custom endpoint (%s) cannot be combined with FIPS or dual-stack endpoints"
-                              % origin)
-        try:
-            _, _, _, userinfo, _ = split_url(url, strict=True)
-            if userinfo is not None:
-                raise ValueError("must not hold a user name or password")
-        except ValueError as e:
-            raise ConfigError("endpoint URL %s (from %s) %s" % (quoted(hide_userinfo(url)), origin, e))
-        return url.rstrip("/")
-    name, _, suffix, dual_suffix, _ = partition_of(cfg.region)
-    host = {"sso": "portal.sso", "sso-oidc": "oidc"}[service]
-    if cfg.fips and (cfg.dualstack or name != "aws-us-gov"):  # GovCloud's plain host is FIPS already
-        host += "-fips"
-    return "https://%s.%s.%s" % (host, cfg.region, dual_suffix if cfg.dualstack else suffix)
-
-
-def partition_of(region):
-    """The PARTITIONS row of a region, as botocore's aws.partition rule picks it."""
-    for partition in PARTITIONS:
-        if region in partition[4]:
-            return partition
-    words = region.split("-")
-    for partition in PARTITIONS:
-        pattern = partition[1]
-        if len(words) == len(pattern) and all(
-                word in rule if isinstance(rule, tuple) else word.isdigit() if rule == "d" else word != ""
-                for word, rule in zip(words, pattern)):
-            return partition
-    return PARTITIONS[0]
-
-
-def split_url(url, strict=False):
-    """(scheme, host, port or None, userinfo or None, path) of an http(s)
-    URL, or ValueError saying what is wrong with it. strict: the host must be
-    a DNS name or an IP address, as botocore requires of an endpoint."""
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
-        raise ValueError("must start with https:// or http://")
-    if "?" in rest or "#" in rest:
-        raise ValueError("must not have a query or a fragment")
-    netloc, slash, path = rest.partition("/")
-    if not all(c.isascii() and c.isprintable() and c != " " for c in path):
-        raise ValueError("has a path with spaces, control or non-ASCII characters (percent-encode them)")
-    userinfo, at, hostport = netloc.rpartition("@")
-    if hostport.startswith("["):
-        host, bracket, after = hostport.partition("]")
-        host += bracket
-        if "%" in host:
-            raise ValueError("has an IPv6 zone ID, which is not supported")
-        if not bracket or not _is_ipv6(host[1:-1]) or (after and after[0] != ":"):
-            raise ValueError("has a malformed IPv6 address")
-        port = after[1:] if after else None
-    else:
-        host, colon, port = hostport.partition(":")
-        port = port if colon else None
-        if not _is_hostname(host, strict):
-            raise ValueError("has no valid host name")
-    if port and (not _DIGITS.issuperset(port) or not 0 < int(port) <= 65535):
-        raise ValueError("has a bad port (ports are 1-65535)")  # not echoed: it may be half a password
-    return scheme, host.lower(), int(port) if port else None, userinfo if at else None, slash + path
-
-
-def hide_userinfo(url):
-    """url with everything before its last @ (a user name and password, even
-    one holding a / or a #) replaced by ***, for messages."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    return "%s%s***@%s" % (scheme, sep, rest.rpartition("@")[2])
-
-
-def _is_ipv6(text):
-    import _socket  # only for a URL with an IPv6 literal; the C module imports nothing else
+def resolve_config(opts, environ, need_role=True):
+    """Every setting of the run, resolved and checked up front, the same way
+    on every call (a cache hit included): flags, then environment variables,
+    then the profile, then its sso-session; then endpoints, TLS and proxies.
+    Without need_role (the modes that only log in, out or list), an account
+    and role are optional. A ConfigError carries the Config as resolved so
+    far, for --check to show."""
+    cfg = Config(environ)
+    cfg.force_refresh = bool(opts.get("force_refresh"))
+    cfg.profile = opts.get("profile")
+    cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
     try:
-        _socket.inet_pton(_socket.AF_INET6, text)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _is_hostname(host, strict):
-    """A DNS name (labels of letters, digits and hyphens) or an IPv4 address;
-    underscores too unless strict (botocore's endpoint check refuses them)."""
-    name = host[:-1] if host.endswith(".") else host
-    allowed = "-" if strict else "-_"
-    return 0 < len(name) <= 255 and all(
-        0 < len(label) <= 63 and label[0] != "-" and label[-1] != "-"
-        and all(c.isascii() and (c.isalnum() or c in allowed) for c in label)
-        for label in name.split("."))
-
-
-def check_proxy(proxy):
-    """ValueError unless the proxy URL is one this script can use."""
-    scheme, _, _, _, _ = split_url(proxy)
-    if scheme != "http":
-        raise ValueError("is an https:// proxy; only http:// proxies are supported (HTTPS still goes "
-                         "through them in a CONNECT tunnel)")
-
-
-def proxy_for(scheme, netloc, environ):
-    """(proxy URL, variable it came from) for scheme://netloc, by urllib's
-    rules as botocore applies them, or (None, None): <scheme>_proxy in any
-    case, a name ending in a lowercase "_proxy" winning (and unsetting it when
-    empty); HTTP_PROXY ignored under CGI (REQUEST_METHOD set); NO_PROXY a
-    list of hosts and domain suffixes matched with and without the port,
-    ``*`` meaning all. A URL without a scheme gets http:// as botocore gives it."""
-    found = {}
-    for second_pass in (False, True):
-        for key, value in environ.items():
-            lower = key.lower()
-            if lower not in (scheme + "_proxy", "no_proxy") or (second_pass and key[-6:] != "_proxy"):
-                continue
-            if value:
-                found[lower] = (utf8_text(value, key), key)
-            elif second_pass:
-                found.pop(lower, None)
-        if not second_pass and "REQUEST_METHOD" in environ and scheme == "http":
-            found.pop("http_proxy", None)
-    proxy, origin = found.get(scheme + "_proxy", (None, None))
-    if not proxy or _bypass_proxy(netloc, found.get("no_proxy", ("", None))[0]):
-        return None, None
-    if not proxy.startswith(("http:", "https:")):
-        proxy = "http:" + proxy if proxy.startswith("//") else "http://" + proxy
-    return proxy, origin
-
-
-def _bypass_proxy(netloc, no_proxy):
-    """urllib.request.proxy_bypass_environment for host:port netloc."""
-    if no_proxy == "*":
-        return True
-    host = netloc.lower()
-    head, colon, port = host.rpartition(":")
-    hostonly = head if colon and port and _DIGITS.issuperset(port) else host
-    for name in no_proxy.split(","):
-        name = name.strip().lstrip(".").lower()
-        if name and (name in (hostonly, host) or hostonly.endswith("." + name) or host.endswith("." + name)):
-            return True
-    return False
+        cfg.connect_timeout = parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+        cfg.read_timeout = parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
+        cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+        cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
+        _resolve_settings(cfg, opts)
+        _check_settings(cfg, need_role)
+        cfg.scopes = registration_scopes(cfg)
+        resolve_network(cfg)
+    except ConfigError as e:
+        e.cfg = cfg
+        raise
+    return cfg
 
 
 def who(cfg):
@@ -1502,6 +1483,19 @@ def registration_cache_key(cfg):
                                 "scopes": cfg.scopes, "session_name": cfg.sso_session}, sort_keys=True))
 
 
+def save_file(path, text, log, what):
+    """Write a cache file; a failure (read-only or full disk) costs only the
+    caching, never the run: it is logged and the run goes on. Returns the
+    failure (an OSError), or None."""
+    try:
+        write_file_atomic(path, text)
+    except OSError as e:
+        log("could not cache the %s in %s (%s); going on without", what, path, e)
+        return e
+    log("%s cached in %s", what, path)
+    return None
+
+
 def cached_role_credentials(path, now, log):
     """Role credentials from the CLI's cache if more than 15 minutes remain."""
     try:
@@ -1536,19 +1530,6 @@ def store_role_credentials(path, creds, account_id, log):
         "SessionToken": creds["SessionToken"], "Expiration": format_time(creds["Expiration"]),
         "AccountId": account_id}}
     save_file(path, json.dumps(entry), log, "role credentials")
-
-
-def save_file(path, text, log, what):
-    """Write a cache file; a failure (read-only or full disk) costs only the
-    caching, never the run: it is logged and the run goes on. Returns the
-    failure (an OSError), or None."""
-    try:
-        write_file_atomic(path, text)
-    except OSError as e:
-        log("could not cache the %s in %s (%s); going on without", what, path, e)
-        return e
-    log("%s cached in %s", what, path)
-    return None
 
 
 # --------------------------------------------------------------------------
@@ -1970,406 +1951,7 @@ def error_message(body):
 
 
 # --------------------------------------------------------------------------
-# The run's context: every seam to the world outside the code
-# --------------------------------------------------------------------------
-
-
-class Context:
-    """What a run touches outside its own code: its settings, the debug log,
-    stderr, the wall clock and the monotonic one, sleeping, the terminal,
-    the browser, HTTP, and its caller (the parent pid, and letting go of the
-    caller's pipes). main() passes the real ones; a test passes its own
-    through main's keyword arguments and runs the whole script in-process."""
-
-    def __init__(self, cfg, log=None, stderr=None, now=None, monotonic=None, sleep=None,
-                 open_terminal=None, open_browser=None, http=None, parent=None, release=None):
-        self.cfg = cfg
-        self.environ = cfg.environ
-        self.log = Log() if log is None else log
-        self.stderr = sys.stderr if stderr is None else stderr
-        self.now = now or time.time
-        self.monotonic = monotonic or time.monotonic
-        self.sleep = sleep or time.sleep
-        # The defaults are defined in the login section below (used only there).
-        self.open_terminal = open_terminal or open_controlling_terminal
-        self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
-        self.started = self.now()
-        self._http = http
-        self.parent = parent or _posix.getppid
-        self.release = release or release_standard_streams
-        self._caller = self.parent()
-        self.caller_gone = False
-
-    @property
-    def http(self):
-        if self._http is None:
-            self._http = Http(self.cfg, self.log, self.sleep)
-        return self._http
-
-    def watch_caller(self):
-        """During a login: once the process that started this one is gone
-        (an SDK that gave up killed its shell, say, and this process was
-        handed to another parent), release the caller's pipes at once, since
-        the SDK waits for them to close, and go on with the login so that
-        the next run needs none."""
-        if not self.caller_gone and self.parent() != self._caller:
-            self.caller_gone = True
-            self.log("the caller (pid %s) is gone: releasing its pipes, finishing the login", self._caller)
-            self.release()
-
-
-def release_standard_streams():
-    """Point fds 0-2 at /dev/null: a reader of this process's stdout or
-    stderr sees them close, and later writes go nowhere."""
-    import os
-    try:
-        devnull = os.open(os.devnull, os.O_RDWR)
-    except OSError:  # pragma: no cover - /dev/null always opens
-        return
-    for fd in (0, 1, 2):
-        try:
-            os.dup2(devnull, fd)
-        except OSError:  # pragma: no cover
-            pass
-    os.close(devnull)
-
-
-# --------------------------------------------------------------------------
-# SSO: the cached token and its refresh
-# --------------------------------------------------------------------------
-
-
-def token_path(ctx):
-    return home_path(ctx.environ, TOKEN_CACHE_DIR, token_cache_key(ctx.cfg) + ".json")
-
-
-def read_token(ctx, path):
-    """(token, None) from the cache, or (None, LoginRequired saying why not)."""
-    cfg = ctx.cfg
-    deadline = ctx.monotonic() + TOKEN_READ_RETRY_SECONDS
-    while True:
-        try:
-            token = read_json_file(path)
-            break
-        except FileNotFoundError:
-            ctx.log("token cache miss: %s does not exist", path)
-            return None, LoginRequired("not logged in: no cached SSO token for %s (%s). %s"
-                                       % (who(cfg), path, login_advice(cfg)))
-        except OSError as e:
-            return None, LoginRequired("cannot read the cached SSO token %s (%s). %s"
-                                       % (path, one_line(e), login_advice(cfg)))
-        except ValueError as e:
-            # The AWS CLI truncates and rewrites this file in place; give a
-            # concurrent login a moment to finish before calling it broken.
-            if ctx.monotonic() >= deadline:
-                ctx.log("token file %s unreadable: %s", path, e)
-                return None, LoginRequired("the cached SSO token %s is not valid JSON. %s"
-                                           % (path, login_advice(cfg)))
-            ctx.log("token file %s unreadable (%s), re-reading", path, e)
-            ctx.sleep(0.05)
-    ctx.log.hide(token.get("accessToken"), token.get("refreshToken"), token.get("clientSecret"))
-    try:
-        if not is_token_text(token.get("accessToken")):
-            raise ValueError("its accessToken is missing or corrupt")
-        token["_expires"] = parse_time(token.get("expiresAt"))
-    except ValueError as e:
-        ctx.log("token file %s unusable: %s", path, e)
-        return None, LoginRequired("the cached SSO token %s is incomplete (%s). %s"
-                                   % (path, one_line(e), login_advice(cfg)))
-    ctx.log("token cache %s for %s expires %s%s", path, who(cfg), format_time(token["_expires"]),
-            ", refreshable" if refreshable(token, ctx.now()) else "")
-    return token, None
-
-
-def refreshable(token, now):
-    """Whether the token file has what a refresh needs, with a live registration."""
-    try:
-        return (all(is_token_text(token[k]) for k in ("refreshToken", "clientId", "clientSecret"))
-                and parse_time(token["registrationExpiresAt"]) > now)
-    except (KeyError, ValueError):
-        return False
-
-
-def token_state(ctx, token, why, rejected=None):
-    """What to do with a cached token, decided as botocore's SSOTokenProvider
-    decides it, and why: "fresh" (15 minutes or more left: use it),
-    "refresh" (less left, or the portal refused it, and it carries refresh
-    data), "usable" (alive, not refreshable: use it while it lasts) or "dead"
-    (with the LoginRequired that says why). `rejected` is (access token,
-    LoginRequired) when the portal has just refused a token that looked valid."""
-    if token is None:
-        return "dead", why
-    now = ctx.now()
-    refused = rejected is not None and token["accessToken"] == rejected[0]
-    left = token["_expires"] - now
-    if not refused and left >= TOKEN_REFRESH_WINDOW:
-        return "fresh", None
-    if refreshable(token, now):
-        return "refresh", None
-    if not refused and left > 0:
-        return "usable", None
-    return "dead", rejected[1] if refused else expired_error(ctx.cfg, token, now)
-
-
-def expired_error(cfg, token, now):
-    """LoginRequired for a token that can no longer be used, saying which case it is."""
-    if token.get("refreshToken") and not refreshable(token, now):
-        try:
-            registration = parse_time(token["registrationExpiresAt"])
-        except (KeyError, ValueError):
-            registration = None
-        why = ("its client registration expired at %s" % format_time(registration)
-               if registration is not None and registration <= now else
-               "its refresh data (refreshToken, clientId, clientSecret, registrationExpiresAt) is incomplete")
-        return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: %s. %s"
-                             % (who(cfg), format_time(token["_expires"]), why, login_advice(cfg)))
-    return LoginRequired("the SSO login for %s expired at %s. %s"
-                         % (who(cfg), format_time(token["_expires"]), login_advice(cfg)))
-
-
-def get_token(ctx, rejected=None):
-    """An access token to present to the portal: the cached one while it is
-    fresh (or usable and not refreshable), else a refreshed one, else, with
-    --interactive, a new login (see renew_token)."""
-    path = token_path(ctx)
-    token, why = read_token(ctx, path)
-    action, why = token_state(ctx, token, why, rejected)
-    if action in ("fresh", "usable"):
-        return token
-    if action == "dead" and not ctx.cfg.interactive:
-        raise why
-    return renew_token(ctx, path, rejected)
-
-
-def renew_token(ctx, path, rejected, force_login=False):
-    """Refresh or log in under a lock next to the token file, re-reading the
-    file once the lock is ours, so that any number of processes cause one
-    refresh or one login: the others use what it wrote. force_login (--login
-    --force-refresh): a new login whatever the cache holds."""
-    cfg = ctx.cfg
-    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % who(cfg)) as lock:
-        note = FailureNote(lock, ctx)
-        token, why = read_token(ctx, path)
-        action, why = ("dead", None) if force_login else token_state(ctx, token, why, rejected)
-        if action in ("fresh", "usable"):
-            ctx.log("using the token another process refreshed or logged in for")
-            return token
-        if action == "refresh":
-            renewed, why = refresh_once(ctx, path, token, note, rejected)
-            if renewed is not None:
-                return renewed
-            if not isinstance(why, LoginRequired):
-                raise why  # the service failed: a login would fail the same way
-        if not cfg.interactive:
-            raise why
-        note.replay("login")
-        try:
-            token = login(ctx, path)
-        except Error as e:
-            note.remember("login", e)
-            raise
-        note.forget()
-        return token
-
-
-def refresh_once(ctx, path, token, note, rejected):
-    """(token to use, None) or (None, why not). A given refresh token is tried
-    at most once a minute across all processes; while the old token lasts, a
-    failed refresh falls back to it."""
-    alive = token["_expires"] > ctx.now() and not (rejected and token["accessToken"] == rejected[0])
-    key = "refresh:" + sha1_hex(token["refreshToken"])
-    why = note.recent(key, REFRESH_RETRY_SECONDS)
-    if why is not None:
-        if alive:
-            ctx.log("a refresh failed less than %ds ago; using the current token", REFRESH_RETRY_SECONDS)
-            return token, None
-        return None, why
-    try:
-        fresh = refresh(ctx, path, token)
-    except Error as e:
-        ctx.log("refresh failed: %s", e)
-        note.remember(key, e)
-        again, _ = read_token(ctx, path)  # botocore may have rotated it meanwhile
-        if (again is not None and again["accessToken"] != token["accessToken"]
-                and token_state(ctx, again, None, rejected)[0] == "fresh"):
-            return again, None
-        return (token, None) if alive else (None, e)
-    note.forget()
-    return fresh, None
-
-
-def token_document(cfg, now, response, client):
-    """A token cache entry in the AWS CLI's field order (SPEC.md 2.2), from a
-    CreateToken answer checked field by field."""
-    try:
-        if not is_token_text(response.get("accessToken")):
-            raise ValueError("accessToken is missing or malformed")
-        expires_in = service_number(response.get("expiresIn"), "expiresIn", 1, 10 * 366 * 86400)
-        doc = {"startUrl": cfg.start_url, "region": cfg.region, "accessToken": response["accessToken"],
-               "expiresAt": format_time(now + expires_in), "clientId": client["clientId"],
-               "clientSecret": client["clientSecret"], "registrationExpiresAt": client["expiresAt"]}
-        if response.get("refreshToken") is not None:
-            if not is_token_text(response["refreshToken"]):
-                raise ValueError("refreshToken is malformed")
-            doc["refreshToken"] = response["refreshToken"]
-    except (AttributeError, ValueError) as e:
-        raise ServiceError("SSO OIDC CreateToken returned an unexpected response (%s)" % one_line(e))
-    return doc
-
-
-def save_token(ctx, path, doc, how):
-    """Write the token where the AWS CLI and botocore read it; return it ready
-    for use (a token that cannot be saved still serves this run), with how it
-    came ("refreshed" or "logged in")."""
-    import json
-    ctx.log.hide(doc["accessToken"], doc.get("refreshToken"))
-    failure = save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
-    return dict(doc, _expires=parse_time(doc["expiresAt"]), _how=how, _unsaved=failure)
-
-
-def oidc_call(ctx, operation, path, body):
-    """One unsigned SSO OIDC call (POST JSON); the answer, or OidcError."""
-    import json
-    status, headers, data = ctx.http.request("POST", ctx.cfg.oidc_url + path, body=json.dumps(body).encode("utf-8"))
-    if status == 200:
-        if isinstance(data, dict):
-            return data
-        raise ServiceError("SSO OIDC %s returned an unexpected response (not a JSON object)" % operation)
-    raise OidcError(operation, error_code(headers, data) or "HTTP %d" % status, error_message(data))
-
-
-def refresh(ctx, path, token):
-    """The refresh_token grant, written back as botocore writes it: a new
-    document with startUrl and region from the config, the registration
-    copied, and refreshToken only if the service sent one."""
-    cfg = ctx.cfg
-    ctx.log("refreshing the token for %s (expires %s)", who(cfg), format_time(token["_expires"]))
-    try:
-        answer = oidc_call(ctx, "CreateToken", "/token", {
-            "grantType": "refresh_token", "clientId": token["clientId"],
-            "clientSecret": token["clientSecret"], "refreshToken": token["refreshToken"]})
-    except OidcError as e:
-        if e.code in ("InvalidGrantException", "ExpiredTokenException"):
-            raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
-                                "revoked, so the refresh token was refused (%s). %s"
-                                % (who(cfg), e.detail, login_advice(cfg)))
-        raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
-                            % (who(cfg), e.detail, login_advice(cfg)))
-    client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
-              "expiresAt": token["registrationExpiresAt"]}
-    return save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "refreshed")
-
-
-# --------------------------------------------------------------------------
-# SSO: role credentials
-# --------------------------------------------------------------------------
-
-
-#: The SSO portal's operations (SPEC.md section 5): method and path.
-PORTAL_OPERATIONS = {"GetRoleCredentials": ("GET", "/federation/credentials"),
-                     "ListAccounts": ("GET", "/assignment/accounts"),
-                     "ListAccountRoles": ("GET", "/assignment/roles"), "Logout": ("POST", "/logout")}
-
-
-def portal_call(ctx, token, operation, query=(), denied=None, attempts=HTTP_ATTEMPTS):
-    """One call to the SSO portal with the token; the JSON answer of a 200.
-    401: LoginRequired; 403/404: AccessDenied(denied), if given; otherwise
-    any other status: ServiceError naming the operation."""
-    from urllib.parse import urlencode
-    cfg = ctx.cfg
-    method, path = PORTAL_OPERATIONS[operation]
-    url = "%s%s%s" % (cfg.portal_url, path, "?" + urlencode(query) if query else "")
-    status, headers, body = ctx.http.request(method, url, headers={"x-amz-sso_bearer_token": token["accessToken"]},
-                                             body=b"" if method == "POST" else None, attempts=attempts)
-    code, message = error_code(headers, body), error_message(body)
-    detail = (" (%s: %s)" % (code or "HTTP %d" % status, message) if message
-              else " (%s)" % (code or "HTTP %d" % status))
-    if status == 401 or code == "UnauthorizedException":
-        raise LoginRequired("the SSO portal rejected the cached login for %s%s; it was revoked, "
-                            "logged out or expired early. %s" % (who(cfg), detail, login_advice(cfg)))
-    if denied and (status in (403, 404) or code in ("ForbiddenException", "AccessDeniedException",
-                                                    "ResourceNotFoundException")):
-        raise AccessDenied(denied + detail)
-    if status != 200:
-        raise ServiceError("%s failed%s" % (operation, detail))
-    if not isinstance(body, dict) and operation != "Logout":  # Logout answers with an empty body
-        raise ServiceError("%s returned an unexpected response (not a JSON object)" % operation)
-    return body
-
-
-def fetch_role_credentials(ctx, token):
-    """GetRoleCredentials: GET /federation/credentials on the SSO portal."""
-    cfg = ctx.cfg
-    ctx.log("portal endpoint %s", cfg.portal_url)
-    body = portal_call(ctx, token, "GetRoleCredentials",
-                       (("role_name", cfg.role_name), ("account_id", cfg.account_id)),
-                       denied="no access to role %s in account %s; check the account ID and role name "
-                              "(sso_account_id, sso_role_name) against the roles the portal shows you"
-                              % (cfg.role_name, cfg.account_id))
-    return role_credentials(ctx, body)
-
-
-def role_credentials(ctx, body):
-    """The credentials in a GetRoleCredentials answer, checked field by field."""
-    try:
-        rc = body["roleCredentials"]
-        creds = {"AccessKeyId": rc["accessKeyId"], "SecretAccessKey": rc["secretAccessKey"],
-                 "SessionToken": rc["sessionToken"]}
-        if not all(isinstance(v, str) and v for v in creds.values()):
-            raise ValueError("a credential is missing or empty")
-        creds["Expiration"] = service_number(rc.get("expiration"), "expiration", 0, MAX_EPOCH * 1000 + 999) // 1000
-    except (TypeError, KeyError, AttributeError, ValueError) as e:
-        raise ServiceError("GetRoleCredentials returned an unexpected response (%s)" % one_line(e))
-    ctx.log.hide(creds["SecretAccessKey"], creds["SessionToken"])
-    if creds["Expiration"] <= ctx.now():
-        raise ServiceError("GetRoleCredentials returned credentials that expired at %s, before now (%s); "
-                           "check this machine's clock" % (format_time(creds["Expiration"]),
-                                                           format_time(ctx.now())))
-    ctx.log("role credentials for %s/%s expire %s", ctx.cfg.account_id, ctx.cfg.role_name,
-            format_time(creds["Expiration"]))
-    return creds
-
-
-def get_credentials(ctx):
-    """Role credentials for the run: from the shared cache, else from the portal.
-
-    The fetch runs under a lock next to the cache entry and the cache is read
-    again once the lock is ours, so that parallel processes make one call.
-    """
-    cfg = ctx.cfg
-    path = role_cache_path(cfg)
-    if not cfg.force_refresh:
-        creds = cached_role_credentials(path, ctx.now(), ctx.log)
-        if creds is not None:
-            return creds
-    else:
-        ctx.log("--force-refresh: not reading %s", path)
-    token = get_token(ctx)
-    with Lock(path + ".lock", ctx, "fetching role credentials") as lock:
-        if not cfg.force_refresh:
-            creds = cached_role_credentials(path, ctx.now(), ctx.log)
-            if creds is not None:
-                return creds
-        note = FailureNote(lock, ctx)
-        key = "fetch:" + sha1_hex(token["accessToken"])
-        note.replay(key)
-        try:
-            try:
-                creds = fetch_role_credentials(ctx, token)
-            except LoginRequired as e:  # refused although it looked valid: refresh or log in
-                if not (cfg.interactive or refreshable(token, ctx.now())):
-                    raise
-                token = get_token(ctx, rejected=(token["accessToken"], e))
-                creds = fetch_role_credentials(ctx, token)
-        except Error as e:
-            note.remember(key, e)
-            raise
-        store_role_credentials(path, creds, cfg.account_id, ctx.log)
-    return creds
-
-
-# --------------------------------------------------------------------------
-# Interactive login: device code and authorization code with PKCE
+# The world outside: the terminal, the browser, the caller, and the run's Context
 # --------------------------------------------------------------------------
 
 
@@ -2450,6 +2032,273 @@ def _isatty(stream):
         return False
 
 
+def tell_terminal(open_terminal, stderr, line):
+    """Say line on the controlling terminal too, unless stderr is a terminal
+    already: several SDKs (the JS SDKs' default chains, JS v2's
+    ProcessCredentials) never show a credential process's stderr."""
+    if _isatty(stderr):
+        return
+    tty = open_terminal()
+    if tty is None:
+        return
+    try:
+        tty.write(line)
+        tty.flush()
+    except (OSError, ValueError):
+        pass
+    finally:
+        try:
+            tty.close()
+        except OSError:  # pragma: no cover
+            pass
+
+
+def release_standard_streams():
+    """Point fds 0-2 at /dev/null: a reader of this process's stdout or
+    stderr sees them close, and later writes go nowhere."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+    except OSError:  # pragma: no cover - /dev/null always opens
+        return
+    for fd in (0, 1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:  # pragma: no cover
+            pass
+    os.close(devnull)
+
+
+class Context:
+    """What a run touches outside its own code: its settings, the debug log,
+    stderr, the wall clock and the monotonic one, sleeping, the terminal,
+    the browser, HTTP, and its caller (the parent pid, and letting go of the
+    caller's pipes). main() passes the real ones; a test passes its own
+    through main's keyword arguments and runs the whole script in-process."""
+
+    def __init__(self, cfg, log=None, stderr=None, now=None, monotonic=None, sleep=None,
+                 open_terminal=None, open_browser=None, http=None, parent=None, release=None):
+        self.cfg = cfg
+        self.environ = cfg.environ
+        self.log = Log() if log is None else log
+        self.stderr = sys.stderr if stderr is None else stderr
+        self.now = now or time.time
+        self.monotonic = monotonic or time.monotonic
+        self.sleep = sleep or time.sleep
+        # The defaults are defined in the login section below (used only there).
+        self.open_terminal = open_terminal or open_controlling_terminal
+        self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
+        self.started = self.now()
+        self._http = http
+        self.parent = parent or _posix.getppid
+        self.release = release or release_standard_streams
+        self._caller = self.parent()
+        self.caller_gone = False
+
+    @property
+    def http(self):
+        if self._http is None:
+            self._http = Http(self.cfg, self.log, self.sleep)
+        return self._http
+
+    def watch_caller(self):
+        """During a login: once the process that started this one is gone
+        (an SDK that gave up killed its shell, say, and this process was
+        handed to another parent), release the caller's pipes at once, since
+        the SDK waits for them to close, and go on with the login so that
+        the next run needs none."""
+        if not self.caller_gone and self.parent() != self._caller:
+            self.caller_gone = True
+            self.log("the caller (pid %s) is gone: releasing its pipes, finishing the login", self._caller)
+            self.release()
+
+
+# --------------------------------------------------------------------------
+# SSO: the cached token and its refresh
+# --------------------------------------------------------------------------
+
+
+def token_path(ctx):
+    return home_path(ctx.environ, TOKEN_CACHE_DIR, token_cache_key(ctx.cfg) + ".json")
+
+
+def refreshable(token, now):
+    """Whether the token file has what a refresh needs, with a live registration."""
+    try:
+        return (all(is_token_text(token[k]) for k in ("refreshToken", "clientId", "clientSecret"))
+                and parse_time(token["registrationExpiresAt"]) > now)
+    except (KeyError, ValueError):
+        return False
+
+
+def read_token(ctx, path):
+    """(token, None) from the cache, or (None, LoginRequired saying why not)."""
+    cfg = ctx.cfg
+    deadline = ctx.monotonic() + TOKEN_READ_RETRY_SECONDS
+    while True:
+        try:
+            token = read_json_file(path)
+            break
+        except FileNotFoundError:
+            ctx.log("token cache miss: %s does not exist", path)
+            return None, LoginRequired("not logged in: no cached SSO token for %s (%s). %s"
+                                       % (who(cfg), path, login_advice(cfg)))
+        except OSError as e:
+            return None, LoginRequired("cannot read the cached SSO token %s (%s). %s"
+                                       % (path, one_line(e), login_advice(cfg)))
+        except ValueError as e:
+            # The AWS CLI truncates and rewrites this file in place; give a
+            # concurrent login a moment to finish before calling it broken.
+            if ctx.monotonic() >= deadline:
+                ctx.log("token file %s unreadable: %s", path, e)
+                return None, LoginRequired("the cached SSO token %s is not valid JSON. %s"
+                                           % (path, login_advice(cfg)))
+            ctx.log("token file %s unreadable (%s), re-reading", path, e)
+            ctx.sleep(0.05)
+    ctx.log.hide(token.get("accessToken"), token.get("refreshToken"), token.get("clientSecret"))
+    try:
+        if not is_token_text(token.get("accessToken")):
+            raise ValueError("its accessToken is missing or corrupt")
+        token["_expires"] = parse_time(token.get("expiresAt"))
+    except ValueError as e:
+        ctx.log("token file %s unusable: %s", path, e)
+        return None, LoginRequired("the cached SSO token %s is incomplete (%s). %s"
+                                   % (path, one_line(e), login_advice(cfg)))
+    ctx.log("token cache %s for %s expires %s%s", path, who(cfg), format_time(token["_expires"]),
+            ", refreshable" if refreshable(token, ctx.now()) else "")
+    return token, None
+
+
+def expired_error(cfg, token, now):
+    """LoginRequired for a token that can no longer be used, saying which case it is."""
+    if token.get("refreshToken") and not refreshable(token, now):
+        try:
+            registration = parse_time(token["registrationExpiresAt"])
+        except (KeyError, ValueError):
+            registration = None
+        why = ("its client registration expired at %s" % format_time(registration)
+               if registration is not None and registration <= now else
+               "its refresh data (refreshToken, clientId, clientSecret, registrationExpiresAt) is incomplete")
+        return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: %s. %s"
+                             % (who(cfg), format_time(token["_expires"]), why, login_advice(cfg)))
+    return LoginRequired("the SSO login for %s expired at %s. %s"
+                         % (who(cfg), format_time(token["_expires"]), login_advice(cfg)))
+
+
+def token_state(ctx, token, why, rejected=None):
+    """What to do with a cached token, decided as botocore's SSOTokenProvider
+    decides it, and why: "fresh" (15 minutes or more left: use it),
+    "refresh" (less left, or the portal refused it, and it carries refresh
+    data), "usable" (alive, not refreshable: use it while it lasts) or "dead"
+    (with the LoginRequired that says why). `rejected` is (access token,
+    LoginRequired) when the portal has just refused a token that looked valid."""
+    if token is None:
+        return "dead", why
+    now = ctx.now()
+    refused = rejected is not None and token["accessToken"] == rejected[0]
+    left = token["_expires"] - now
+    if not refused and left >= TOKEN_REFRESH_WINDOW:
+        return "fresh", None
+    if refreshable(token, now):
+        return "refresh", None
+    if not refused and left > 0:
+        return "usable", None
+    return "dead", rejected[1] if refused else expired_error(ctx.cfg, token, now)
+
+
+def token_document(cfg, now, response, client):
+    """A token cache entry in the AWS CLI's field order (SPEC.md 2.2), from a
+    CreateToken answer checked field by field."""
+    try:
+        if not is_token_text(response.get("accessToken")):
+            raise ValueError("accessToken is missing or malformed")
+        expires_in = service_number(response.get("expiresIn"), "expiresIn", 1, 10 * 366 * 86400)
+        doc = {"startUrl": cfg.start_url, "region": cfg.region, "accessToken": response["accessToken"],
+               "expiresAt": format_time(now + expires_in), "clientId": client["clientId"],
+               "clientSecret": client["clientSecret"], "registrationExpiresAt": client["expiresAt"]}
+        if response.get("refreshToken") is not None:
+            if not is_token_text(response["refreshToken"]):
+                raise ValueError("refreshToken is malformed")
+            doc["refreshToken"] = response["refreshToken"]
+    except (AttributeError, ValueError) as e:
+        raise ServiceError("SSO OIDC CreateToken returned an unexpected response (%s)" % one_line(e))
+    return doc
+
+
+def save_token(ctx, path, doc, how):
+    """Write the token where the AWS CLI and botocore read it; return it ready
+    for use (a token that cannot be saved still serves this run), with how it
+    came ("refreshed" or "logged in")."""
+    import json
+    ctx.log.hide(doc["accessToken"], doc.get("refreshToken"))
+    failure = save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
+    return dict(doc, _expires=parse_time(doc["expiresAt"]), _how=how, _unsaved=failure)
+
+
+def oidc_call(ctx, operation, path, body):
+    """One unsigned SSO OIDC call (POST JSON); the answer, or OidcError."""
+    import json
+    status, headers, data = ctx.http.request("POST", ctx.cfg.oidc_url + path, body=json.dumps(body).encode("utf-8"))
+    if status == 200:
+        if isinstance(data, dict):
+            return data
+        raise ServiceError("SSO OIDC %s returned an unexpected response (not a JSON object)" % operation)
+    raise OidcError(operation, error_code(headers, data) or "HTTP %d" % status, error_message(data))
+
+
+def refresh(ctx, path, token):
+    """The refresh_token grant, written back as botocore writes it: a new
+    document with startUrl and region from the config, the registration
+    copied, and refreshToken only if the service sent one."""
+    cfg = ctx.cfg
+    ctx.log("refreshing the token for %s (expires %s)", who(cfg), format_time(token["_expires"]))
+    try:
+        answer = oidc_call(ctx, "CreateToken", "/token", {
+            "grantType": "refresh_token", "clientId": token["clientId"],
+            "clientSecret": token["clientSecret"], "refreshToken": token["refreshToken"]})
+    except OidcError as e:
+        if e.code in ("InvalidGrantException", "ExpiredTokenException"):
+            raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
+                                "revoked, so the refresh token was refused (%s). %s"
+                                % (who(cfg), e.detail, login_advice(cfg)))
+        raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
+                            % (who(cfg), e.detail, login_advice(cfg)))
+    client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
+              "expiresAt": token["registrationExpiresAt"]}
+    return save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "refreshed")
+
+
+def refresh_once(ctx, path, token, note, rejected):
+    """(token to use, None) or (None, why not). A given refresh token is tried
+    at most once a minute across all processes; while the old token lasts, a
+    failed refresh falls back to it."""
+    alive = token["_expires"] > ctx.now() and not (rejected and token["accessToken"] == rejected[0])
+    key = "refresh:" + sha1_hex(token["refreshToken"])
+    why = note.recent(key, REFRESH_RETRY_SECONDS)
+    if why is not None:
+        if alive:
+            ctx.log("a refresh failed less than %ds ago; using the current token", REFRESH_RETRY_SECONDS)
+            return token, None
+        return None, why
+    try:
+        fresh = refresh(ctx, path, token)
+    except Error as e:
+        ctx.log("refresh failed: %s", e)
+        note.remember(key, e)
+        again, _ = read_token(ctx, path)  # botocore may have rotated it meanwhile
+        if (again is not None and again["accessToken"] != token["accessToken"]
+                and token_state(ctx, again, None, rejected)[0] == "fresh"):
+            return again, None
+        return (token, None) if alive else (None, e)
+    note.forget()
+    return fresh, None
+
+
+# --------------------------------------------------------------------------
+# Interactive login: device code and authorization code with PKCE
+# --------------------------------------------------------------------------
+
+
 class Prompt:
     """Where login instructions go. SDKs capture a credential process's
     stdout and stderr (botocore and the JS SDK show stderr only after it
@@ -2500,6 +2349,27 @@ def show_login_page(ctx, prompt, url, lines):
                             "with --interactive" % login_command(cfg))
 
 
+def cached_registration(ctx, path, pkce):
+    """A cached registration the AWS CLI would reuse for this flow, or None."""
+    try:
+        cached = read_json_file(path)
+        grants = cached.get("grantTypes") or []
+        if not (is_token_text(cached["clientId"]) and is_token_text(cached["clientSecret"])
+                and isinstance(grants, list)):
+            raise ValueError("malformed")
+        expires = parse_time(cached["expiresAt"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+        ctx.log("client registration %s unusable: %s", path, e)
+        return None
+    ctx.log.hide(cached["clientSecret"])
+    if expires - ctx.now() < TOKEN_REFRESH_WINDOW or ("authorization_code" in grants) != pkce:
+        return None
+    ctx.log("reusing the client registration in %s", path)
+    return dict(cached, expiresAt=format_time(expires))
+
+
 def client_registration(ctx, pkce):
     """The OIDC client, reused from the AWS CLI's registration cache by its
     rules (15 minutes left; auth-code grants for PKCE only), else registered
@@ -2531,27 +2401,6 @@ def client_registration(ctx, pkce):
     ctx.log.hide(registration["clientSecret"])
     save_file(path, json.dumps(registration), ctx.log, "client registration")
     return registration
-
-
-def cached_registration(ctx, path, pkce):
-    """A cached registration the AWS CLI would reuse for this flow, or None."""
-    try:
-        cached = read_json_file(path)
-        grants = cached.get("grantTypes") or []
-        if not (is_token_text(cached["clientId"]) and is_token_text(cached["clientSecret"])
-                and isinstance(grants, list)):
-            raise ValueError("malformed")
-        expires = parse_time(cached["expiresAt"])
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
-        ctx.log("client registration %s unusable: %s", path, e)
-        return None
-    ctx.log.hide(cached["clientSecret"])
-    if expires - ctx.now() < TOKEN_REFRESH_WINDOW or ("authorization_code" in grants) != pkce:
-        return None
-    ctx.log("reusing the client registration in %s", path)
-    return dict(cached, expiresAt=format_time(expires))
 
 
 def clamp_number(value, default, lo, hi):
@@ -2641,6 +2490,15 @@ def authorize_url(oidc_url, client_id, redirect_uri, state, challenge, scopes):
               ("state", state), ("code_challenge_method", "S256"), ("scopes", " ".join(scopes)))
     return "%s/authorize?%s&code_challenge=%s" % (
         oidc_url, "&".join("%s=%s" % (k, quote(v, safe="-_.~")) for k, v in params), challenge)
+
+
+def _hang_up(conn):
+    """End a connection another thread is reading from."""
+    import socket
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class CallbackServer:
@@ -2786,15 +2644,6 @@ class CallbackServer:
         return 200, "Signed in. You can close this tab and return to your application."
 
 
-def _hang_up(conn):
-    """End a connection another thread is reading from."""
-    import socket
-    try:
-        conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 def pkce_login(ctx, client, prompt):
     """The authorization-code flow with PKCE (RFC 7636, S256), the AWS CLI's
     default for sso-session configs, redirected to a CallbackServer."""
@@ -2843,6 +2692,364 @@ def login(ctx, path):
     finally:
         prompt.close()
     return token
+
+
+# --------------------------------------------------------------------------
+# The token pipeline: every mode gets its token here
+# --------------------------------------------------------------------------
+
+
+def renew_token(ctx, path, rejected, force_login=False):
+    """Refresh or log in under a lock next to the token file, re-reading the
+    file once the lock is ours, so that any number of processes cause one
+    refresh or one login: the others use what it wrote. force_login (--login
+    --force-refresh): a new login whatever the cache holds."""
+    cfg = ctx.cfg
+    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % who(cfg)) as lock:
+        note = FailureNote(lock, ctx)
+        token, why = read_token(ctx, path)
+        action, why = ("dead", None) if force_login else token_state(ctx, token, why, rejected)
+        if action in ("fresh", "usable"):
+            ctx.log("using the token another process refreshed or logged in for")
+            return token
+        if action == "refresh":
+            renewed, why = refresh_once(ctx, path, token, note, rejected)
+            if renewed is not None:
+                return renewed
+            if not isinstance(why, LoginRequired):
+                raise why  # the service failed: a login would fail the same way
+        if not cfg.interactive:
+            raise why
+        note.replay("login")
+        try:
+            token = login(ctx, path)
+        except Error as e:
+            note.remember("login", e)
+            raise
+        note.forget()
+        return token
+
+
+def get_token(ctx, rejected=None):
+    """An access token to present to the portal: the cached one while it is
+    fresh (or usable and not refreshable), else a refreshed one, else, with
+    --interactive, a new login (see renew_token)."""
+    path = token_path(ctx)
+    token, why = read_token(ctx, path)
+    action, why = token_state(ctx, token, why, rejected)
+    if action in ("fresh", "usable"):
+        return token
+    if action == "dead" and not ctx.cfg.interactive:
+        raise why
+    return renew_token(ctx, path, rejected)
+
+
+# --------------------------------------------------------------------------
+# SSO: role credentials
+# --------------------------------------------------------------------------
+
+
+#: The SSO portal's operations (SPEC.md section 5): method and path.
+PORTAL_OPERATIONS = {"GetRoleCredentials": ("GET", "/federation/credentials"),
+                     "ListAccounts": ("GET", "/assignment/accounts"),
+                     "ListAccountRoles": ("GET", "/assignment/roles"), "Logout": ("POST", "/logout")}
+
+
+def portal_call(ctx, token, operation, query=(), denied=None, attempts=HTTP_ATTEMPTS):
+    """One call to the SSO portal with the token; the JSON answer of a 200.
+    401: LoginRequired; 403/404: AccessDenied(denied), if given; otherwise
+    any other status: ServiceError naming the operation."""
+    from urllib.parse import urlencode
+    cfg = ctx.cfg
+    method, path = PORTAL_OPERATIONS[operation]
+    url = "%s%s%s" % (cfg.portal_url, path, "?" + urlencode(query) if query else "")
+    status, headers, body = ctx.http.request(method, url, headers={"x-amz-sso_bearer_token": token["accessToken"]},
+                                             body=b"" if method == "POST" else None, attempts=attempts)
+    code, message = error_code(headers, body), error_message(body)
+    detail = (" (%s: %s)" % (code or "HTTP %d" % status, message) if message
+              else " (%s)" % (code or "HTTP %d" % status))
+    if status == 401 or code == "UnauthorizedException":
+        raise LoginRequired("the SSO portal rejected the cached login for %s%s; it was revoked, "
+                            "logged out or expired early. %s" % (who(cfg), detail, login_advice(cfg)))
+    if denied and (status in (403, 404) or code in ("ForbiddenException", "AccessDeniedException",
+                                                    "ResourceNotFoundException")):
+        raise AccessDenied(denied + detail)
+    if status != 200:
+        raise ServiceError("%s failed%s" % (operation, detail))
+    if not isinstance(body, dict) and operation != "Logout":  # Logout answers with an empty body
+        raise ServiceError("%s returned an unexpected response (not a JSON object)" % operation)
+    return body
+
+
+def role_credentials(ctx, body):
+    """The credentials in a GetRoleCredentials answer, checked field by field."""
+    try:
+        rc = body["roleCredentials"]
+        creds = {"AccessKeyId": rc["accessKeyId"], "SecretAccessKey": rc["secretAccessKey"],
+                 "SessionToken": rc["sessionToken"]}
+        if not all(isinstance(v, str) and v for v in creds.values()):
+            raise ValueError("a credential is missing or empty")
+        creds["Expiration"] = service_number(rc.get("expiration"), "expiration", 0, MAX_EPOCH * 1000 + 999) // 1000
+    except (TypeError, KeyError, AttributeError, ValueError) as e:
+        raise ServiceError("GetRoleCredentials returned an unexpected response (%s)" % one_line(e))
+    ctx.log.hide(creds["SecretAccessKey"], creds["SessionToken"])
+    if creds["Expiration"] <= ctx.now():
+        raise ServiceError("GetRoleCredentials returned credentials that expired at %s, before now (%s); "
+                           "check this machine's clock" % (format_time(creds["Expiration"]),
+                                                           format_time(ctx.now())))
+    ctx.log("role credentials for %s/%s expire %s", ctx.cfg.account_id, ctx.cfg.role_name,
+            format_time(creds["Expiration"]))
+    return creds
+
+
+def fetch_role_credentials(ctx, token):
+    """GetRoleCredentials: GET /federation/credentials on the SSO portal."""
+    cfg = ctx.cfg
+    ctx.log("portal endpoint %s", cfg.portal_url)
+    body = portal_call(ctx, token, "GetRoleCredentials",
+                       (("role_name", cfg.role_name), ("account_id", cfg.account_id)),
+                       denied="no access to role %s in account %s; check the account ID and role name "
+                              "(sso_account_id, sso_role_name) against the roles the portal shows you"
+                              % (cfg.role_name, cfg.account_id))
+    return role_credentials(ctx, body)
+
+
+def get_credentials(ctx):
+    """Role credentials for the run: from the shared cache, else from the portal.
+
+    The fetch runs under a lock next to the cache entry and the cache is read
+    again once the lock is ours, so that parallel processes make one call.
+    """
+    cfg = ctx.cfg
+    path = role_cache_path(cfg)
+    if not cfg.force_refresh:
+        creds = cached_role_credentials(path, ctx.now(), ctx.log)
+        if creds is not None:
+            return creds
+    else:
+        ctx.log("--force-refresh: not reading %s", path)
+    token = get_token(ctx)
+    with Lock(path + ".lock", ctx, "fetching role credentials") as lock:
+        if not cfg.force_refresh:
+            creds = cached_role_credentials(path, ctx.now(), ctx.log)
+            if creds is not None:
+                return creds
+        note = FailureNote(lock, ctx)
+        key = "fetch:" + sha1_hex(token["accessToken"])
+        note.replay(key)
+        try:
+            try:
+                creds = fetch_role_credentials(ctx, token)
+            except LoginRequired as e:  # refused although it looked valid: refresh or log in
+                if not (cfg.interactive or refreshable(token, ctx.now())):
+                    raise
+                token = get_token(ctx, rejected=(token["accessToken"], e))
+                creds = fetch_role_credentials(ctx, token)
+        except Error as e:
+            note.remember(key, e)
+            raise
+        store_role_credentials(path, creds, cfg.account_id, ctx.log)
+    return creds
+
+
+# --------------------------------------------------------------------------
+# Output: the credential_process document and the shell forms
+# --------------------------------------------------------------------------
+
+
+def format_output(creds, account_id):
+    """The credential_process document: one line of JSON, Version the number 1."""
+    fields = (("AccessKeyId", creds["AccessKeyId"]), ("SecretAccessKey", creds["SecretAccessKey"]),
+              ("SessionToken", creds["SessionToken"]), ("Expiration", format_time(creds["Expiration"])),
+              ("AccountId", account_id))
+    return '{"Version":1,%s}\n' % ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields)
+
+
+#: Characters every --format shell takes unquoted (credentials from AWS use
+#: only these: base64 and its padding); a value with any other is quoted.
+_PLAIN_VALUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=._:-")
+
+
+def shell_value(value, fmt):
+    """value as one literal word in fmt's shell: as the AWS CLI writes it
+    when that is safe, else quoted so that nothing in it is interpreted."""
+    plain = value != "" and _PLAIN_VALUE.issuperset(value)
+    if not (value.isascii() and value.isprintable()):  # a line-by-line reader would split or drop it
+        raise ServiceError("the credentials hold control or non-ASCII characters, which --format %s cannot carry "
+                           "safely; use --format process" % fmt)
+    if fmt in ("env", "env-no-export"):  # POSIX sh: in single quotes only ' is special
+        return value if plain else "'%s'" % value.replace("'", "'\\''")
+    if fmt == "fish":  # in fish's single quotes, only \ and ' are escapes
+        return '"%s"' % value if plain else "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
+    if fmt == "powershell":  # in single quotes nothing expands, and '' is a quote
+        return '"%s"' % value if plain else "'%s'" % value.replace("'", "''")
+    # windows-cmd: set NAME=VALUE takes the rest of the line; cmd has no
+    # quoting that holds every character, so anything but plain text is refused.
+    if plain:
+        return value
+    raise ServiceError("the credentials hold characters that --format windows-cmd cannot write safely; "
+                       "use --format powershell or process")
+
+
+def format_credentials(creds, account_id, fmt):
+    """The credentials in a --format form. process: the credential_process
+    document; the others: the AWS CLI's export-credentials lines (expiry with
+    +00:00, as it prints it), then AWS_ACCOUNT_ID."""
+    if fmt == "process":
+        return format_output(creds, account_id)
+    names = (("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
+             ("AWS_SESSION_TOKEN", creds["SessionToken"]),
+             ("AWS_CREDENTIAL_EXPIRATION", format_time(creds["Expiration"])[:-1] + "+00:00"),
+             ("AWS_ACCOUNT_ID", account_id))
+    return "".join(FORMATS[fmt] % (name, shell_value(value, fmt)) + "\n" for name, value in names)
+
+
+# --------------------------------------------------------------------------
+# Install and uninstall: the command on PATH, with its bytecode compiled
+# --------------------------------------------------------------------------
+
+
+def install_paths(opts, environ):
+    """(bin directory, share directory) for --prefix, or under ~/.local."""
+    import os
+    prefix = expand_path(opts["prefix"], environ) if opts.get("prefix") else home_path(environ, (".local",))
+    prefix = os.path.abspath(prefix)
+    return os.path.join(prefix, "bin"), os.path.join(prefix, "share", PROG)
+
+
+def is_our_launcher(path):
+    """Whether path is a launcher --install wrote."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return LAUNCHER_MARK[2:] in f.read(4096)
+    except OSError:
+        return False
+
+
+def launcher_text(python, share):
+    """The launcher: a POSIX sh script (a #! line could hold neither a path
+    with spaces nor a long one, and cannot say why the Python is gone) that
+    execs the interpreter isolated and without site (-I -S), importing the
+    module from its directory, where its bytecode is already compiled."""
+    def q(text):
+        return "'%s'" % text.replace("'", "'\\''")
+    return ("#!/bin/sh\n%s (%s %s)\n"
+            "python=%s\n"
+            "[ -x \"$python\" ] || { printf '%%s\\n' \"%s: $python, the Python this was installed with, is gone; "
+            "install again with another: python3 aws_sso_credential_process.py --install\" >&2; exit 2; }\n"
+            "exec \"$python\" -I -S -c 'import sys; sys.path[:0] = [sys.argv.pop(1)]; "
+            "import aws_sso_credential_process as m; sys.exit(m.main())' %s \"$@\"\n"
+            % (LAUNCHER_MARK, PROG, __version__, q(python), PROG, q(share)))
+
+
+def launcher_cmd_text(python, share):  # pragma: no cover - written on Windows only, untested there
+    """The Windows launcher: a .cmd file doing what the sh one does."""
+    return ("@echo off\r\nrem %s (%s %s)\r\n"
+            "if not exist \"%s\" (echo %s: %s, the Python this was installed with, is gone; install again "
+            "1>&2 & exit /b 2)\r\n"
+            "\"%s\" -I -S -c \"import sys; sys.path[:0] = [sys.argv.pop(1)]; import aws_sso_credential_process "
+            "as m; sys.exit(m.main())\" \"%s\" %%*\r\n"
+            % (LAUNCHER_MARK[2:], PROG, __version__, python, PROG, python, python, share))
+
+
+def this_command():
+    """How a credential_process line runs this script: the launcher --install
+    wrote, when this is the copy it installed, else this Python and this file."""
+    import os
+    import shlex
+    here = os.path.abspath(__file__)
+    share = os.path.dirname(here)
+    if os.path.basename(share) == PROG and os.path.basename(os.path.dirname(share)) == "share":
+        launcher = os.path.join(os.path.dirname(os.path.dirname(share)), "bin", LAUNCHER)
+        if is_our_launcher(launcher):
+            return shlex.quote(launcher)
+    return "%s %s" % (shlex.quote(os.path.abspath(sys.executable or "python3")), shlex.quote(here))
+
+
+def runs_this_script(line):
+    return "aws_sso_credential_process" in line or LAUNCHER in line
+
+
+def install(opts, environ, stdout, stderr):
+    """--install: the script and its bytecode (for the Python running this)
+    under PREFIX/share, and the launcher in PREFIX/bin; then the line to use."""
+    import os
+    import py_compile
+    from importlib.util import cache_from_source
+    bin_dir, share = install_paths(opts, environ)
+    python = os.path.abspath(sys.executable or "")
+    if not sys.executable or not os.path.isfile(python):
+        raise ConfigError("cannot tell which Python is running this (sys.executable is %r)" % sys.executable)
+    module = os.path.join(share, "aws_sso_credential_process.py")
+    launcher = os.path.join(bin_dir, LAUNCHER + (".cmd" if os.name == "nt" else ""))
+    if os.path.lexists(launcher) and not is_our_launcher(launcher):
+        raise ConfigError("%s exists and --install did not write it (the PyPI package of the same name, say); "
+                          "remove or rename it, or choose another --prefix" % launcher)
+    try:
+        with open(os.path.abspath(__file__), "rb") as f:
+            source = f.read()
+        for directory in (bin_dir, share, os.path.join(share, "__pycache__")):
+            os.makedirs(directory, 0o755, exist_ok=True)
+        # Staged beside their targets, then renamed: the bytecode first, then
+        # the source. Whichever pair an SDK starting meanwhile sees, the hash
+        # check (not a timestamp) makes it run the code that matches.
+        staged, staged_pyc = ("%s.%d%s" % (path, os.getpid(), TEMP_SUFFIX)
+                              for path in (module, cache_from_source(module)))
+        try:
+            replace_file(staged, source, 0o644)
+            py_compile.compile(staged, cfile=staged_pyc, dfile=module, doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+            os.chmod(staged_pyc, 0o644)
+            os.replace(staged_pyc, cache_from_source(module))
+            os.replace(staged, module)
+        finally:
+            for leftover in (staged, staged_pyc):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        text = launcher_cmd_text(python, share) if os.name == "nt" else launcher_text(python, share)
+        replace_file(launcher, text.encode("utf-8"), 0o755)
+    except (OSError, py_compile.PyCompileError) as e:
+        raise ConfigError("cannot install into %s: %s (choose another --prefix, or run as its owner)"
+                          % (os.path.dirname(bin_dir), one_line(e)))
+    on_path = bin_dir in [os.path.abspath(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
+    import shlex
+    write_stream(stdout, "installed %s %s for %s:\n  %s\n  %s\nuse it in ~/.aws/config (the full path: "
+                         "SDKs expand no ~, and IDEs often start without ~/.local/bin on PATH):\n"
+                         "  credential_process = %s --profile NAME\n"
+                 % (PROG, __version__, python, launcher, module, shlex.quote(launcher)))
+    if not on_path:
+        write_stream(stderr, "%s: note: %s is not on PATH; the line above works anyway, with the full path\n"
+                     % (PROG, bin_dir))
+    return 0
+
+
+def uninstall(opts, environ, stdout):
+    """--uninstall: exactly what --install wrote (the launcher only if it is
+    one of ours), then the directories it made if they are left empty."""
+    import os
+    bin_dir, share = install_paths(opts, environ)
+    removed, names = [], []
+    for name in (LAUNCHER, LAUNCHER + ".cmd"):
+        path = os.path.join(bin_dir, name)
+        if is_our_launcher(path):
+            names.append(path)
+    pycache = os.path.join(share, "__pycache__")
+    names.append(os.path.join(share, "aws_sso_credential_process.py"))
+    try:
+        names += [os.path.join(pycache, n) for n in os.listdir(pycache)
+                  if n.startswith("aws_sso_credential_process.") and n.endswith((".pyc", TEMP_SUFFIX))]
+    except OSError:
+        pass
+    for path in names:
+        _remove(path, removed)
+    for directory in (pycache, share):
+        try:
+            os.rmdir(directory)
+        except OSError:  # missing, or something else lives there: left alone
+            pass
+    write_stream(stdout, "removed:\n%s\n" % "\n".join("  " + p for p in removed) if removed
+                 else "nothing of %s was installed under %s\n" % (PROG, os.path.dirname(bin_dir)))
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -2950,18 +3157,21 @@ def profile_name(account_name, account_id, role_name, with_id=False):
     return "%s.%s" % (account, clean(role_name) or "role")
 
 
-def this_command():
-    """How a credential_process line runs this script: the launcher --install
-    wrote, when this is the copy it installed, else this Python and this file."""
-    import os
-    import shlex
-    here = os.path.abspath(__file__)
-    share = os.path.dirname(here)
-    if os.path.basename(share) == PROG and os.path.basename(os.path.dirname(share)) == "share":
-        launcher = os.path.join(os.path.dirname(os.path.dirname(share)), "bin", LAUNCHER)
-        if is_our_launcher(launcher):
-            return shlex.quote(launcher)
-    return "%s %s" % (shlex.quote(os.path.abspath(sys.executable or "python3")), shlex.quote(here))
+def unique_profile_names(roles):
+    """profile_name for each role, kept apart: where two accounts share a
+    name the account ID goes in, and where cleaning makes two roles alike
+    (Data+Eng, Data-Eng) a counter follows."""
+    names = [profile_name(r["accountName"], r["accountId"], r["roleName"]) for r in roles]
+    taken, unique = set(), []
+    for role, name in zip(roles, names):
+        if names.count(name) > 1:
+            name = profile_name(role["accountName"], role["accountId"], role["roleName"], with_id=True)
+        base, n = name, 2
+        while name in taken:
+            name, n = "%s-%d" % (base, n), n + 1
+        taken.add(name)
+        unique.append(name)
+    return unique
 
 
 def run_list(ctx, opts):
@@ -2999,27 +3209,6 @@ def run_list(ctx, opts):
         (r["accountId"], printable(clip(r["accountName"], 60)), r["roleName"]) for r in roles]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return "".join("%s  %s  %s\n" % (row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2]) for row in rows)
-
-
-def unique_profile_names(roles):
-    """profile_name for each role, kept apart: where two accounts share a
-    name the account ID goes in, and where cleaning makes two roles alike
-    (Data+Eng, Data-Eng) a counter follows."""
-    names = [profile_name(r["accountName"], r["accountId"], r["roleName"]) for r in roles]
-    taken, unique = set(), []
-    for role, name in zip(roles, names):
-        if names.count(name) > 1:
-            name = profile_name(role["accountName"], role["accountId"], role["roleName"], with_id=True)
-        base, n = name, 2
-        while name in taken:
-            name, n = "%s-%d" % (base, n), n + 1
-        taken.add(name)
-        unique.append(name)
-    return unique
-
-
-def runs_this_script(line):
-    return "aws_sso_credential_process" in line or LAUNCHER in line
 
 
 def line_options(line):
@@ -3288,225 +3477,71 @@ def run_check(opts, environ, log, seams):
     return "".join(printable(line) + "\n" for line in out), problems[0] if problems else None
 
 
-def _remove(path, removed):
-    import os
-    try:
-        os.unlink(path)
-        removed.append(path)
-    except FileNotFoundError:
-        pass
-    except OSError as e:
-        raise ConfigError("cannot remove %s: %s (run this as its owner)" % (path, one_line(e)))
-
-
 # --------------------------------------------------------------------------
-# Install and uninstall: the command on PATH, with its bytecode compiled
+# Command line
 # --------------------------------------------------------------------------
 
 
-def install_paths(opts, environ):
-    """(bin directory, share directory) for --prefix, or under ~/.local."""
-    import os
-    prefix = expand_path(opts["prefix"], environ) if opts.get("prefix") else home_path(environ, (".local",))
-    prefix = os.path.abspath(prefix)
-    return os.path.join(prefix, "bin"), os.path.join(prefix, "share", PROG)
+def _mode_options(mode):
+    """The options a mode takes."""
+    common = () if mode in STANDALONE_MODES else tuple(s.attr for s in SETTINGS) + ("profile", "debug")
+    return ("mode",) + MODES[mode][1] + common
 
 
-def is_our_launcher(path):
-    """Whether path is a launcher --install wrote."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return LAUNCHER_MARK[2:] in f.read(4096)
-    except OSError:
-        return False
+def parse_args(argv):
+    """Parse argv into a dict of options; ConfigError on anything unknown.
 
-
-def launcher_text(python, share):
-    """The launcher: a POSIX sh script (a #! line could hold neither a path
-    with spaces nor a long one, and cannot say why the Python is gone) that
-    execs the interpreter isolated and without site (-I -S), importing the
-    module from its directory, where its bytecode is already compiled."""
-    def q(text):
-        return "'%s'" % text.replace("'", "'\\''")
-    return ("#!/bin/sh\n%s (%s %s)\n"
-            "python=%s\n"
-            "[ -x \"$python\" ] || { printf '%%s\\n' \"%s: $python, the Python this was installed with, is gone; "
-            "install again with another: python3 aws_sso_credential_process.py --install\" >&2; exit 2; }\n"
-            "exec \"$python\" -I -S -c 'import sys; sys.path[:0] = [sys.argv.pop(1)]; "
-            "import aws_sso_credential_process as m; sys.exit(m.main())' %s \"$@\"\n"
-            % (LAUNCHER_MARK, PROG, __version__, q(python), PROG, q(share)))
-
-
-def launcher_cmd_text(python, share):  # pragma: no cover - written on Windows only, untested there
-    """The Windows launcher: a .cmd file doing what the sh one does."""
-    return ("@echo off\r\nrem %s (%s %s)\r\n"
-            "if not exist \"%s\" (echo %s: %s, the Python this was installed with, is gone; install again "
-            "1>&2 & exit /b 2)\r\n"
-            "\"%s\" -I -S -c \"import sys; sys.path[:0] = [sys.argv.pop(1)]; import aws_sso_credential_process "
-            "as m; sys.exit(m.main())\" \"%s\" %%*\r\n"
-            % (LAUNCHER_MARK[2:], PROG, __version__, python, PROG, python, python, share))
-
-
-def install(opts, environ, stdout, stderr):
-    """--install: the script and its bytecode (for the Python running this)
-    under PREFIX/share, and the launcher in PREFIX/bin; then the line to use."""
-    import os
-    import py_compile
-    from importlib.util import cache_from_source
-    bin_dir, share = install_paths(opts, environ)
-    python = os.path.abspath(sys.executable or "")
-    if not sys.executable or not os.path.isfile(python):
-        raise ConfigError("cannot tell which Python is running this (sys.executable is %r)" % sys.executable)
-    module = os.path.join(share, "aws_sso_credential_process.py")
-    launcher = os.path.join(bin_dir, LAUNCHER + (".cmd" if os.name == "nt" else ""))
-    if os.path.lexists(launcher) and not is_our_launcher(launcher):
-        raise ConfigError("%s exists and --install did not write it (the PyPI package of the same name, say); "
-                          "remove or rename it, or choose another --prefix" % launcher)
-    try:
-        with open(os.path.abspath(__file__), "rb") as f:
-            source = f.read()
-        for directory in (bin_dir, share, os.path.join(share, "__pycache__")):
-            os.makedirs(directory, 0o755, exist_ok=True)
-        # Staged beside their targets, then renamed: the bytecode first, then
-        # the source. Whichever pair an SDK starting meanwhile sees, the hash
-        # check (not a timestamp) makes it run the code that matches.
-        staged, staged_pyc = ("%s.%d%s" % (path, os.getpid(), TEMP_SUFFIX)
-                              for path in (module, cache_from_source(module)))
-        try:
-            replace_file(staged, source, 0o644)
-            py_compile.compile(staged, cfile=staged_pyc, dfile=module, doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
-            os.chmod(staged_pyc, 0o644)
-            os.replace(staged_pyc, cache_from_source(module))
-            os.replace(staged, module)
-        finally:
-            for leftover in (staged, staged_pyc):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
-        text = launcher_cmd_text(python, share) if os.name == "nt" else launcher_text(python, share)
-        replace_file(launcher, text.encode("utf-8"), 0o755)
-    except (OSError, py_compile.PyCompileError) as e:
-        raise ConfigError("cannot install into %s: %s (choose another --prefix, or run as its owner)"
-                          % (os.path.dirname(bin_dir), one_line(e)))
-    on_path = bin_dir in [os.path.abspath(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
-    import shlex
-    write_stream(stdout, "installed %s %s for %s:\n  %s\n  %s\nuse it in ~/.aws/config (the full path: "
-                         "SDKs expand no ~, and IDEs often start without ~/.local/bin on PATH):\n"
-                         "  credential_process = %s --profile NAME\n"
-                 % (PROG, __version__, python, launcher, module, shlex.quote(launcher)))
-    if not on_path:
-        write_stream(stderr, "%s: note: %s is not on PATH; the line above works anyway, with the full path\n"
-                     % (PROG, bin_dir))
-    return 0
-
-
-def uninstall(opts, environ, stdout):
-    """--uninstall: exactly what --install wrote (the launcher only if it is
-    one of ours), then the directories it made if they are left empty."""
-    import os
-    bin_dir, share = install_paths(opts, environ)
-    removed, names = [], []
-    for name in (LAUNCHER, LAUNCHER + ".cmd"):
-        path = os.path.join(bin_dir, name)
-        if is_our_launcher(path):
-            names.append(path)
-    pycache = os.path.join(share, "__pycache__")
-    names.append(os.path.join(share, "aws_sso_credential_process.py"))
-    try:
-        names += [os.path.join(pycache, n) for n in os.listdir(pycache)
-                  if n.startswith("aws_sso_credential_process.") and n.endswith((".pyc", TEMP_SUFFIX))]
-    except OSError:
-        pass
-    for path in names:
-        _remove(path, removed)
-    for directory in (pycache, share):
-        try:
-            os.rmdir(directory)
-        except OSError:  # missing, or something else lives there: left alone
-            pass
-    write_stream(stdout, "removed:\n%s\n" % "\n".join("  " + p for p in removed) if removed
-                 else "nothing of %s was installed under %s\n" % (PROG, os.path.dirname(bin_dir)))
-    return 0
-
-
-# --------------------------------------------------------------------------
-# Output and command line
-# --------------------------------------------------------------------------
-
-
-def format_output(creds, account_id):
-    """The credential_process document: one line of JSON, Version the number 1."""
-    fields = (("AccessKeyId", creds["AccessKeyId"]), ("SecretAccessKey", creds["SecretAccessKey"]),
-              ("SessionToken", creds["SessionToken"]), ("Expiration", format_time(creds["Expiration"])),
-              ("AccountId", account_id))
-    return '{"Version":1,%s}\n' % ",".join("%s:%s" % (json_str(k), json_str(v)) for k, v in fields)
-
-
-#: Characters every --format shell takes unquoted (credentials from AWS use
-#: only these: base64 and its padding); a value with any other is quoted.
-_PLAIN_VALUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=._:-")
-
-
-def shell_value(value, fmt):
-    """value as one literal word in fmt's shell: as the AWS CLI writes it
-    when that is safe, else quoted so that nothing in it is interpreted."""
-    plain = value != "" and _PLAIN_VALUE.issuperset(value)
-    if not (value.isascii() and value.isprintable()):  # a line-by-line reader would split or drop it
-        raise ServiceError("the credentials hold control or non-ASCII characters, which --format %s cannot carry "
-                           "safely; use --format process" % fmt)
-    if fmt in ("env", "env-no-export"):  # POSIX sh: in single quotes only ' is special
-        return value if plain else "'%s'" % value.replace("'", "'\\''")
-    if fmt == "fish":  # in fish's single quotes, only \ and ' are escapes
-        return '"%s"' % value if plain else "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
-    if fmt == "powershell":  # in single quotes nothing expands, and '' is a quote
-        return '"%s"' % value if plain else "'%s'" % value.replace("'", "''")
-    # windows-cmd: set NAME=VALUE takes the rest of the line; cmd has no
-    # quoting that holds every character, so anything but plain text is refused.
-    if plain:
-        return value
-    raise ServiceError("the credentials hold characters that --format windows-cmd cannot write safely; "
-                       "use --format powershell or process")
-
-
-def format_credentials(creds, account_id, fmt):
-    """The credentials in a --format form. process: the credential_process
-    document; the others: the AWS CLI's export-credentials lines (expiry with
-    +00:00, as it prints it), then AWS_ACCOUNT_ID."""
-    if fmt == "process":
-        return format_output(creds, account_id)
-    names = (("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
-             ("AWS_SESSION_TOKEN", creds["SessionToken"]),
-             ("AWS_CREDENTIAL_EXPIRATION", format_time(creds["Expiration"])[:-1] + "+00:00"),
-             ("AWS_ACCOUNT_ID", account_id))
-    return "".join(FORMATS[fmt] % (name, shell_value(value, fmt)) + "\n" for name, value in names)
-
-
-def write_stream(stream, text):
-    """Write and flush; False if the stream is missing, closed or full. A
-    failed standard stream is pointed at /dev/null, so that the interpreter's
-    own flush at exit cannot print a traceback about it."""
-    try:
-        if hasattr(_posix, "set_blocking"):  # a caller's non-blocking pipe must not get half a line
-            try:
-                _posix.set_blocking(stream.fileno(), True)
-            except (OSError, ValueError, AttributeError):
-                pass
-        try:
-            stream.write(text)
-        except UnicodeEncodeError:  # a lone surrogate, or a locale that lacks a character: escaped, not lost
-            encoding = getattr(stream, "encoding", None) or "utf-8"
-            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-        stream.flush()
-        return True
-    except (OSError, ValueError, AttributeError):
-        import os
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
-        return False
+    Hand-written rather than argparse to keep argparse (and the re and
+    gettext it pulls in) off the cache-hit path. ``--flag value`` and
+    ``--flag=value`` both work; a repeated flag keeps its last value.
+    """
+    table = dict(OPTIONS)
+    for s in SETTINGS:
+        table[s.flag] = (s.attr, True if s.boolean else None)
+    for mode, (flag, _) in MODES.items():
+        if flag:
+            table[flag] = ("mode", mode)
+    opts, typed = {}, {}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            return {"help": True}
+        if arg == "--version":
+            return {"version": True}
+        name, eq, value = arg.partition("=")
+        option, fixed = table.get(name, (None, None))
+        if option is None or (fixed is not None and eq):
+            raise ConfigError("unrecognized argument %s (see --help)" % quoted(arg))
+        typed[option] = name
+        if fixed is not None:
+            if opts.get(option, fixed) != fixed:
+                if option == "mode":
+                    raise ConfigError("%s and %s cannot be used together" % (MODES[opts["mode"]][0], name))
+                raise ConfigError("--interactive (-i) and --noninteractive (-n) contradict each other")
+            opts[option] = fixed
+            continue
+        if not eq:
+            if not args:
+                raise ConfigError("%s needs a value (see --help)" % name)
+            value = args.pop(0)
+        if not value.strip():
+            raise ConfigError("%s needs a non-empty value" % name)
+        opts[option] = utf8_text(value.strip(), "the value of %s" % name)
+    mode = opts.get("mode", "credentials")
+    allowed = _mode_options(mode)
+    for option in opts:
+        if option not in allowed:
+            word = typed[option]
+            if mode in STANDALONE_MODES:
+                raise ConfigError("%s takes only --prefix, not %s" % (MODES[mode][0], word))
+            users = [MODES[m][0] or "the credential call" for m in MODES if option in MODES[m][1]]
+            raise ConfigError("%s goes only with %s, not with %s"
+                              % (word, " or ".join(users), MODES[mode][0] or "the credential call"))
+    for option, choices in (("format", FORMATS), ("output", LIST_OUTPUTS)):
+        if option in opts and opts[option] not in choices:
+            raise ConfigError("--%s must be one of %s, not %s" % (option, ", ".join(choices), quoted(opts[option])))
+    return opts
 
 
 def _debug_requested(opts, environ):
@@ -3515,27 +3550,6 @@ def _debug_requested(opts, environ):
     value = (environ.get("AWS_SSO_CREDENTIAL_PROCESS_DEBUG") or "").strip()
     return bool(value) and parse_bool(utf8_text(value, "AWS_SSO_CREDENTIAL_PROCESS_DEBUG"),
                                       "AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
-
-
-def tell_terminal(open_terminal, stderr, line):
-    """Say line on the controlling terminal too, unless stderr is a terminal
-    already: several SDKs (the JS SDKs' default chains, JS v2's
-    ProcessCredentials) never show a credential process's stderr."""
-    if _isatty(stderr):
-        return
-    tty = open_terminal()
-    if tty is None:
-        return
-    try:
-        tty.write(line)
-        tty.flush()
-    except (OSError, ValueError):
-        pass
-    finally:
-        try:
-            tty.close()
-        except OSError:  # pragma: no cover
-            pass
 
 
 def open_debug_log(argv, environ, stderr):
