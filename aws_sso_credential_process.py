@@ -2,15 +2,17 @@
 """aws-sso-credential-process: AWS IAM Identity Center (AWS SSO) credentials
 for any SDK or tool, through the standard credential_process hook.
 
-Usage: aws_sso_credential_process.py [--profile NAME] [options] [--format FORM]
-       aws_sso_credential_process.py --login | --logout | --list | --check [--profile NAME] [options]
-       aws_sso_credential_process.py --install | --uninstall [--prefix DIR]
+Usage: COMMAND [--profile NAME] [options] [--format FORM]
+       COMMAND --login | --logout | --list | --check [--profile NAME] [options]
+       COMMAND --exec [--profile NAME] [options] -- CMD [ARGS...]
+       COMMAND --serve [--profile NAME] [options] [--bind ADDR] [--port N] [--socket PATH]
+       COMMAND --install | --uninstall [--prefix DIR]
 
 Wire it into ~/.aws/config, keeping the sso_* keys out of the profile that
 has credential_process (SDKs with their own SSO support would skip it):
 
     [profile my-app]
-    credential_process = /usr/bin/python3 /path/to/aws_sso_credential_process.py --profile my-sso
+    credential_process = LINE --profile my-sso
 
     [profile my-sso]
     sso_session = my-sso
@@ -21,10 +23,11 @@ has credential_process (SDKs with their own SSO support would skip it):
     sso_start_url = https://d-1234567890.awsapps.com/start
     sso_region = us-east-1
 
-It reads the SSO login that `aws sso login` cached in ~/.aws/sso/cache
-(refreshing it when it can), exchanges it for role credentials, caches them
-in ~/.aws/cli/cache exactly as the AWS CLI v2 does, and prints them as
-credential_process JSON on stdout. With --interactive it logs in itself.
+Log in with `COMMAND --login --profile my-sso` (or `aws sso login`). It reads
+the SSO login cached in ~/.aws/sso/cache (refreshing it when it can),
+exchanges it for role credentials, caches them in ~/.aws/cli/cache exactly
+as the AWS CLI v2 does, and prints them as credential_process JSON on
+stdout. With --interactive it logs in itself when the login has expired.
 
 Options (flag > environment variable > profile > [sso-session] section):
   --profile NAME        profile to read settings from (never taken from
@@ -49,44 +52,64 @@ Options (flag > environment variable > profile > [sso-session] section):
                         env-no-export, powershell, windows-cmd or fish: shell
                         lines setting AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
                         AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and
-                        AWS_ACCOUNT_ID, each value quoted for that shell
+                        AWS_ACCOUNT_ID (secrets: for eval, never for logs)
   --version             print the version and exit
   -h, --help            print this help and exit
 
-Modes (each takes the settings above; none prints a secret):
-  --login               log in now (PKCE or device code, as --interactive
-                        would), unless the cached login has 15 minutes or more
-                        left; --force-refresh logs in anyway. Says so on the
-                        terminal or stderr; nothing on stdout
+Modes (each takes the settings above):
+  --login               log in now (PKCE or device code), unless the cached
+                        login has 15 minutes or more left; --force-refresh
+                        logs in anyway. Talks on the terminal or stderr
   --logout              log out at the portal, then remove the cached login and
                         the role credentials cached from it
   --list [--output table|json|config]
                         the accounts and roles the login reaches; config: a
-                        ~/.aws/config profile for each, running this script
+                        ~/.aws/config profile for each, running this command
   --check [--online]    diagnose the profile: settings and where each came
                         from, the login, the role cache, credential_process
                         lines that SDKs would skip or fail on; --online also
                         asks the portal. Exit 0 if all is well
+  --exec -- CMD [ARGS]  run CMD with fresh credentials for as long as it runs:
+                        a private endpoint on 127.0.0.1 that every SDK reads
+                        (AWS_CONTAINER_CREDENTIALS_FULL_URI with
+                        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE and
+                        AWS_CONTAINER_AUTHORIZATION_TOKEN); AWS_PROFILE,
+                        AWS_DEFAULT_PROFILE, the key variables (and
+                        AWS_SECURITY_TOKEN) are taken out of its environment;
+                        AWS_REGION and AWS_DEFAULT_REGION come from the
+                        profile's region. Exit status: CMD's. Not inside
+                        another --exec (AWS_SSO_CREDENTIAL_PROCESS_EXEC set)
+  --serve               the same endpoint in the foreground until stopped,
+                        after printing the variables to set (in --format's
+                        shell: env by default). --bind ADDR (127.0.0.1; on
+                        169.254.170.2 the relative form,
+                        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, port 80),
+                        --port N (a free one), --socket PATH (a Unix socket,
+                        0600, for containers that mount it)
+  --upstream unix:PATH  (--exec, --serve) take the credentials from the socket
+                        of a --serve --socket instead of a login here
   --install [--prefix DIR]    install the command aws-sso-credential-process in
                         DIR/bin (default ~/.local/bin), the script and its
                         compiled bytecode in DIR/share/aws-sso-credential-process,
                         and print the credential_process line to use
-  --uninstall [--prefix DIR]  remove exactly what --install wrote
+  --uninstall [--prefix DIR]  remove what --install wrote (nothing changed since)
 
-Also honoured: AWS_CONFIG_FILE, AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC,
-AWS_ENDPOINT_URL, [services] sections and endpoint_url,
-AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / ignore_configured_endpoint_urls,
-AWS_USE_FIPS_ENDPOINT / use_fips_endpoint, AWS_USE_DUALSTACK_ENDPOINT /
-use_dualstack_endpoint, AWS_CA_BUNDLE / ca_bundle, HTTPS_PROXY / HTTP_PROXY /
-NO_PROXY, BROWSER, sso_registration_scopes, and these limits in seconds:
-AWS_SSO_CONNECT_TIMEOUT (5), AWS_SSO_READ_TIMEOUT (15), AWS_SSO_LOGIN_TIMEOUT
-(600) and AWS_SSO_LOCK_TIMEOUT (600).
+Also honoured: AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL_SSO,
+AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL, [services] sections and
+endpoint_url, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS /
+ignore_configured_endpoint_urls, AWS_USE_FIPS_ENDPOINT / use_fips_endpoint,
+AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint, AWS_CA_BUNDLE /
+ca_bundle, HTTPS_PROXY / HTTP_PROXY / NO_PROXY, BROWSER,
+sso_registration_scopes, and these limits in seconds: AWS_SSO_CONNECT_TIMEOUT
+(5), AWS_SSO_READ_TIMEOUT (15), AWS_SSO_LOGIN_TIMEOUT (600),
+AWS_SSO_LOCK_TIMEOUT (600) and AWS_SSO_LIST_TIMEOUT (300).
 
 Exit codes: 0 success, 1 login required, 2 usage or configuration error,
 3 login failed, 4 no access to the account or role, 5 SSO service or network
 failure, 6 timed out waiting for another process's login, 70 unexpected
-error (a bug), 74 the output could not be written to stdout,
-130 interrupted.
+error (a bug), 74 the output could not be written to stdout, 75 the program
+that ran it went away while it waited, 126 / 127 --exec's command cannot
+be run / was not found, 130 interrupted.
 
 Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 """
@@ -109,9 +132,24 @@ try:
 except ImportError:  # pragma: no cover - Windows
     import nt as _posix
 
+
+def _interrupted(signum=None, frame=None):
+    """Ctrl-C outside main(): one line and exit 130, never a traceback."""
+    _posix.write(2, b"aws-sso-credential-process: interrupted\n")
+    _posix._exit(130)
+
+
+# As early as a Python program can: from here until run() hands Ctrl-C to
+# main(), it ends the run cleanly (the interpreter's own start-up, before
+# this line, is beyond any program's reach). Only when this file runs as a
+# program: as a script, or imported by the launcher's -c.
+if (__name__ == "__main__" or sys.argv[:1] == ["-c"]) and (
+        __import__("_signal").getsignal(2) is not __import__("_signal").SIG_IGN):  # nohup, & keep it ignored
+    __import__("_signal").signal(2, _interrupted)
+
 _WINDOWS = sys.platform == "win32"
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 PROG = "aws-sso-credential-process"
 
@@ -122,54 +160,72 @@ PROG = "aws-sso-credential-process"
 
 
 class Setting:
-    """One row of the settings table: a setting's name in every place it can
-    come from. The table drives argument parsing, precedence, the debug log
-    and the "missing" error."""
+    """One row of the settings table: a setting's label, every place it can
+    come from (its flag, its environment variable, its config key), the rule
+    that parses it and its default. The table drives argument parsing,
+    precedence (resolve_settings), --check's report, the debug log and the
+    "missing" error.
 
-    __slots__ = ("attr", "flag", "env", "key", "what", "boolean", "required")
+    Rules: "text" (stripped; empty means unset), "switch" (this script's own
+    true/false, also 1/0, yes/no, on/off), "boolean" (a setting botocore
+    reads too, parsed by botocore's rule so the two never disagree), and
+    "seconds" (a positive number up to 3600). `session`: the key is also
+    read from the profile's [sso-session] section (the SSO settings are;
+    botocore reads the endpoint and TLS ones from the profile only).
+    `required`: "always", or "role" (only where role credentials are fetched).
+    """
 
-    def __init__(self, attr, flag, env, key, what="", boolean=False, required=False):
-        self.attr, self.flag, self.env, self.key = attr, flag, env, key
-        self.what, self.boolean, self.required = what, boolean, required
+    __slots__ = ("attr", "label", "flag", "env", "key", "rule", "default", "session", "required")
+
+    def __init__(self, attr, label, flag=None, env=None, key=None, rule="text", default=None, session=True,
+                 required=None):
+        self.attr, self.label, self.flag, self.env, self.key = attr, label, flag, env, key
+        self.rule, self.default, self.session, self.required = rule, default, session, required
 
 
-#: Flag > environment variable > --profile section > its [sso-session].
+#: Every setting, in the order --check reports them. Precedence: flag >
+#: environment variable > the --profile section > its [sso-session] > default.
 SETTINGS = (
-    Setting("account_id", "--account-id", "AWS_SSO_ACCOUNT_ID", "sso_account_id", "account ID", required=True),
-    Setting("role_name", "--role-name", "AWS_SSO_ROLE_NAME", "sso_role_name", "role name", required=True),
-    Setting("start_url", "--start-url", "AWS_SSO_START_URL", "sso_start_url", "start URL", required=True),
-    Setting("region", "--region", "AWS_SSO_REGION", "sso_region", "SSO region", required=True),
-    Setting("sso_session", "--sso-session", "AWS_SSO_SESSION", "sso_session", "sso-session"),
-    Setting("interactive", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth", boolean=True),
-    Setting("use_device_code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code",
-            boolean=True),
-    Setting("no_browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", None, boolean=True),
+    Setting("account_id", "account ID", "--account-id", "AWS_SSO_ACCOUNT_ID", "sso_account_id", required="role"),
+    Setting("role_name", "role name", "--role-name", "AWS_SSO_ROLE_NAME", "sso_role_name", required="role"),
+    Setting("start_url", "start URL", "--start-url", "AWS_SSO_START_URL", "sso_start_url", required="always"),
+    Setting("region", "SSO region", "--region", "AWS_SSO_REGION", "sso_region", required="always"),
+    Setting("sso_session", "sso-session", "--sso-session", "AWS_SSO_SESSION", "sso_session"),
+    Setting("interactive", "interactive login", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth",
+            "switch", False),
+    Setting("use_device_code", "device code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code",
+            "switch", False),
+    Setting("no_browser", "no browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", rule="switch", default=False),
+    Setting("debug", "debug log", "--debug", "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", rule="switch", default=False),
+    Setting("connect_timeout", "connect timeout", env="AWS_SSO_CONNECT_TIMEOUT", rule="seconds", default=5.0),
+    Setting("read_timeout", "read timeout", env="AWS_SSO_READ_TIMEOUT", rule="seconds", default=15.0),
+    Setting("login_timeout", "login timeout", env="AWS_SSO_LOGIN_TIMEOUT", rule="seconds", default=600.0),
+    Setting("lock_timeout", "lock timeout", env="AWS_SSO_LOCK_TIMEOUT", rule="seconds", default=600.0),
+    Setting("list_timeout", "listing timeout", env="AWS_SSO_LIST_TIMEOUT", rule="seconds", default=300.0),
+    Setting("fips", "FIPS endpoint", None, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", "boolean", False, False),
+    Setting("dualstack", "dual-stack", None, "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint",
+            "boolean", False, False),
+    Setting("ignore_configured_endpoints", "ignore endpoints", None, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+            "ignore_configured_endpoint_urls", "boolean", False, False),
+    Setting("ca_bundle", "CA bundle", None, "AWS_CA_BUNDLE", "ca_bundle", session=False),
 )
 
 #: The command-line words that are not settings: word -> (option, the value
 #: it sets, or None when the next word is its value).
-OPTIONS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True),
-           "--debug": ("debug", True), "-i": ("interactive", True),
+OPTIONS = {"--profile": ("profile", None), "--force-refresh": ("force_refresh", True), "-i": ("interactive", True),
            "--noninteractive": ("interactive", False), "-n": ("interactive", False),
            "--format": ("format", None), "--output": ("output", None), "--online": ("online", True),
-           "--prefix": ("prefix", None)}
-
-#: The modes: the flag that selects each (the credential call has none) and
-#: the options it takes besides the settings, --profile and --debug.
-MODES = {"credentials": (None, ("force_refresh", "format")),
-         "login": ("--login", ("force_refresh",)),
-         "logout": ("--logout", ()),
-         "list": ("--list", ("output",)),
-         "check": ("--check", ("online",)),
-         "install": ("--install", ("prefix",)),
-         "uninstall": ("--uninstall", ("prefix",))}
-#: Modes that neither read the configuration nor take its settings.
-STANDALONE_MODES = ("install", "uninstall")
+           "--prefix": ("prefix", None), "--bind": ("bind", None), "--port": ("port", None),
+           "--socket": ("socket", None), "--upstream": ("upstream", None)}
 
 #: --format: the forms of `aws configure export-credentials`, each as the
 #: line for one variable (its value already quoted for that shell).
 FORMATS = {"process": None, "env": "export %s=%s", "env-no-export": "%s=%s", "powershell": "$Env:%s=%s",
            "windows-cmd": "set %s=%s", "fish": "set -gx %s %s"}
+#: --check lists this many problems with credential_process lines at most
+#: (a config with thousands of profiles would flood the terminal).
+CHECK_SHOWN_PROBLEMS = 20
+
 #: --output of --list.
 LIST_OUTPUTS = ("table", "json", "config")
 
@@ -178,6 +234,9 @@ LIST_OUTPUTS = ("table", "json", "config")
 LAUNCHER = "aws-sso-credential-process"
 #: The first line after the launcher's shebang: how --uninstall knows its own.
 LAUNCHER_MARK = "# aws-sso-credential-process launcher, written by --install"
+#: What --install wrote (each file's SHA-256) and the directories it made,
+#: kept beside the script for --uninstall.
+INSTALL_RECORD = "install-record.json"
 
 #: Role credentials with less than this left are not reused. botocore's
 #: CachedCredentialFetcher uses the same 15 minutes, and below it botocore
@@ -197,10 +256,6 @@ TOKEN_REFRESH_WINDOW = 15 * 60
 #: that the failure is reported (botocore throttles to one attempt a minute).
 REFRESH_RETRY_SECONDS = 60
 
-#: Default bounds (seconds) on waiting for a lock and for a browser login.
-DEFAULT_LOCK_TIMEOUT = 600.0
-DEFAULT_LOGIN_TIMEOUT = 600.0
-
 #: The last second every SDK can parse (a five-digit year breaks them all).
 MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
 
@@ -219,7 +274,9 @@ HTTP_BODY_LIMIT = 1 << 20
 TEMP_SUFFIX = ".aws-sso-credential-process.tmp"
 STALE_TEMP_SECONDS = 60
 
-#: OIDC constants shared with the AWS CLI v2 (SPEC.md sections 3, 4 and 8).
+#: OIDC as the AWS CLI v2 speaks it: the scope without which the service
+#: issues no refresh token, the device-code grant's URN (RFC 8628), the
+#: grants a PKCE client registers, and its redirect URI.
 DEFAULT_SCOPES = ["sso:account:access"]
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PKCE_GRANTS = ["authorization_code", "refresh_token"]
@@ -234,25 +291,31 @@ ACT_ON_EXIT_CODES = (1, 2, 3, 4, 5)
 #: after each slow_down. An interval outside 1-60 s is clamped into it.
 DEVICE_INTERVAL, DEVICE_INTERVAL_MIN, DEVICE_INTERVAL_MAX = 5, 1, 60
 
-#: The PKCE callback server: each connection must deliver its request within
-#: this many seconds, and at most this many are held open at once (a new one
-#: pushes out the oldest, so idle clients can never crowd out the browser).
-CALLBACK_CONNECTION_SECONDS = 5.0
-CALLBACK_MAX_CONNECTIONS = 32
+#: This script's HTTP servers (the PKCE callback, the credentials endpoint):
+#: every connection must deliver its request's head, at most
+#: SERVER_HEAD_LIMIT bytes, within SERVER_CONNECTION_SECONDS (an idle
+#: pre-connect or a byte-a-second drip holds only itself); beyond
+#: SERVER_MAX_CONNECTIONS open at once, a new one pushes out the oldest (so
+#: idle clients can never crowd out a browser or an SDK).
+SERVER_CONNECTION_SECONDS = 5.0
+SERVER_MAX_CONNECTIONS = 32
+SERVER_HEAD_LIMIT = 16384
 
 #: Browsers that would take over the terminal the SDK is running in.
 TEXT_BROWSERS = frozenset(("lynx", "links", "links2", "elinks", "w3m", "www-browser", "browsh",
                            "netrik", "retawq", "edbrowse", "carbonyl"))
 
-#: HTTP: attempts per call, backoff cap and base, default timeouts.
+#: HTTP: attempts per call, backoff cap and base.
 HTTP_ATTEMPTS = 3
 #: --list and --logout page through every account: they wait out throttling
-#: longer (8 attempts, about 20 s of backoff at most).
+#: longer (8 attempts, about 20 s of backoff at most). A paged listing (the
+#: accounts, one account's roles) stops with exit 5 past LIST_MAX_PAGES
+#: pages (100,000 accounts at 100 a page), and the whole listing of a run
+#: past AWS_SSO_LIST_TIMEOUT seconds (list_timeout, 300 by default).
 LIST_ATTEMPTS = 8
+LIST_MAX_PAGES = 1000
 HTTP_BACKOFF_BASE = 0.5
 HTTP_BACKOFF_CAP = 4.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_READ_TIMEOUT = 15.0
 
 #: Partitions in botocore's partitions.json order: (name, region pattern,
 #: DNS suffix, dual-stack DNS suffix, regions listed by name). As in
@@ -323,6 +386,23 @@ class Busy(Error):
     """Another process held the lock (logging in or refreshing) for too long."""
 
     exit_code = 6
+
+
+class CallerGone(Error):
+    """The program that ran this one went away while it waited for a lock, a
+    retry or another process's login: there is no one to deliver to."""
+
+    exit_code = 75
+
+
+class CommandError(Error):
+    """--exec: the command cannot be found or run (127 or 126, as a shell says)."""
+
+    exit_code = 127
+
+    def __init__(self, message, exit_code):
+        Error.__init__(self, message)
+        self.exit_code = exit_code
 
 
 class OutputError(Error):
@@ -471,6 +551,15 @@ def _json_depth(s):
     return deepest
 
 
+class _JsonScanner:
+    """The attributes json.JSONDecoder hands the C scanner."""
+
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float, parse_int = float, int
+    parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
+
+
 def json_loads(text):
     """Parse JSON text; ValueError if it is not exactly one JSON document
     or nests more than JSON_MAX_DEPTH deep.
@@ -481,27 +570,23 @@ def json_loads(text):
     try:
         from _json import make_scanner
     except ImportError:  # pragma: no cover - CPython always has _json
-        make_scanner = None
-
-    class _Context:  # the attributes json.JSONDecoder hands the scanner
-        strict = True
-        object_hook = object_pairs_hook = None
-        parse_float, parse_int = float, int
-        parse_constant = {"NaN": float("nan"), "Infinity": float("inf"),
-                          "-Infinity": float("-inf")}.__getitem__
-
+        import json
+        return json.loads(text)
     s = text.strip(" \t\n\r")  # JSON's whitespace
     if s.count("[") + s.count("{") > JSON_MAX_DEPTH and _json_depth(s) > JSON_MAX_DEPTH:
         raise ValueError("JSON nested more than %d deep" % JSON_MAX_DEPTH)
-    if make_scanner is not None:
-        try:
-            value, end = make_scanner(_Context)(s, 0)
-            if end == len(s):
-                return value
-        except Exception:  # StopIteration, or errors the C scanner reports oddly
-            pass           # when json.decoder is not loaded
+    try:
+        value, end = make_scanner(_JsonScanner)(s, 0)
+        if end == len(s):
+            return value
+    except (StopIteration, ValueError, SystemError):
+        # StopIteration: no JSON value where the text starts. The scanner
+        # builds its other errors from json.decoder, which this script never
+        # loads itself; where that is not loaded, some versions raise
+        # SystemError instead. Either way, json says precisely what is wrong.
+        pass
     import json
-    return json.loads(s)  # not valid JSON: let json say precisely why
+    return json.loads(s)  # raises: the text is not exactly one JSON document
 
 
 def json_str(value):
@@ -512,6 +597,14 @@ def json_str(value):
         import json
         return json.dumps(value)
     return encode_basestring_ascii(value)
+
+
+def _left(seconds):
+    """A duration for people: 7h 59m, 12m, 30s."""
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return "%dh %02dm" % (seconds // 3600, seconds % 3600 // 60)
+    return "%dm" % (seconds // 60) if seconds >= 60 else "%ds" % seconds
 
 
 def printable(text):
@@ -555,41 +648,6 @@ def utf8_text(value, where):
     except UnicodeEncodeError:
         raise ConfigError("%s is not valid UTF-8 text" % where)
     return value
-
-
-def parse_bool(value, name):
-    """true/false (also 1/0, yes/no, on/off) for this script's own switches."""
-    v = value.strip().lower()
-    if v in ("true", "1", "yes", "on"):
-        return True
-    if v in ("false", "0", "no", "off", ""):
-        return False
-    raise ConfigError("%s must be true or false, not %s" % (name, quoted(value)))
-
-
-def parse_botocore_bool(value, name):
-    """true/false for a setting botocore also reads: exactly "true" or
-    "false" in any case, so that the script and boto3 never disagree
-    (botocore takes any other value, "1" included, as false)."""
-    v = value.lower()
-    if v in ("true", "false"):
-        return v == "true"
-    raise ConfigError("%s must be true or false, not %s (botocore and the AWS CLI would read it as false)"
-                      % (name, quoted(value)))
-
-
-def parse_seconds(environ, env, default):
-    """A positive number of seconds (at most an hour) from an env var, or the default."""
-    value = (environ.get(env) or "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(utf8_text(value, env))
-        if not 0 < seconds <= 3600:  # also false for nan
-            raise ValueError(value)
-    except ValueError:
-        raise ConfigError("%s must be a number of seconds up to 3600, not %s" % (env, quoted(value)))
-    return seconds
 
 
 def process_environ():
@@ -1001,20 +1059,26 @@ def _ini_configparser(text, path):
                 for s in parser.sections())
 
 
+def shell_split(text):
+    """shlex.split(text), as botocore splits section headers and
+    credential_process lines; ValueError for an unclosed quote. Plain ASCII
+    text without quotes, backslashes or the whitespace only str.split knows
+    splits the same with str.split, which costs neither the import nor
+    shlex's 40 µs a line (seconds, over a large config)."""
+    if text.isascii() and not any(c in text for c in "\"'\\\x0b\x0c\x1c\x1d\x1e\x1f"):
+        return text.split()
+    import shlex
+    return shlex.split(text)
+
+
 def _section_name(header, prefix):
     """NAME from ``[prefix NAME]`` (quotes allowed), or None, as botocore does."""
     if not header.startswith(prefix):
         return None
-    # shlex only when the header needs it: str.split gives the same answer
-    # for plain ASCII names and saves the import.
-    if header.isascii() and not any(c in header for c in "\"'\\\x0b\x0c\x1c\x1d\x1e\x1f"):
-        parts = header.split()
-    else:
-        import shlex
-        try:
-            parts = shlex.split(header)
-        except ValueError:
-            return None
+    try:
+        parts = shell_split(header)
+    except ValueError:
+        return None
     return parts[1] if len(parts) == 2 else None
 
 
@@ -1203,23 +1267,59 @@ def partition_of(region):
     return PARTITIONS[0]
 
 
+def parse_setting(setting, value, origin):
+    """A setting's value from text (a flag's value, a variable, a config key)
+    by its rule, or a switch flag's True/False; ConfigError naming where a
+    bad value came from."""
+    if isinstance(value, bool):
+        return value
+    value = utf8_text(value, origin)
+    if setting.rule == "switch":
+        v = value.strip().lower()
+        if v in ("true", "1", "yes", "on", "false", "0", "no", "off", ""):
+            return v in ("true", "1", "yes", "on")
+        raise ConfigError("%s must be true or false, not %s" % (origin, quoted(value)))
+    if setting.rule == "boolean":  # exactly true/false in any case: botocore takes anything else as false
+        if value.lower() in ("true", "false", ""):
+            return value.lower() == "true"
+        raise ConfigError("%s must be true or false, not %s (botocore and the AWS CLI would read it as false)"
+                          % (origin, quoted(value)))
+    if setting.rule == "seconds":
+        try:
+            seconds = float(value)
+            if 0 < seconds <= 3600:  # also false for nan
+                return seconds
+        except ValueError:
+            pass
+        raise ConfigError("%s must be a number of seconds up to 3600, not %s" % (origin, quoted(value)))
+    return value
+
+
+def setting_from_environ(setting, environ):
+    """A setting's environment variable, or None. botocore's rule for its own
+    booleans: set, even to "", the variable wins, its value not stripped;
+    this script's own variables are stripped, and empty means unset."""
+    if setting.env is None:
+        return None
+    if setting.rule == "boolean":
+        return environ.get(setting.env)
+    return (environ.get(setting.env) or "").strip() or None
+
+
 class Config:
     """Every setting of one run, resolved once, and where each came from."""
 
-    account_id = role_name = start_url = region = sso_session = profile = scopes = None
-    interactive = use_device_code = no_browser = force_refresh = False
-    fips = dualstack = ignore_configured_endpoints = False
-    portal_url = oidc_url = ca_bundle = None
-    connect_timeout, read_timeout = DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
-    lock_timeout, login_timeout = DEFAULT_LOCK_TIMEOUT, DEFAULT_LOGIN_TIMEOUT
+    profile = scopes = portal_url = oidc_url = config_path = None
+    force_refresh = False
 
     def __init__(self, environ=None):
         self.environ = {} if environ is None else environ
-        self.origin = {}  # attribute -> "--flag", "ENV_VAR" or "profile 'x'"
+        for s in SETTINGS:
+            setattr(self, s.attr, s.default)
+        self.origin = {}  # attribute -> "--flag", "ENV_VAR", "key in profile 'x'" or "key in sso-session 'y'"
         self.profile_section = {}
         self.session_section = {}
         self.file = {"profiles": {}, "sso_sessions": {}, "services": {}}
-        self.config_path = None
         self.proxies = {}  # "scheme://host:port" of an endpoint -> (proxy URL, where it came from)
 
     def env(self, name):
@@ -1227,26 +1327,12 @@ class Config:
         value = (self.environ.get(name) or "").strip()
         return utf8_text(value, name) if value else None
 
-    def lookup(self, key, env):
-        """(value, where from) for a non-SSO setting: the environment, then
-        the profile; (None, None) if neither has it."""
-        value = self.env(env)
-        if value is not None:
-            return value, env
-        if key in self.profile_section:
-            return self.profile_section[key], "%s in profile %r" % (key, self.profile)
-        return None, None
-
     def set(self, setting, value, origin):
-        """Set a setting from text (a flag's value, a variable, a config key)
-        or from a switch's True/False."""
-        if setting.boolean and not isinstance(value, bool):
-            value = parse_bool(value, origin)
-        setattr(self, setting.attr, value)
+        setattr(self, setting.attr, parse_setting(setting, value, origin))
         self.origin[setting.attr] = origin
 
     def describe(self):
-        """One line for the debug log: every setting and its source."""
+        """One line for the debug log: every setting given, and its source."""
         return ", ".join("%s=%s (%s)" % (s.attr, getattr(self, s.attr), self.origin[s.attr])
                          for s in SETTINGS if s.attr in self.origin)
 
@@ -1275,8 +1361,9 @@ def configured_endpoint(cfg, service):
 
 
 def service_endpoint(cfg, service):
-    """Base URL for 'sso' (the portal) or 'sso-oidc': the configured override
-    (checked), else the partition's host for the region, FIPS and dual-stack."""
+    """(base URL, where from) for 'sso' (the portal) or 'sso-oidc': the
+    configured override (checked), else (None for where from) the
+    partition's host for the region, FIPS and dual-stack."""
     url, origin = (None, None) if cfg.ignore_configured_endpoints else configured_endpoint(cfg, service)
     if url is not None:
         if cfg.fips or cfg.dualstack:
@@ -1288,30 +1375,31 @@ def service_endpoint(cfg, service):
                 raise ValueError("must not hold a user name or password")
         except ValueError as e:
             raise ConfigError("endpoint URL %s (from %s) %s" % (quoted(hide_userinfo(url)), origin, e))
-        return url.rstrip("/")
+        return url.rstrip("/"), origin
     name, _, suffix, dual_suffix, _ = partition_of(cfg.region)
     host = {"sso": "portal.sso", "sso-oidc": "oidc"}[service]
     if cfg.fips and (cfg.dualstack or name != "aws-us-gov"):  # GovCloud's plain host is FIPS already
         host += "-fips"
-    return "https://%s.%s.%s" % (host, cfg.region, dual_suffix if cfg.dualstack else suffix)
+    return "https://%s.%s.%s" % (host, cfg.region, dual_suffix if cfg.dualstack else suffix), None
 
 
-def _fill(cfg, section, where):
+def _fill(cfg, section, where, session=False):
     """Settings not given yet, from one config section."""
     for s in SETTINGS:
-        if s.attr not in cfg.origin and s.key and section.get(s.key):
-            cfg.set(s, section[s.key], "%s in %s" % (s.key, where) if s.boolean else where)
+        if s.attr not in cfg.origin and s.key and section.get(s.key) and (s.session or not session):
+            cfg.set(s, section[s.key], "%s in %s" % (s.key, where))
 
 
-def _resolve_settings(cfg, opts):
-    """The SETTINGS table, in precedence order, and the config sections it needs."""
+def resolve_settings(cfg, opts, file=None):
+    """The SETTINGS table, in precedence order, and the config sections it
+    needs: from the config file, or `file` (a parsed one, for tests)."""
     for s in SETTINGS:
         if s.attr in opts:
             cfg.set(s, opts[s.attr], s.flag if opts[s.attr] is not False else "--noninteractive")
-        elif cfg.env(s.env) is not None:
-            cfg.set(s, cfg.env(s.env), s.env)
+        elif setting_from_environ(s, cfg.environ) is not None:
+            cfg.set(s, setting_from_environ(s, cfg.environ), s.env)
     if cfg.profile is not None or cfg.sso_session is not None:
-        cfg.file = load_config_file(cfg.config_path)
+        cfg.file = file if file is not None else load_config_file(cfg.config_path)
     if cfg.profile is not None:
         if cfg.profile not in cfg.file["profiles"]:
             where = (cfg.config_path if is_file(cfg.config_path) else
@@ -1332,7 +1420,7 @@ def _resolve_settings(cfg, opts):
                     "remove it from the profile or make the two equal"
                     % (key, cfg.profile, cfg.profile_section[key], cfg.sso_session, value))
         cfg.session_section = session
-        _fill(cfg, session, "sso-session %r" % cfg.sso_session)
+        _fill(cfg, session, "sso-session %r" % cfg.sso_session, session=True)
 
 
 def _check_settings(cfg, need_role=True):
@@ -1340,13 +1428,13 @@ def _check_settings(cfg, need_role=True):
     account and region well-formed."""
     missing = []
     for s in SETTINGS:
-        if s.required and getattr(cfg, s.attr) is None and (need_role or s.attr not in ("account_id", "role_name")):
+        if getattr(cfg, s.attr) is None and (s.required == "always" or s.required == "role" and need_role):
             where = s.key
             if cfg.sso_session is not None and s.attr in ("start_url", "region"):
                 where = "%s in [sso-session %s]" % (s.key, cfg.sso_session)
             elif cfg.profile is not None:
                 where = "%s in [profile %s]" % (s.key, cfg.profile)
-            missing.append("%s (%s, %s or %s)" % (s.what, s.flag, s.env, where))
+            missing.append("%s (%s, %s or %s)" % (s.label, s.flag, s.env, where))
     if missing:
         raise ConfigError("missing %s" % "; ".join(missing))
     if cfg.start_url is not None and not is_token_text(cfg.start_url):
@@ -1376,23 +1464,11 @@ def resolve_network(cfg):
     """Endpoints (botocore's order and partitions), the CA bundle and the
     proxy for each endpoint, all checked now so that a mistake shows on the
     first call rather than the first one that misses the cache."""
-    def boolean(key, env):
-        # botocore's own rule: a variable that is set, even to "", wins over
-        # the profile; its value is not stripped.
-        if env in cfg.environ:
-            return cfg.environ[env] != "" and parse_botocore_bool(utf8_text(cfg.environ[env], env), env)
-        value, origin = cfg.lookup(key, env)
-        return parse_botocore_bool(value, origin) if value is not None else False
-
-    cfg.ignore_configured_endpoints = boolean("ignore_configured_endpoint_urls",
-                                              "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-    cfg.fips = boolean("use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT")
-    cfg.dualstack = boolean("use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT")
-    cfg.portal_url = service_endpoint(cfg, "sso")
-    cfg.oidc_url = service_endpoint(cfg, "sso-oidc")
-    cfg.ca_bundle, origin = cfg.lookup("ca_bundle", "AWS_CA_BUNDLE")
+    cfg.portal_url, cfg.origin["portal"] = service_endpoint(cfg, "sso")
+    cfg.oidc_url, cfg.origin["OIDC"] = service_endpoint(cfg, "sso-oidc")
     if cfg.ca_bundle is not None and not is_file(cfg.ca_bundle):
-        raise ConfigError("cannot load the CA bundle %s (from %s): no such file" % (cfg.ca_bundle, origin))
+        raise ConfigError("cannot load the CA bundle %s (from %s): no such file"
+                          % (cfg.ca_bundle, cfg.origin["ca_bundle"]))
     for url in (cfg.portal_url, cfg.oidc_url):
         origin_url = url_origin(url)
         proxy, origin = proxy_for(origin_url.partition("://")[0], origin_url.partition("://")[2], cfg.environ)
@@ -1407,7 +1483,7 @@ def resolve_network(cfg):
 def resolve_config(opts, environ, need_role=True):
     """Every setting of the run, resolved and checked up front, the same way
     on every call (a cache hit included): flags, then environment variables,
-    then the profile, then its sso-session; then endpoints, TLS and proxies.
+    then the profile, then its sso-session (SETTINGS); then endpoints, TLS and proxies.
     Without need_role (the modes that only log in, out or list), an account
     and role are optional. A ConfigError carries the Config as resolved so
     far, for --check to show."""
@@ -1416,11 +1492,7 @@ def resolve_config(opts, environ, need_role=True):
     cfg.profile = opts.get("profile")
     cfg.config_path = expand_path(environ.get("AWS_CONFIG_FILE") or "~/.aws/config", environ)
     try:
-        cfg.connect_timeout = parse_seconds(environ, "AWS_SSO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
-        cfg.read_timeout = parse_seconds(environ, "AWS_SSO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
-        cfg.lock_timeout = parse_seconds(environ, "AWS_SSO_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-        cfg.login_timeout = parse_seconds(environ, "AWS_SSO_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
-        _resolve_settings(cfg, opts)
+        resolve_settings(cfg, opts)
         _check_settings(cfg, need_role)
         cfg.scopes = registration_scopes(cfg)
         resolve_network(cfg)
@@ -1771,11 +1843,11 @@ class Http:
     exactly as botocore does (urllib would re-case them).
     """
 
-    def __init__(self, cfg, log, sleep=time.sleep):
+    def __init__(self, cfg, log, sleep=time.sleep, monotonic=time.monotonic):
         self.connect_timeout, self.read_timeout = cfg.connect_timeout, cfg.read_timeout
         self.deadline = cfg.connect_timeout + cfg.read_timeout
         self._ca_bundle, self._proxies = cfg.ca_bundle, cfg.proxies
-        self._log, self._sleep = log, sleep
+        self._log, self._sleep, self._monotonic = log, sleep, monotonic
         self._tls = None
 
     def _tls_context(self):
@@ -1793,20 +1865,6 @@ class Http:
         applies) and the request target and extra headers to send on it."""
         import http.client
         scheme, _, netloc = origin.partition("://")
-        read_timeout = self.read_timeout
-
-        def bounded(base):
-            class Connection(base):
-                expired = ()  # set by _attempt: true once its deadline has passed
-
-                def connect(self):
-                    self._create_connection = _connect_within  # the name lookup is bounded too
-                    super().connect()  # TCP, proxy CONNECT and TLS under the connect timeout
-                    if self.expired:  # connecting outlasted the whole attempt's deadline
-                        raise _Expired()
-                    self.sock.settimeout(read_timeout)
-            return Connection
-
         proxy, _ = self._proxies.get(origin, (None, None))
         extra, address = {}, (netloc, None)
         if proxy:
@@ -1819,13 +1877,15 @@ class Http:
             address = p.hostname, p.port or 80  # urllib's default for a proxy URL without a port
             self._log("via proxy %s:%s", *address)
         if scheme == "https":
-            conn = bounded(http.client.HTTPSConnection)(*address, timeout=self.connect_timeout,
-                                                       context=self._tls_context())
+            conn = http.client.HTTPSConnection(*address, timeout=self.connect_timeout, context=self._tls_context())
             if proxy:
                 conn.set_tunnel(netloc, headers=extra)
-            return conn, target, {}
-        conn = bounded(http.client.HTTPConnection)(*address, timeout=self.connect_timeout)
-        return conn, ("http://%s%s" % (netloc, target) if proxy else target), extra
+            extra = {}
+        else:
+            conn = http.client.HTTPConnection(*address, timeout=self.connect_timeout)
+            target = "http://%s%s" % (netloc, target) if proxy else target
+        conn._create_connection = _connect_within  # the name lookup is bounded too
+        return conn, target, extra
 
     def _attempt(self, method, origin, target, headers, body):
         """One request and its whole answer, within the overall deadline."""
@@ -1833,7 +1893,7 @@ class Http:
         import socket
         import threading
         conn, path, extra = self._connection(origin, target)
-        expired = conn.expired = []
+        expired = []
 
         def expire():  # cut the connection, whatever read it is blocked in
             expired.append(True)
@@ -1847,6 +1907,10 @@ class Http:
         timer.daemon = True
         timer.start()
         try:
+            conn.connect()  # TCP, a proxy's CONNECT and TLS, under the connect timeout
+            if expired:  # connecting outlasted the whole attempt's deadline
+                raise _Expired()
+            conn.sock.settimeout(self.read_timeout)
             conn.request(method, path, body=body, headers=dict(headers, **extra))
             resp = conn.getresponse()
             length = (resp.getheader("Content-Length") or "").strip()
@@ -1864,10 +1928,13 @@ class Http:
             raise
         finally:
             timer.cancel()
+            timer.join()
             conn.close()
 
-    def request(self, method, url, headers=None, body=None, attempts=HTTP_ATTEMPTS):
-        """(status, headers, parsed JSON body or None) after at most `attempts`."""
+    def request(self, method, url, headers=None, body=None, attempts=HTTP_ATTEMPTS, until=None):
+        """(status, headers, parsed JSON body or None) after at most
+        `attempts`, none of them started after `until` (on the monotonic
+        clock it was given)."""
         import http.client
         import random
         import socket
@@ -1882,6 +1949,8 @@ class Http:
             headers["Content-Type"] = "application/json"
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
+            delay = random.uniform(0, min(HTTP_BACKOFF_CAP, HTTP_BACKOFF_BASE * 2 ** (attempt - 1)))
+            last = attempt == attempts or until is not None and self._monotonic() + delay >= until
             try:
                 status, rheaders, data = self._attempt(method, origin, target, headers, body)
             except _TooLarge:
@@ -1896,7 +1965,7 @@ class Http:
                         "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) does not vouch for it" % self._ca_bundle
                         if self._ca_bundle else "if a proxy or TLS inspection is in use, point AWS_CA_BUNDLE "
                         "(or ca_bundle in the profile) at its CA bundle"))
-                if attempt == attempts:
+                if last:
                     raise ServiceError("cannot reach the SSO service at %s: %d attempts, the last %s"
                                        % (netloc, attempt, self._why(e, socket, http.client)))
             except ValueError as e:  # http.client refusing what it was given (after OSError: TLS errors are both)
@@ -1909,9 +1978,8 @@ class Http:
                         "the SSO service at %s answered with a redirect (HTTP %d to %s); not following it, "
                         "so the token is not sent elsewhere. Check AWS_ENDPOINT_URL_SSO, endpoint_url and "
                         "proxy settings" % (netloc, status, clip(rheaders.get("Location", "?"), 200)))
-                if not (status == 429 or status >= 500) or attempt == attempts:
+                if not (status == 429 or status >= 500) or last:
                     return status, rheaders, self._parse(data)
-            delay = random.uniform(0, min(HTTP_BACKOFF_CAP, HTTP_BACKOFF_BASE * 2 ** (attempt - 1)))
             self._log("retrying in %.2fs", delay)
             self._sleep(delay)
 
@@ -1948,6 +2016,140 @@ def error_message(body):
             if isinstance(body.get(key), str) and body[key]:
                 return clip(body[key])
     return ""
+
+
+# --------------------------------------------------------------------------
+# A small HTTP server: the PKCE callback and the credentials endpoint
+# --------------------------------------------------------------------------
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            421: "Misdirected Request", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def read_request(conn):
+    """(method, target, headers) of the request on a connection, header
+    names lowercased (one sent twice is kept as None: ambiguous); None if
+    its head does not arrive within SERVER_CONNECTION_SECONDS or is larger
+    than SERVER_HEAD_LIMIT; ("", "", {}) if it is not an HTTP request."""
+    deadline = time.monotonic() + SERVER_CONNECTION_SECONDS
+    data = b""
+    while b"\r\n\r\n" not in data and b"\n\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or len(data) > SERVER_HEAD_LIMIT:
+            return None
+        conn.settimeout(left)
+        try:
+            chunk = conn.recv(4096)
+        except OSError:  # timed out, or reset
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    lines = data.decode("latin-1").replace("\r\n", "\n").split("\n")
+    parts, headers = lines[0].split(), {}
+    for line in lines[1:lines.index("")]:
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or name != name.strip():
+            return "", "", {}
+        name = name.lower()
+        headers[name] = None if name in headers else value.strip()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        return "", "", {}
+    return parts[0], parts[1], headers
+
+
+class Server:
+    """A small threaded HTTP server, on a TCP address or a Unix socket path:
+    every connection gets a thread, its request (read_request), one answer
+    from respond(method, target, headers) -> (status, content type, body
+    bytes), and is closed. Beyond SERVER_MAX_CONNECTIONS open at once, the
+    oldest is cut. An exception in respond costs its connection a 500 and
+    a line in the debug log, never a traceback on the terminal.
+
+    socketserver accepts, threads and shuts down; http.server's request
+    handler is not used: it parses headers with email.parser, bounds each
+    read rather than the whole request (a client dripping a byte a second
+    would hold its connection for ever), and writes to stderr."""
+
+    def __init__(self, respond, log, address=("127.0.0.1", 0), unix_path=None):
+        import socketserver
+        import threading
+        self.respond, self.log = respond, log
+        self._lock, self._open = threading.Lock(), []
+        outer = self
+
+        class Base(socketserver.ThreadingMixIn,
+                   socketserver.UnixStreamServer if unix_path else socketserver.TCPServer):
+            daemon_threads = True
+            request_queue_size = SERVER_MAX_CONNECTIONS
+
+            def process_request(self, conn, client):
+                outer._track(conn)
+                try:
+                    super().process_request(conn, client)
+                except RuntimeError:  # no more threads: this client is dropped
+                    self.shutdown_request(conn)
+
+            def finish_request(self, conn, client):
+                outer._serve(conn)
+
+            def shutdown_request(self, conn):
+                outer._untrack(conn)
+                super().shutdown_request(conn)
+
+            def handle_error(self, conn, client):  # a client that went away, say
+                outer.log("connection dropped: %s", one_line(sys.exc_info()[1]))
+
+        self._server = Base(unix_path or address, None)
+        self.address = self._server.server_address
+
+    def _track(self, conn):
+        import socket
+        with self._lock:
+            self._open.append(conn)
+            oldest = self._open.pop(0) if len(self._open) > SERVER_MAX_CONNECTIONS else None
+        if oldest is not None:
+            try:
+                oldest.shutdown(socket.SHUT_RDWR)  # ends the read its thread is blocked in
+            except OSError:
+                pass
+
+    def _untrack(self, conn):
+        with self._lock:
+            if conn in self._open:
+                self._open.remove(conn)
+
+    def _serve(self, conn):
+        request = read_request(conn)
+        if request is None:
+            return
+        if not request[0]:
+            status, kind, body = 400, "text/plain", b"Bad request.\n"
+        else:
+            try:
+                status, kind, body = self.respond(*request)
+            except Exception as e:
+                self.log("answering %s %s failed: %r", request[0], request[1].partition("?")[0], e)
+                status, kind, body = 500, "text/plain", b"Internal error.\n"
+        conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\n"
+                     b"Connection: close\r\n\r\n%s" % (status, _REASONS[status].encode(), kind.encode(), len(body),
+                                                         body))
+
+    def handle(self, timeout):
+        """Accept at most one connection, waiting up to timeout seconds for it."""
+        self._server.timeout = timeout
+        self._server.handle_request()
+
+    def serve_forever(self):
+        self._server.serve_forever(0.2)
+
+    def shutdown(self):
+        """Stop serve_forever (from another thread)."""
+        self._server.shutdown()
+
+    def close(self):
+        self._server.server_close()
 
 
 # --------------------------------------------------------------------------
@@ -2032,13 +2234,41 @@ def _isatty(stream):
         return False
 
 
+def terminal_takes(stream):
+    """Whether this process may write to the terminal `stream` is: it is in
+    the terminal's foreground process group, or the terminal lets background
+    jobs write (no `stty tostop`). A background job that writes under tostop
+    would be stopped by SIGTTOU (run() ignores it, so the write would go
+    through; this keeps the background quiet, as its user asked)."""
+    try:
+        fd = stream.fileno()
+        if _posix.tcgetpgrp(fd) == _posix.getpgrp():
+            return True
+        import termios
+        return not termios.tcgetattr(fd)[3] & termios.TOSTOP
+    except (OSError, ValueError, AttributeError, ImportError):  # not a real terminal (a test's), or Windows
+        return True
+
+
+def open_terminal_to_write(open_terminal):
+    """The controlling terminal (open_terminal()), if this process may write to it; else None."""
+    tty = open_terminal()
+    if tty is not None and not terminal_takes(tty):
+        try:
+            tty.close()
+        except OSError:  # pragma: no cover
+            pass
+        return None
+    return tty
+
+
 def tell_terminal(open_terminal, stderr, line):
     """Say line on the controlling terminal too, unless stderr is a terminal
     already: several SDKs (the JS SDKs' default chains, JS v2's
     ProcessCredentials) never show a credential process's stderr."""
     if _isatty(stderr):
         return
-    tty = open_terminal()
+    tty = open_terminal_to_write(open_terminal)
     if tty is None:
         return
     try:
@@ -2070,22 +2300,22 @@ def release_standard_streams():
 
 
 class Context:
-    """What a run touches outside its own code: its settings, the debug log,
+    """What a run touches outside its own code: its settings (cfg: resolved
+    by configure(), an empty Config until then), the debug log, stdout and
     stderr, the wall clock and the monotonic one, sleeping, the terminal,
     the browser, HTTP, and its caller (the parent pid, and letting go of the
     caller's pipes). main() passes the real ones; a test passes its own
     through main's keyword arguments and runs the whole script in-process."""
 
-    def __init__(self, cfg, log=None, stderr=None, now=None, monotonic=None, sleep=None,
+    def __init__(self, cfg, log=None, stderr=None, stdout=None, now=None, monotonic=None, sleep=None,
                  open_terminal=None, open_browser=None, http=None, parent=None, release=None):
-        self.cfg = cfg
-        self.environ = cfg.environ
+        self.cfg, self.environ = cfg, cfg.environ
         self.log = Log() if log is None else log
+        self.stdout = sys.stdout if stdout is None else stdout
         self.stderr = sys.stderr if stderr is None else stderr
         self.now = now or time.time
         self.monotonic = monotonic or time.monotonic
-        self.sleep = sleep or time.sleep
-        # The defaults are defined in the login section below (used only there).
+        self._sleep = sleep
         self.open_terminal = open_terminal or open_controlling_terminal
         self.open_browser = open_browser or (lambda url: launch_browser(url, self.environ, self.log))
         self.started = self.now()
@@ -2093,24 +2323,59 @@ class Context:
         self.parent = parent or _posix.getppid
         self.release = release or release_standard_streams
         self._caller = self.parent()
-        self.caller_gone = False
+        self.caller_gone = self.logging_in = self.debug = False
+        self.watching = True  # an endpoint serves no caller: it turns this off
+
+    def configure(self, opts, need_role=True):
+        """The run's settings, resolved and checked (resolve_config)."""
+        self.cfg = resolve_config(opts, self.environ, need_role)
+        self.log("%s: config file %s; %s; portal %s, OIDC %s", opts.get("mode"), self.cfg.config_path,
+                 self.cfg.describe(), self.cfg.portal_url, self.cfg.oidc_url)
+        return self.cfg
 
     @property
     def http(self):
         if self._http is None:
-            self._http = Http(self.cfg, self.log, self.sleep)
+            self._http = Http(self.cfg, self.log, self.sleep, self.monotonic)
         return self._http
 
+    def sleep(self, seconds):
+        """Sleep (on a test's clock, or in slices of a quarter second at
+        most), watching the caller before, during and after."""
+        self.watch_caller()
+        if self._sleep is not None:
+            self._sleep(seconds)
+        else:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                time.sleep(min(end - time.monotonic(), 0.25))
+                self.watch_caller()
+        self.watch_caller()
+
     def watch_caller(self):
-        """During a login: once the process that started this one is gone
-        (an SDK that gave up killed its shell, say, and this process was
-        handed to another parent), release the caller's pipes at once, since
-        the SDK waits for them to close, and go on with the login so that
-        the next run needs none."""
+        """In every wait: once the process that started this one is gone (an
+        SDK that gave up killed its shell, say, and this process was handed
+        to another parent), let go of the caller's pipes at once, since the
+        SDK waits for them to close. A login goes on, so that the next run
+        needs none; any other wait ends (CallerGone)."""
+        if not self.watching:
+            return
         if not self.caller_gone and self.parent() != self._caller:
             self.caller_gone = True
-            self.log("the caller (pid %s) is gone: releasing its pipes, finishing the login", self._caller)
+            self.log("the caller (pid %s) is gone: releasing its pipes", self._caller)
             self.release()
+        if self.caller_gone and not self.logging_in:
+            raise CallerGone("the program that ran this one went away while it waited; nothing to deliver")
+
+    def output(self, text, what):
+        """Write the run's output to stdout; OutputError naming `what` if it cannot."""
+        if text and not write_stream(self.stdout, text):
+            raise OutputError("cannot write the %s to stdout (it is closed or full)" % what)
+
+    def close(self):
+        if self.log.problem:
+            write_stream(self.stderr, "%s: warning: %s\n" % (PROG, self.log.problem))
+        self.log.close()
 
 
 # --------------------------------------------------------------------------
@@ -2122,22 +2387,40 @@ def token_path(ctx):
     return home_path(ctx.environ, TOKEN_CACHE_DIR, token_cache_key(ctx.cfg) + ".json")
 
 
-def refreshable(token, now):
-    """Whether the token file has what a refresh needs, with a live registration."""
-    try:
-        return (all(is_token_text(token[k]) for k in ("refreshToken", "clientId", "clientSecret"))
-                and parse_time(token["registrationExpiresAt"]) > now)
-    except (KeyError, ValueError):
-        return False
+class Token:
+    """An SSO access token: the document as the AWS CLI caches it (`doc`,
+    exactly the file's fields, written back whole), and what this run knows
+    of it: when it expires, how it came to this run (None: from the cache;
+    "refreshed", "logged in", or "another process" when another process
+    renewed it while this one waited for the lock), and why it could not be
+    saved (an OSError), if it could not. botocore's SSOTokenProvider keeps
+    the same line between the file's format and its own decisions."""
+
+    __slots__ = ("doc", "expires", "how", "unsaved")
+
+    def __init__(self, doc, expires, how=None, unsaved=None):
+        self.doc, self.expires, self.how, self.unsaved = doc, expires, how, unsaved
+
+    @property
+    def access_token(self):
+        return self.doc["accessToken"]
+
+    def refreshable(self, now):
+        """Whether it carries what a refresh needs, with a live registration."""
+        try:
+            return (all(is_token_text(self.doc.get(k)) for k in ("refreshToken", "clientId", "clientSecret"))
+                    and parse_time(self.doc.get("registrationExpiresAt")) > now)
+        except ValueError:
+            return False
 
 
 def read_token(ctx, path):
-    """(token, None) from the cache, or (None, LoginRequired saying why not)."""
+    """(Token, None) from the cache, or (None, LoginRequired saying why not)."""
     cfg = ctx.cfg
     deadline = ctx.monotonic() + TOKEN_READ_RETRY_SECONDS
     while True:
         try:
-            token = read_json_file(path)
+            doc = read_json_file(path)
             break
         except FileNotFoundError:
             ctx.log("token cache miss: %s does not exist", path)
@@ -2155,60 +2438,76 @@ def read_token(ctx, path):
                                            % (path, login_advice(cfg)))
             ctx.log("token file %s unreadable (%s), re-reading", path, e)
             ctx.sleep(0.05)
-    ctx.log.hide(token.get("accessToken"), token.get("refreshToken"), token.get("clientSecret"))
+    ctx.log.hide(doc.get("accessToken"), doc.get("refreshToken"), doc.get("clientSecret"))
     try:
-        if not is_token_text(token.get("accessToken")):
+        if not is_token_text(doc.get("accessToken")):
             raise ValueError("its accessToken is missing or corrupt")
-        token["_expires"] = parse_time(token.get("expiresAt"))
+        token = Token(doc, parse_time(doc.get("expiresAt")))
     except ValueError as e:
         ctx.log("token file %s unusable: %s", path, e)
         return None, LoginRequired("the cached SSO token %s is incomplete (%s). %s"
                                    % (path, one_line(e), login_advice(cfg)))
-    ctx.log("token cache %s for %s expires %s%s", path, who(cfg), format_time(token["_expires"]),
-            ", refreshable" if refreshable(token, ctx.now()) else "")
+    ctx.log("token cache %s for %s expires %s%s", path, who(cfg), format_time(token.expires),
+            ", refreshable" if token.refreshable(ctx.now()) else "")
     return token, None
 
 
 def expired_error(cfg, token, now):
     """LoginRequired for a token that can no longer be used, saying which case it is."""
-    if token.get("refreshToken") and not refreshable(token, now):
+    if token.doc.get("refreshToken") and not token.refreshable(now):
         try:
-            registration = parse_time(token["registrationExpiresAt"])
-        except (KeyError, ValueError):
+            registration = parse_time(token.doc.get("registrationExpiresAt"))
+        except ValueError:
             registration = None
         why = ("its client registration expired at %s" % format_time(registration)
                if registration is not None and registration <= now else
                "its refresh data (refreshToken, clientId, clientSecret, registrationExpiresAt) is incomplete")
         return LoginRequired("the SSO login for %s expired at %s and cannot be refreshed: %s. %s"
-                             % (who(cfg), format_time(token["_expires"]), why, login_advice(cfg)))
+                             % (who(cfg), format_time(token.expires), why, login_advice(cfg)))
     return LoginRequired("the SSO login for %s expired at %s. %s"
-                         % (who(cfg), format_time(token["_expires"]), login_advice(cfg)))
+                         % (who(cfg), format_time(token.expires), login_advice(cfg)))
 
 
-def token_state(ctx, token, why, rejected=None):
-    """What to do with a cached token, decided as botocore's SSOTokenProvider
-    decides it, and why: "fresh" (15 minutes or more left: use it),
-    "refresh" (less left, or the portal refused it, and it carries refresh
-    data), "usable" (alive, not refreshable: use it while it lasts) or "dead"
-    (with the LoginRequired that says why). `rejected` is (access token,
-    LoginRequired) when the portal has just refused a token that looked valid."""
+#: What a mode needs from the token pipeline (obtain_token):
+#:   USABLE  a token the portal takes now: the cached one while 15 minutes
+#:           or more remain, else a refreshed one, else the cached one while
+#:           it lasts, else (with --interactive) a new login: the credential
+#:           call, --list and the endpoint.
+#:   FRESH   15 minutes or more left: cached, refreshed or a new login (--login).
+#:   NEW     a new login, whatever the cache holds (--login --force-refresh).
+#:   ALIVE   an unexpired token, refreshed if it can be, never a login; None
+#:           when there is none (--logout).
+USABLE, FRESH, NEW, ALIVE = "usable", "fresh", "new", "alive"
+
+
+def token_action(ctx, token, why, need, rejected=None):
+    """(action, why) for a cached token, decided as botocore's
+    SSOTokenProvider decides it, for what the caller needs: "use" it,
+    "refresh" it (it has refresh data, and less than 15 minutes left or the
+    portal refused it), "login", or "none" (ALIVE, and nothing is alive);
+    with "login" and "none", the LoginRequired that says why. `rejected` is
+    (access token, LoginRequired) when the portal has just refused a token
+    that looked valid."""
     if token is None:
-        return "dead", why
+        return ("none" if need == ALIVE else "login"), why
+    if need == NEW:
+        return "login", None
     now = ctx.now()
-    refused = rejected is not None and token["accessToken"] == rejected[0]
-    left = token["_expires"] - now
+    refused = rejected is not None and token.access_token == rejected[0]
+    left = token.expires - now
     if not refused and left >= TOKEN_REFRESH_WINDOW:
-        return "fresh", None
-    if refreshable(token, now):
+        return "use", None
+    if token.refreshable(now):
         return "refresh", None
-    if not refused and left > 0:
-        return "usable", None
-    return "dead", rejected[1] if refused else expired_error(ctx.cfg, token, now)
+    if not refused and left > 0 and need != FRESH:
+        return "use", None
+    return ("none" if need == ALIVE else "login"), rejected[1] if refused else expired_error(ctx.cfg, token, now)
 
 
 def token_document(cfg, now, response, client):
-    """A token cache entry in the AWS CLI's field order (SPEC.md 2.2), from a
-    CreateToken answer checked field by field."""
+    """A token cache entry in the AWS CLI's field order (startUrl, region,
+    accessToken, expiresAt, clientId, clientSecret, registrationExpiresAt,
+    refreshToken), from a CreateToken answer checked field by field."""
     try:
         if not is_token_text(response.get("accessToken")):
             raise ValueError("accessToken is missing or malformed")
@@ -2225,14 +2524,23 @@ def token_document(cfg, now, response, client):
     return doc
 
 
+def token_status(ctx, token, action):
+    """token_action's verdict for a credential call, in words (--check)."""
+    if action == "use":
+        left = token.expires - ctx.now()
+        return "ready" if left >= TOKEN_REFRESH_WINDOW else (
+            "usable for %s, not refreshable: log in again soon" % _left(left))
+    return "the next call refreshes it" if action == "refresh" else "cannot be used"
+
+
 def save_token(ctx, path, doc, how):
-    """Write the token where the AWS CLI and botocore read it; return it ready
-    for use (a token that cannot be saved still serves this run), with how it
-    came ("refreshed" or "logged in")."""
+    """Write the token where the AWS CLI and botocore read it; the Token, with
+    how it came ("refreshed" or "logged in"), serves this run even if it
+    could not be saved."""
     import json
     ctx.log.hide(doc["accessToken"], doc.get("refreshToken"))
     failure = save_file(path, json.dumps(doc), ctx.log, "token (expires %s)" % doc["expiresAt"])
-    return dict(doc, _expires=parse_time(doc["expiresAt"]), _how=how, _unsaved=failure)
+    return Token(doc, parse_time(doc["expiresAt"]), how, failure)
 
 
 def oidc_call(ctx, operation, path, body):
@@ -2251,11 +2559,12 @@ def refresh(ctx, path, token):
     document with startUrl and region from the config, the registration
     copied, and refreshToken only if the service sent one."""
     cfg = ctx.cfg
-    ctx.log("refreshing the token for %s (expires %s)", who(cfg), format_time(token["_expires"]))
+    doc = token.doc
+    ctx.log("refreshing the token for %s (expires %s)", who(cfg), format_time(token.expires))
     try:
         answer = oidc_call(ctx, "CreateToken", "/token", {
-            "grantType": "refresh_token", "clientId": token["clientId"],
-            "clientSecret": token["clientSecret"], "refreshToken": token["refreshToken"]})
+            "grantType": "refresh_token", "clientId": doc["clientId"],
+            "clientSecret": doc["clientSecret"], "refreshToken": doc["refreshToken"]})
     except OidcError as e:
         if e.code in ("InvalidGrantException", "ExpiredTokenException"):
             raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
@@ -2263,33 +2572,31 @@ def refresh(ctx, path, token):
                                 % (who(cfg), e.detail, login_advice(cfg)))
         raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
                             % (who(cfg), e.detail, login_advice(cfg)))
-    client = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
-              "expiresAt": token["registrationExpiresAt"]}
+    client = {"clientId": doc["clientId"], "clientSecret": doc["clientSecret"],
+              "expiresAt": doc["registrationExpiresAt"]}
     return save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "refreshed")
 
 
-def refresh_once(ctx, path, token, note, rejected):
-    """(token to use, None) or (None, why not). A given refresh token is tried
-    at most once a minute across all processes; while the old token lasts, a
-    failed refresh falls back to it."""
-    alive = token["_expires"] > ctx.now() and not (rejected and token["accessToken"] == rejected[0])
-    key = "refresh:" + sha1_hex(token["refreshToken"])
+def refresh_once(ctx, path, token, note):
+    """(refreshed Token, None) or (None, why not), under the token's lock. A
+    given refresh token is tried at most once a minute across all processes;
+    a refresh that fails because another program (botocore) rotated the
+    token meanwhile takes the token it wrote."""
+    key = "refresh:" + sha1_hex(token.doc["refreshToken"])
     why = note.recent(key, REFRESH_RETRY_SECONDS)
     if why is not None:
-        if alive:
-            ctx.log("a refresh failed less than %ds ago; using the current token", REFRESH_RETRY_SECONDS)
-            return token, None
         return None, why
     try:
         fresh = refresh(ctx, path, token)
     except Error as e:
         ctx.log("refresh failed: %s", e)
         note.remember(key, e)
-        again, _ = read_token(ctx, path)  # botocore may have rotated it meanwhile
-        if (again is not None and again["accessToken"] != token["accessToken"]
-                and token_state(ctx, again, None, rejected)[0] == "fresh"):
+        again, _ = read_token(ctx, path)
+        if (again is not None and again.access_token != token.access_token
+                and again.expires - ctx.now() >= TOKEN_REFRESH_WINDOW):
+            again.how = "another process"
             return again, None
-        return (token, None) if alive else (None, e)
+        return None, e
     note.forget()
     return fresh, None
 
@@ -2308,7 +2615,7 @@ class Prompt:
 
     def __init__(self, ctx):
         self._ctx = ctx
-        self._tty = ctx.open_terminal()
+        self._tty = open_terminal_to_write(ctx.open_terminal)
         self.visible = self._tty is not None or _isatty(ctx.stderr)
         ctx.log("login prompt goes to %s", "the terminal" if self._tty else "stderr")
 
@@ -2466,7 +2773,6 @@ def device_login(ctx, client, prompt):
             raise LoginFailed("the login was not approved in the browser within %ds; run again to start a new "
                               "login" % budget)
         ctx.log("authorization pending; polling again in %ds", interval)
-        ctx.watch_caller()
         ctx.sleep(interval)
         answer = _device_poll(ctx, body)
         if isinstance(answer, dict):
@@ -2482,7 +2788,7 @@ def pkce_challenge(verifier):
 
 def authorize_url(oidc_url, client_id, redirect_uri, state, challenge, scopes):
     """The sign-in URL of a PKCE login: <OIDC endpoint>/authorize with the
-    AWS CLI's parameters, order and encoding (SPEC.md 8). The path of a
+    AWS CLI's parameters, order and encoding. The path of a
     configured endpoint is kept (the AWS CLI keeps only scheme://host:port),
     so that /authorize is reached wherever /token is."""
     from urllib.parse import quote
@@ -2492,132 +2798,51 @@ def authorize_url(oidc_url, client_id, redirect_uri, state, challenge, scopes):
         oidc_url, "&".join("%s=%s" % (k, quote(v, safe="-_.~")) for k, v in params), challenge)
 
 
-def _hang_up(conn):
-    """End a connection another thread is reading from."""
-    import socket
-    try:
-        conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 class CallbackServer:
-    """The loopback end of a PKCE sign-in: listens on 127.0.0.1 only and
-    serves GET /oauth/callback, checking the login's state.
-
-    However other local clients behave, the callback is served at once:
-    every connection gets its own thread and must deliver its request within
-    CALLBACK_CONNECTION_SECONDS (an idle pre-connect or a byte-a-second drip
-    holds only itself), a new connection beyond CALLBACK_MAX_CONNECTIONS
-    pushes out the oldest, anything else gets a short error page, the first
-    sign-in response wins and later ones are ignored, and the whole wait is
-    bounded by the login timeout.
-    """
+    """The loopback end of a PKCE sign-in: a Server on 127.0.0.1 (never
+    another interface) that serves GET /oauth/callback, checking the
+    login's state. However other local clients behave, the callback is
+    served at once (see Server); anything else gets a short error page, the
+    first sign-in response wins and later ones are ignored, and the whole
+    wait is bounded by the login timeout."""
 
     def __init__(self, ctx, state):
-        import socket
         import threading
         self._ctx, self._state = ctx, state
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self._sock.bind(("127.0.0.1", 0))
-            self._sock.listen(CALLBACK_MAX_CONNECTIONS)
-        except OSError:
-            self._sock.close()
-            raise
-        self._sock.settimeout(0.1)
-        self.redirect_uri = "http://127.0.0.1:%d/oauth/callback" % self._sock.getsockname()[1]
         self.result = None  # ("code", code) or ("error", what the identity provider said)
         self.wrong_state = 0
         self._lock = threading.Lock()
-        self._open = []  # connections being served, oldest first
-        self._done = threading.Event()
+        self.server = Server(self._answer, ctx.log)
+        self.redirect_uri = "http://127.0.0.1:%d/oauth/callback" % self.server.address[1]
 
     def wait(self, seconds):
         """The sign-in response, or LoginFailed if none arrives in time."""
-        import socket
-        import threading
         deadline = self._ctx.monotonic() + seconds
         try:
-            while not self._done.is_set():
+            while self.result is None:
                 self._ctx.watch_caller()
                 if self._ctx.monotonic() >= deadline:
                     raise LoginFailed("no sign-in arrived from the browser within %ds%s; run again, or use "
                                       "--use-device-code if the browser is on another machine"
                                       % (seconds, " (%d response(s) with the wrong state were ignored)"
                                          % self.wrong_state if self.wrong_state else ""))
-                try:
-                    conn, _ = self._sock.accept()
-                except socket.timeout:
-                    continue
-                except OSError:  # out of file descriptors, say: wait rather than spin
-                    self._ctx.sleep(0.05)
-                    continue
-                with self._lock:
-                    self._open.append(conn)
-                    if len(self._open) > CALLBACK_MAX_CONNECTIONS:  # more than any browser opens
-                        _hang_up(self._open.pop(0))
-                try:
-                    threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-                except RuntimeError:  # no more threads: this client is dropped
-                    with self._lock:
-                        self._open.remove(conn)
-                    conn.close()
+                self.server.handle(0.1)
         finally:
-            self.close()
+            self.server.close()
         return self.result
 
     def close(self):
-        self._sock.close()
+        self.server.close()
 
-    def _serve(self, conn):
-        """Answer one connection; never raises (a thread's traceback would reach the terminal)."""
-        try:
-            head = self._read_head(conn)
-            if head is not None:
-                status, text = self._answer(head)
-                import html
-                body = ("<!doctype html><title>%s</title><p>%s</p>" % (PROG, html.escape(printable(text)))).encode()
-                conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
-                             b"Cache-Control: no-store\r\nConnection: close\r\n\r\n%s"
-                             % (status, {200: b"OK", 400: b"Bad Request", 404: b"Not Found",
-                                         405: b"Method Not Allowed"}[status], len(body), body))
-        except Exception as e:  # a client that went away, or anything else: that connection only
-            self._ctx.log("callback connection dropped: %s", one_line(e))
-        finally:
-            with self._lock:
-                if conn in self._open:
-                    self._open.remove(conn)
-            conn.close()
-            if self.result is not None:
-                self._done.set()
+    def _answer(self, method, target, headers):
+        """The page for a request; the first good sign-in response is the result."""
+        status, text = self._decide(method, target)
+        import html
+        return status, "text/html; charset=utf-8", (
+            "<!doctype html><title>%s</title><p>%s</p>" % (PROG, html.escape(printable(text)))).encode()
 
-    def _read_head(self, conn):
-        """The request's head (up to the blank line), or None if the client
-        does not send it within its deadline or sends more than 16 KiB."""
-        deadline = time.monotonic() + CALLBACK_CONNECTION_SECONDS
-        data = b""
-        while b"\r\n\r\n" not in data and b"\n\n" not in data:
-            left = deadline - time.monotonic()
-            if left <= 0 or len(data) > 16384:
-                return None
-            conn.settimeout(left)
-            try:
-                chunk = conn.recv(4096)
-            except OSError:  # timed out, or reset
-                return None
-            if not chunk:
-                return None
-            data += chunk
-        return data
-
-    def _answer(self, head):
-        """(HTTP status, page text) for a request head; records the result."""
+    def _decide(self, method, target):
         from urllib.parse import parse_qs
-        parts = head.split(b"\n", 1)[0].decode("latin-1").split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-            return 400, "Bad request."
-        method, target = parts[0], parts[1]
         path, _, query = target.partition("?")
         self._ctx.log("callback: %s %s", method, path)
         if method != "GET":
@@ -2682,14 +2907,16 @@ def login(ctx, path):
     device = cfg.use_device_code or cfg.sso_session is None or not local_browser_possible(ctx.environ)
     ctx.log("interactive login for %s with the %s flow", who(cfg), "device code" if device else "PKCE")
     prompt = Prompt(ctx)
+    ctx.logging_in = True
     try:
         client = client_registration(ctx, pkce=not device)
         answer = (device_login if device else pkce_login)(ctx, client, prompt)
         token = save_token(ctx, path, token_document(cfg, ctx.now(), answer, client), "logged in")
-        prompt.say("%s: logged in to %s; valid until %s%s" % (PROG, who(cfg), token["expiresAt"], (
+        prompt.say("%s: logged in to %s; valid until %s%s" % (PROG, who(cfg), token.doc["expiresAt"], (
             "; but the token cannot be saved in %s (%s): it serves this run only" % (path, one_line(
-                token["_unsaved"]))) if token["_unsaved"] else ""))
+                token.unsaved))) if token.unsaved else ""))
     finally:
+        ctx.logging_in = False
         prompt.close()
     return token
 
@@ -2699,49 +2926,63 @@ def login(ctx, path):
 # --------------------------------------------------------------------------
 
 
-def renew_token(ctx, path, rejected, force_login=False):
-    """Refresh or log in under a lock next to the token file, re-reading the
-    file once the lock is ours, so that any number of processes cause one
-    refresh or one login: the others use what it wrote. force_login (--login
-    --force-refresh): a new login whatever the cache holds."""
-    cfg = ctx.cfg
-    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % who(cfg)) as lock:
-        note = FailureNote(lock, ctx)
-        token, why = read_token(ctx, path)
-        action, why = ("dead", None) if force_login else token_state(ctx, token, why, rejected)
-        if action in ("fresh", "usable"):
-            ctx.log("using the token another process refreshed or logged in for")
-            return token
-        if action == "refresh":
-            renewed, why = refresh_once(ctx, path, token, note, rejected)
-            if renewed is not None:
-                return renewed
-            if not isinstance(why, LoginRequired):
-                raise why  # the service failed: a login would fail the same way
-        if not cfg.interactive:
-            raise why
-        note.replay("login")
-        try:
-            token = login(ctx, path)
-        except Error as e:
-            note.remember("login", e)
-            raise
-        note.forget()
+def may_log_in(cfg, need):
+    return need in (FRESH, NEW) or need == USABLE and cfg.interactive
+
+
+def _renew(ctx, path, lock, before, need, rejected):
+    """obtain_token's work under the lock: the file read again (another
+    process may have renewed it meanwhile), then a refresh, a fallback to
+    the current token if that fails and it will do, or a login."""
+    note = FailureNote(lock, ctx)
+    token, why = read_token(ctx, path)
+    action, why = token_action(ctx, token, why, need, rejected)
+    if action == "use":
+        if before is None or token.access_token != before.access_token:
+            token.how = "another process"
         return token
+    if action == "refresh":
+        renewed, why = refresh_once(ctx, path, token, note)
+        if renewed is not None:
+            return renewed
+        if need in (USABLE, ALIVE) and token.expires > ctx.now() and not (
+                rejected and token.access_token == rejected[0]):
+            ctx.log("the refresh failed (%s); using the current token while it lasts", why)
+            return token
+        if not isinstance(why, LoginRequired):
+            raise why  # the service failed: a login would fail the same way
+        action = "none" if need == ALIVE else "login"
+    if action == "none":
+        return None
+    if not may_log_in(ctx.cfg, need):
+        raise why
+    note.replay("login")
+    try:
+        token = login(ctx, path)
+    except Error as e:
+        note.remember("login", e)
+        raise
+    note.forget()
+    return token
 
 
-def get_token(ctx, rejected=None):
-    """An access token to present to the portal: the cached one while it is
-    fresh (or usable and not refreshable), else a refreshed one, else, with
-    --interactive, a new login (see renew_token)."""
+def obtain_token(ctx, need=USABLE, rejected=None):
+    """The one way every mode gets its token, for what it needs (USABLE,
+    FRESH, NEW or ALIVE): the cached one if it will do, else a refresh or a
+    login under a lock next to the token file, which is read again once the
+    lock is ours, so that any number of processes cause one refresh or one
+    login and the others use what it wrote."""
     path = token_path(ctx)
     token, why = read_token(ctx, path)
-    action, why = token_state(ctx, token, why, rejected)
-    if action in ("fresh", "usable"):
+    action, why = token_action(ctx, token, why, need, rejected)
+    if action == "use":
         return token
-    if action == "dead" and not ctx.cfg.interactive:
+    if action == "none":
+        return None
+    if action == "login" and not may_log_in(ctx.cfg, need):
         raise why
-    return renew_token(ctx, path, rejected)
+    with Lock(path + ".lock", ctx, "refreshing or logging in to %s" % who(ctx.cfg)) as lock:
+        return _renew(ctx, path, lock, token, need, rejected)
 
 
 # --------------------------------------------------------------------------
@@ -2749,13 +2990,13 @@ def get_token(ctx, rejected=None):
 # --------------------------------------------------------------------------
 
 
-#: The SSO portal's operations (SPEC.md section 5): method and path.
+#: The SSO portal's operations (service sso, API 2019-06-10): method and path.
 PORTAL_OPERATIONS = {"GetRoleCredentials": ("GET", "/federation/credentials"),
                      "ListAccounts": ("GET", "/assignment/accounts"),
                      "ListAccountRoles": ("GET", "/assignment/roles"), "Logout": ("POST", "/logout")}
 
 
-def portal_call(ctx, token, operation, query=(), denied=None, attempts=HTTP_ATTEMPTS):
+def portal_call(ctx, token, operation, query=(), denied=None, attempts=HTTP_ATTEMPTS, until=None):
     """One call to the SSO portal with the token; the JSON answer of a 200.
     401: LoginRequired; 403/404: AccessDenied(denied), if given; otherwise
     any other status: ServiceError naming the operation."""
@@ -2763,8 +3004,9 @@ def portal_call(ctx, token, operation, query=(), denied=None, attempts=HTTP_ATTE
     cfg = ctx.cfg
     method, path = PORTAL_OPERATIONS[operation]
     url = "%s%s%s" % (cfg.portal_url, path, "?" + urlencode(query) if query else "")
-    status, headers, body = ctx.http.request(method, url, headers={"x-amz-sso_bearer_token": token["accessToken"]},
-                                             body=b"" if method == "POST" else None, attempts=attempts)
+    status, headers, body = ctx.http.request(method, url, headers={"x-amz-sso_bearer_token": token.access_token},
+                                             body=b"" if method == "POST" else None, attempts=attempts,
+                                             until=until)
     code, message = error_code(headers, body), error_message(body)
     detail = (" (%s: %s)" % (code or "HTTP %d" % status, message) if message
               else " (%s)" % (code or "HTTP %d" % status))
@@ -2828,22 +3070,22 @@ def get_credentials(ctx):
             return creds
     else:
         ctx.log("--force-refresh: not reading %s", path)
-    token = get_token(ctx)
+    token = obtain_token(ctx)
     with Lock(path + ".lock", ctx, "fetching role credentials") as lock:
         if not cfg.force_refresh:
             creds = cached_role_credentials(path, ctx.now(), ctx.log)
             if creds is not None:
                 return creds
         note = FailureNote(lock, ctx)
-        key = "fetch:" + sha1_hex(token["accessToken"])
+        key = "fetch:" + sha1_hex(token.access_token)
         note.replay(key)
         try:
             try:
                 creds = fetch_role_credentials(ctx, token)
             except LoginRequired as e:  # refused although it looked valid: refresh or log in
-                if not (cfg.interactive or refreshable(token, ctx.now())):
+                if not (cfg.interactive or token.refreshable(ctx.now())):
                     raise
-                token = get_token(ctx, rejected=(token["accessToken"], e))
+                token = obtain_token(ctx, rejected=(token.access_token, e))
                 creds = fetch_role_credentials(ctx, token)
         except Error as e:
             note.remember(key, e)
@@ -2891,17 +3133,22 @@ def shell_value(value, fmt):
                        "use --format powershell or process")
 
 
+def shell_lines(pairs, fmt):
+    """Lines setting (variable, value) pairs in fmt's shell."""
+    return "".join(FORMATS[fmt] % (name, shell_value(value, fmt)) + "\n" for name, value in pairs)
+
+
 def format_credentials(creds, account_id, fmt):
     """The credentials in a --format form. process: the credential_process
     document; the others: the AWS CLI's export-credentials lines (expiry with
     +00:00, as it prints it), then AWS_ACCOUNT_ID."""
     if fmt == "process":
         return format_output(creds, account_id)
-    names = (("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]), ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
-             ("AWS_SESSION_TOKEN", creds["SessionToken"]),
-             ("AWS_CREDENTIAL_EXPIRATION", format_time(creds["Expiration"])[:-1] + "+00:00"),
-             ("AWS_ACCOUNT_ID", account_id))
-    return "".join(FORMATS[fmt] % (name, shell_value(value, fmt)) + "\n" for name, value in names)
+    return shell_lines((("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]),
+                        ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
+                        ("AWS_SESSION_TOKEN", creds["SessionToken"]),
+                        ("AWS_CREDENTIAL_EXPIRATION", format_time(creds["Expiration"])[:-1] + "+00:00"),
+                        ("AWS_ACCOUNT_ID", account_id)), fmt)
 
 
 # --------------------------------------------------------------------------
@@ -2909,12 +3156,23 @@ def format_credentials(creds, account_id, fmt):
 # --------------------------------------------------------------------------
 
 
-def install_paths(opts, environ):
-    """(bin directory, share directory) for --prefix, or under ~/.local."""
-    import os
-    prefix = expand_path(opts["prefix"], environ) if opts.get("prefix") else home_path(environ, (".local",))
-    prefix = os.path.abspath(prefix)
-    return os.path.join(prefix, "bin"), os.path.join(prefix, "share", PROG)
+class InstallPaths:
+    """Where --install writes under a prefix (--prefix, or ~/.local): the
+    launcher in PREFIX/bin; the script, its bytecode and the record of what
+    was written in PREFIX/share/aws-sso-credential-process."""
+
+    def __init__(self, opts, environ):
+        import os
+        prefix = expand_path(opts["prefix"], environ) if opts.get("prefix") else home_path(environ, (".local",))
+        self.prefix = os.path.abspath(prefix)
+        self.bin = os.path.join(self.prefix, "bin")
+        self.share = os.path.join(self.prefix, "share", PROG)
+        self.pycache = os.path.join(self.share, "__pycache__")
+        self.module = os.path.join(self.share, "aws_sso_credential_process.py")
+        self.record = os.path.join(self.share, INSTALL_RECORD)
+        self.launcher = os.path.join(self.bin, LAUNCHER + (".cmd" if os.name == "nt" else ""))
+        # The directories --install makes if missing, outermost first.
+        self.dirs = (self.prefix, self.bin, os.path.dirname(self.share), self.share, self.pycache)
 
 
 def is_our_launcher(path):
@@ -2926,20 +3184,60 @@ def is_our_launcher(path):
         return False
 
 
-def launcher_text(python, share):
-    """The launcher: a POSIX sh script (a #! line could hold neither a path
-    with spaces nor a long one, and cannot say why the Python is gone) that
-    execs the interpreter isolated and without site (-I -S), importing the
-    module from its directory, where its bytecode is already compiled."""
+def the_original(path):
+    """How the original aws-sso-credential-process (PyPI 0.x, the command of
+    the same name) was installed at path: "pipx", "pip" or None if it is not
+    that. pip writes a console script importing its module; pipx links it
+    from its own virtualenv."""
+    import os
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(4096)
+    except OSError:
+        return None
+    if "from aws_sso_credential_process.aws_sso_credential_process import" not in text:
+        return None
+    return "pipx" if "/pipx/" in os.path.realpath(path).replace(os.sep, "/") else "pip"
+
+
+def _bytecode_loader(share, cache_tag):
+    """The launcher's Python: run the bytecode --install compiled, directly
+    and as __main__, without the import system's search (a millisecond of
+    every call); with another Python (another version), or without the
+    bytecode, compile the source in memory. `share` is a Python expression
+    for the directory that holds them."""
+    return ("import sys\n"
+            "d = %s\n%s"
+            "f = d + '/aws_sso_credential_process.py'\n"
+            "try:\n"
+            "    b = open(d + '/__pycache__/aws_sso_credential_process.%s.pyc', 'rb').read()\n"
+            "    if b[:4] != sys.modules['_frozen_importlib_external'].MAGIC_NUMBER:\n"
+            "        raise ValueError('bytecode of another Python')\n"
+            "    c = __import__('marshal').loads(memoryview(b)[16:])\n"
+            "except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):\n"
+            "    c = compile(open(f, 'rb').read(), f, 'exec')\n"
+            "exec(c, {'__name__': '__main__', '__file__': f})\n"
+            % (share, "sys.argv[0] = sys.argv.pop(1)\n" if share.startswith("sys.argv") else "", cache_tag))
+
+
+def launcher_text(python, share, cache_tag):
+    """The launcher. A #! line to the interpreter, isolated and without site
+    (-IS), when its path fits one (ASCII, no spaces, short enough for every
+    kernel); else a POSIX sh script that execs it and can say, when that
+    Python is gone, what to do. Either way it runs _bytecode_loader."""
+    head = "%s (%s %s)\n" % (LAUNCHER_MARK, PROG, __version__)
+    line = "#!%s -IS" % python
+    if python.isascii() and not any(c.isspace() for c in python) and len(line) <= 127:
+        return "%s\n%s%s" % (line, head, _bytecode_loader(repr(share), cache_tag))
+
     def q(text):
         return "'%s'" % text.replace("'", "'\\''")
-    return ("#!/bin/sh\n%s (%s %s)\n"
-            "python=%s\n"
+    return ("#!/bin/sh\n%spython=%s\nshare=%s\n"
             "[ -x \"$python\" ] || { printf '%%s\\n' \"%s: $python, the Python this was installed with, is gone; "
-            "install again with another: python3 aws_sso_credential_process.py --install\" >&2; exit 2; }\n"
-            "exec \"$python\" -I -S -c 'import sys; sys.path[:0] = [sys.argv.pop(1)]; "
-            "import aws_sso_credential_process as m; sys.exit(m.main())' %s \"$@\"\n"
-            % (LAUNCHER_MARK, PROG, __version__, q(python), PROG, q(share)))
+            "install again with another: python3 \\\"$share/aws_sso_credential_process.py\\\" --install\" >&2; "
+            "exit 2; }\n"
+            "exec \"$python\" -I -S -c %s \"$share\" \"$0\" \"$@\"\n"
+            % (head, q(python), q(share), PROG, q(_bytecode_loader("sys.argv.pop(1)", cache_tag))))
 
 
 def launcher_cmd_text(python, share):  # pragma: no cover - written on Windows only, untested there
@@ -2948,7 +3246,7 @@ def launcher_cmd_text(python, share):  # pragma: no cover - written on Windows o
             "if not exist \"%s\" (echo %s: %s, the Python this was installed with, is gone; install again "
             "1>&2 & exit /b 2)\r\n"
             "\"%s\" -I -S -c \"import sys; sys.path[:0] = [sys.argv.pop(1)]; import aws_sso_credential_process "
-            "as m; sys.exit(m.main())\" \"%s\" %%*\r\n"
+            "as m; m.run()\" \"%s\" %%*\r\n"
             % (LAUNCHER_MARK[2:], PROG, __version__, python, PROG, python, python, share))
 
 
@@ -2970,86 +3268,240 @@ def runs_this_script(line):
     return "aws_sso_credential_process" in line or LAUNCHER in line
 
 
-def install(opts, environ, stdout, stderr):
-    """--install: the script and its bytecode (for the Python running this)
-    under PREFIX/share, and the launcher in PREFIX/bin; then the line to use."""
+def _sha256(path):
+    """The SHA-256 of a regular file (never through a link), or None."""
+    import hashlib
+    try:
+        return hashlib.sha256(read_regular_file(path, 16 << 20)).hexdigest()
+    except (OSError, ValueError):
+        return None
+
+
+def _mtime(path):
     import os
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return 0
+
+
+def read_install_record(paths):
+    """The record --install keeps of what it wrote: {"files": {path: [SHA-256,
+    ...]}, "made": [directories it created]}; empty if there is none (an
+    install by 1.1 or older, or nothing installed) or it is unreadable."""
+    import os
+    record = {"files": {}, "made": []}
+    if os.path.islink(paths.share):
+        return record
+    try:  # the record, or one an interrupted run wrote whole but did not get to rename
+        names = [n for n in os.listdir(paths.share) if n.startswith(INSTALL_RECORD + ".") and n.endswith(
+            TEMP_SUFFIX)] if not os.path.lexists(paths.record) else []
+    except OSError:
+        names = []
+    for path in [paths.record] + sorted((os.path.join(paths.share, n) for n in names), key=_mtime, reverse=True):
+        try:
+            found = read_json_file(path)
+            if isinstance(found.get("files"), dict) and isinstance(found.get("made"), list):
+                return found
+        except (OSError, ValueError):
+            pass
+    return record
+
+
+def _owned(path, record, legacy):
+    """Whether the file at path is one --install wrote: recorded with this
+    content, or (legacy: installed before records were kept, as the
+    launcher in bin shows) the script or its bytecode."""
+    import os
+    if os.path.islink(path) or not os.path.lexists(path):
+        return False
+    if path in record["files"]:
+        return _sha256(path) in record["files"][path]
+    return legacy
+
+
+def _legacy_install(paths):
+    """Whether our launcher in bin runs the copy in this share directory (an
+    install made before records were kept)."""
+    import os
+    if not is_our_launcher(paths.launcher) or os.path.islink(paths.share):
+        return False
+    with open(paths.launcher, encoding="utf-8", errors="replace") as f:
+        return paths.share in f.read(4096)
+
+
+def sweep_install_temps(paths):
+    """Temporary files an interrupted --install or --uninstall left (named
+    <target>.<pid>[.<random>].aws-sso-credential-process.tmp), once the
+    process that wrote them is gone; the names removed."""
+    import os
+    removed = []
+    for directory in (paths.bin, paths.share, paths.pycache):
+        if os.path.islink(directory):
+            continue
+        try:
+            names = [n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX)]
+        except OSError:
+            continue
+        for name in names:
+            pid = name[:-len(TEMP_SUFFIX)].split(".")
+            pid = next((int(w) for w in reversed(pid) if w.isdigit()), None) if len(pid) > 1 else None
+            try:
+                if pid is not None:
+                    os.kill(pid, 0)
+                    continue  # its writer still runs
+            except ProcessLookupError:
+                pass
+            except OSError:  # another user's process: alive
+                continue
+            _remove(os.path.join(directory, name), removed)
+    return removed
+
+
+def _refuse_foreign(paths, record, legacy, source):
+    """ConfigError if installing would write through a link or over a file
+    --install did not write."""
+    import os
+    for directory in (paths.share, paths.pycache):
+        if os.path.islink(directory):
+            raise ConfigError("%s is a symbolic link, and --install writes only into a directory of its own; "
+                              "remove the link or choose another --prefix" % directory)
+    how = the_original(paths.launcher)
+    if how is not None:
+        undo = ("pipx uninstall aws-sso-credential-process" if how == "pipx" else
+                "python3 -m pip uninstall aws-sso-credential-process (with the Python that installed it)")
+        raise ConfigError("%s is the original aws-sso-credential-process (PyPI 0.x, installed with %s); replace "
+                          "it: run `%s`, then --install again. Its flags, AWS_SSO_* variables and "
+                          "sso_interactive_auth work unchanged here" % (paths.launcher, how, undo))
+    if os.path.lexists(paths.launcher) and not is_our_launcher(paths.launcher):
+        raise ConfigError("%s exists and --install did not write it; remove or rename it, or choose another "
+                          "--prefix" % paths.launcher)
+    if (os.path.lexists(paths.module) and not _owned(paths.module, record, legacy)
+            and _sha256(paths.module) != __import__("hashlib").sha256(source).hexdigest()):
+        raise ConfigError("%s exists and --install did not write it; move it away or choose another --prefix"
+                          % paths.module)
+
+
+def _make_dirs(paths, record):
+    """The install's directories, each one made here added to the record."""
+    import os
+    for directory in paths.dirs:
+        missing = []
+        while not os.path.isdir(directory) and directory != os.path.dirname(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for directory in reversed(missing):
+            os.mkdir(directory, 0o755)
+            if directory not in record["made"]:
+                record["made"].append(directory)
+
+
+def _write_record(paths, record):
+    import json
+    replace_file(paths.record, json.dumps(record, indent=1, sort_keys=True).encode("utf-8"), 0o644)
+
+
+def _installed_message(ctx, paths, python):
+    """What --install prints: what it wrote and the line to use (and, on
+    stderr, whether the command is on PATH)."""
+    import os
+    import shlex
+    on_path = paths.bin in [os.path.abspath(p) for p in ctx.environ.get("PATH", "").split(os.pathsep) if p]
+    if not on_path:
+        write_stream(ctx.stderr, "%s: note: %s is not on PATH; the line below works anyway, with the full path\n"
+                     % (PROG, paths.bin))
+    return ("installed %s %s for %s:\n  %s\n  %s\nuse it in ~/.aws/config (the full path: SDKs expand no ~, "
+            "and IDEs often start without ~/.local/bin on PATH):\n  credential_process = %s --profile NAME\n"
+            % (PROG, __version__, python, paths.launcher, paths.module, shlex.quote(paths.launcher)))
+
+
+def install(ctx, opts):
+    """--install: the script and its bytecode (for the Python running this)
+    under PREFIX/share, the launcher in PREFIX/bin, and a record of each
+    file's hash and the directories made; then the line to use. Every file
+    is staged beside its target and renamed over it (bytecode, script,
+    launcher), and the record lists both the old and the new content while
+    that happens, so that an interrupted install leaves only files the next
+    --install or --uninstall knows as its own."""
+    import os
+    import hashlib
     import py_compile
     from importlib.util import cache_from_source
-    bin_dir, share = install_paths(opts, environ)
+    paths = InstallPaths(opts, ctx.environ)
     python = os.path.abspath(sys.executable or "")
     if not sys.executable or not os.path.isfile(python):
         raise ConfigError("cannot tell which Python is running this (sys.executable is %r)" % sys.executable)
-    module = os.path.join(share, "aws_sso_credential_process.py")
-    launcher = os.path.join(bin_dir, LAUNCHER + (".cmd" if os.name == "nt" else ""))
-    if os.path.lexists(launcher) and not is_our_launcher(launcher):
-        raise ConfigError("%s exists and --install did not write it (the PyPI package of the same name, say); "
-                          "remove or rename it, or choose another --prefix" % launcher)
+    with open(os.path.abspath(__file__), "rb") as f:
+        source = f.read()
+    record, legacy = read_install_record(paths), _legacy_install(paths)
+    _refuse_foreign(paths, record, legacy, source)
+    pyc = cache_from_source(paths.module)
     try:
-        with open(os.path.abspath(__file__), "rb") as f:
-            source = f.read()
-        for directory in (bin_dir, share, os.path.join(share, "__pycache__")):
-            os.makedirs(directory, 0o755, exist_ok=True)
-        # Staged beside their targets, then renamed: the bytecode first, then
-        # the source. Whichever pair an SDK starting meanwhile sees, the hash
-        # check (not a timestamp) makes it run the code that matches.
-        staged, staged_pyc = ("%s.%d%s" % (path, os.getpid(), TEMP_SUFFIX)
-                              for path in (module, cache_from_source(module)))
+        sweep_install_temps(paths)
+        _make_dirs(paths, record)
+        _write_record(paths, record)  # the directories it made, before anything else
+        staged, staged_pyc = ("%s.%d%s" % (path, os.getpid(), TEMP_SUFFIX) for path in (paths.module, pyc))
         try:
             replace_file(staged, source, 0o644)
-            py_compile.compile(staged, cfile=staged_pyc, dfile=module, doraise=True,
+            py_compile.compile(staged, cfile=staged_pyc, dfile=paths.module, doraise=True,
                                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
             os.chmod(staged_pyc, 0o644)
-            os.replace(staged_pyc, cache_from_source(module))
-            os.replace(staged, module)
+            text = (launcher_cmd_text(python, paths.share) if os.name == "nt" else
+                    launcher_text(python, paths.share, sys.implementation.cache_tag)).encode("utf-8")
+            new = {paths.module: _sha256(staged), pyc: _sha256(staged_pyc),
+                   paths.launcher: hashlib.sha256(text).hexdigest()}
+            files = record["files"]
+            for path, digest in new.items():  # old and new content, while the renames run
+                files[path] = sorted(set([digest] + [d for d in files.get(path, []) if d == _sha256(path)]))
+            _write_record(paths, record)
+            os.replace(staged_pyc, pyc)  # bytecode first: the launcher runs it without looking at the script
+            os.replace(staged, paths.module)
+            replace_file(paths.launcher, text, 0o755)
         finally:
             for leftover in (staged, staged_pyc):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
-        text = launcher_cmd_text(python, share) if os.name == "nt" else launcher_text(python, share)
-        replace_file(launcher, text.encode("utf-8"), 0o755)
+        record["files"] = {path: [d for d in digests if d == _sha256(path)]
+                           for path, digests in record["files"].items() if _sha256(path) in digests}
+        _write_record(paths, record)
     except (OSError, py_compile.PyCompileError) as e:
         raise ConfigError("cannot install into %s: %s (choose another --prefix, or run as its owner)"
-                          % (os.path.dirname(bin_dir), one_line(e)))
-    on_path = bin_dir in [os.path.abspath(p) for p in environ.get("PATH", "").split(os.pathsep) if p]
-    import shlex
-    write_stream(stdout, "installed %s %s for %s:\n  %s\n  %s\nuse it in ~/.aws/config (the full path: "
-                         "SDKs expand no ~, and IDEs often start without ~/.local/bin on PATH):\n"
-                         "  credential_process = %s --profile NAME\n"
-                 % (PROG, __version__, python, launcher, module, shlex.quote(launcher)))
-    if not on_path:
-        write_stream(stderr, "%s: note: %s is not on PATH; the line above works anyway, with the full path\n"
-                     % (PROG, bin_dir))
-    return 0
+                          % (paths.prefix, one_line(e)))
+    return _installed_message(ctx, paths, python)
 
 
-def uninstall(opts, environ, stdout):
-    """--uninstall: exactly what --install wrote (the launcher only if it is
-    one of ours), then the directories it made if they are left empty."""
+def uninstall(ctx, opts):
+    """--uninstall: the files --install wrote, each only if it still holds
+    what was written (the record's hashes; the launcher by its mark), the
+    temporary files of an interrupted run, then the directories --install
+    made, if they are left empty. Nothing is removed through a link."""
     import os
-    bin_dir, share = install_paths(opts, environ)
-    removed, names = [], []
-    for name in (LAUNCHER, LAUNCHER + ".cmd"):
-        path = os.path.join(bin_dir, name)
-        if is_our_launcher(path):
-            names.append(path)
-    pycache = os.path.join(share, "__pycache__")
-    names.append(os.path.join(share, "aws_sso_credential_process.py"))
-    try:
-        names += [os.path.join(pycache, n) for n in os.listdir(pycache)
-                  if n.startswith("aws_sso_credential_process.") and n.endswith((".pyc", TEMP_SUFFIX))]
-    except OSError:
-        pass
-    for path in names:
-        _remove(path, removed)
-    for directory in (pycache, share):
+    paths = InstallPaths(opts, ctx.environ)
+    record, legacy = read_install_record(paths), _legacy_install(paths)
+    removed, kept = [], []
+    candidates = set(record["files"]) | {paths.module, paths.launcher}
+    if legacy and os.path.isdir(paths.pycache) and not os.path.islink(paths.pycache):
+        candidates |= {os.path.join(paths.pycache, n) for n in os.listdir(paths.pycache)
+                       if n.startswith("aws_sso_credential_process.") and n.endswith(".pyc")}
+    for path in sorted(candidates):
+        ours = is_our_launcher(path) if path == paths.launcher else _owned(path, record, legacy)
+        if ours:
+            _remove(path, removed)
+        elif os.path.lexists(path) and path in record["files"]:
+            kept.append(path)
+    removed += sweep_install_temps(paths)
+    if not os.path.islink(paths.share) and os.path.lexists(paths.record):
+        _remove(paths.record, removed)
+    for directory in sorted(set(record["made"]) | ({paths.pycache, paths.share} if legacy or record["made"]
+                                                    else set()), key=len, reverse=True):
         try:
-            os.rmdir(directory)
+            if not os.path.islink(directory):
+                os.rmdir(directory)
         except OSError:  # missing, or something else lives there: left alone
             pass
-    write_stream(stdout, "removed:\n%s\n" % "\n".join("  " + p for p in removed) if removed
-                 else "nothing of %s was installed under %s\n" % (PROG, os.path.dirname(bin_dir)))
-    return 0
+    out = ("removed:\n%s\n" % "\n".join("  " + p for p in removed) if removed
+           else "nothing of %s was installed under %s\n" % (PROG, paths.prefix))
+    return out + "".join("kept %s: it changed since --install wrote it\n" % p for p in kept)
 
 
 # --------------------------------------------------------------------------
@@ -3057,44 +3509,48 @@ def uninstall(opts, environ, stdout):
 # --------------------------------------------------------------------------
 
 
-def run_login(ctx):
+def say(ctx, line):
+    """A line for the person at the terminal (or stderr), never stdout."""
+    prompt = Prompt(ctx)
+    try:
+        prompt.say("%s: %s" % (PROG, line))
+    finally:
+        prompt.close()
+
+
+def run_login(ctx, opts):
     """--login: a login valid for 15 minutes or more, made now if needed: a
     refresh when the token allows one, else the browser or device-code login
     (with --force-refresh, always a new login). Says how it went on the
     terminal (or stderr); nothing on stdout."""
-    cfg = ctx.cfg
-    path = token_path(ctx)
-    token, why = read_token(ctx, path)
-    before = token["accessToken"] if token else None
-    if not cfg.force_refresh and token_state(ctx, token, why)[0] == "fresh":
-        line = "already logged in to %s; valid until %s (--force-refresh logs in again)"
-    else:
-        cfg.interactive = True
-        token = renew_token(ctx, path, None, force_login=cfg.force_refresh)
-        if "_how" not in token and (token["accessToken"] == before or token_state(ctx, token, None)[0] != "fresh"):
-            # the old token, still usable but not for long (not refreshable, or its refresh failed): log in
-            token = renew_token(ctx, path, None, force_login=True)
-        if token.get("_unsaved"):
-            raise ConfigError("%s (%s), but the token cannot be saved in %s: %s; check that directory's owner "
-                              "and free space (sudo aws sso login leaves it owned by root)"
-                              % (token["_how"], who(cfg), path, one_line(token["_unsaved"])))
-        line = {"logged in": None, "refreshed": "refreshed the login to %s; valid until %s"}.get(
-            token.get("_how"), "logged in to %s (by another process meanwhile); valid until %s")
-    if line:  # login() has said its own
-        prompt = Prompt(ctx)
-        try:
-            prompt.say("%s: %s" % (PROG, line % (who(cfg), format_time(token["_expires"]))))
-        finally:
-            prompt.close()
+    if opts.get("interactive") is False:
+        raise ConfigError("--login logs in: it cannot be --noninteractive")
+    cfg = ctx.configure(opts, need_role=False)
+    token = obtain_token(ctx, NEW if cfg.force_refresh else FRESH)
+    if token.unsaved:
+        raise ConfigError("%s (%s), but the token cannot be saved in %s: %s; check that directory's owner "
+                          "and free space (sudo aws sso login leaves it owned by root)"
+                          % (token.how, who(cfg), token_path(ctx), one_line(token.unsaved)))
+    line = {None: "already logged in to %s; valid until %s (--force-refresh logs in again)",
+            "refreshed": "refreshed the login to %s; valid until %s",
+            "another process": "logged in to %s (by another process meanwhile); valid until %s"}.get(token.how)
+    if line:  # after a login, login() has said its own
+        say(ctx, line % (who(cfg), format_time(token.expires)))
     return ""
 
 
-def portal_pages(ctx, token, operation, key, query=()):
-    """The items of a paged portal listing, every page, waiting out throttling."""
+def portal_pages(ctx, token, operation, key, query=(), until=None):
+    """The items of a paged portal listing, every page, waiting out
+    throttling; ServiceError past LIST_MAX_PAGES pages, a repeated
+    nextToken, or the listing's deadline (until, on ctx.monotonic())."""
     seen, next_token = set(), None
     while True:
+        if until is not None and ctx.monotonic() >= until:
+            raise ServiceError("listing the accounts and roles took longer than %gs (AWS_SSO_LIST_TIMEOUT); "
+                               "stopped at %s; retry later, or raise AWS_SSO_LIST_TIMEOUT"
+                               % (ctx.cfg.list_timeout, operation))
         body = portal_call(ctx, token, operation, query + ((("next_token", next_token),) if next_token else ())
-                           + (("max_result", "100"),), attempts=LIST_ATTEMPTS)
+                           + (("max_result", "100"),), attempts=LIST_ATTEMPTS, until=until)
         items = body.get(key)
         if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise ServiceError("%s returned an unexpected response (no %s)" % (operation, key))
@@ -3104,6 +3560,9 @@ def portal_pages(ctx, token, operation, key, query=()):
             return
         if not is_token_text(next_token) or next_token in seen:  # a service going round in circles
             raise ServiceError("%s returned a bad or repeated nextToken" % operation)
+        if len(seen) + 1 >= LIST_MAX_PAGES:
+            raise ServiceError("%s went on past %d pages; stopped (the SSO portal keeps sending more)"
+                               % (operation, LIST_MAX_PAGES))
         seen.add(next_token)
 
 
@@ -3119,19 +3578,15 @@ def is_account_id(value):
     return len(value) == 12 and _DIGITS.issuperset(value)
 
 
-def account_roles(ctx, token, account_id):
-    """The role names the token reaches in one account (ListAccountRoles)."""
-    return [_listed(role, "roleName", is_token_text)
-            for role in portal_pages(ctx, token, "ListAccountRoles", "roleList", (("account_id", account_id),))]
-
-
 def list_roles(ctx, token):
     """Every account and role the token reaches: ListAccounts, then
-    ListAccountRoles for each; names as the portal gave them."""
-    found = []
-    for account in portal_pages(ctx, token, "ListAccounts", "accountList"):
+    ListAccountRoles for each; names as the portal gave them. The whole
+    listing is bounded by AWS_SSO_LIST_TIMEOUT."""
+    found, until = [], ctx.monotonic() + ctx.cfg.list_timeout
+    for account in portal_pages(ctx, token, "ListAccounts", "accountList", until=until):
         account_id = _listed(account, "accountId", is_account_id)
-        for role_name in account_roles(ctx, token, account_id):
+        for role in portal_pages(ctx, token, "ListAccountRoles", "roleList", (("account_id", account_id),), until):
+            role_name = _listed(role, "roleName", is_token_text)
             found.append({"accountId": account_id, "roleName": role_name, **{
                 key: _listed(account, key, lambda v: True) if account.get(key) is not None else ""
                 for key in ("accountName", "emailAddress")}})
@@ -3179,8 +3634,8 @@ def run_list(ctx, opts):
     ~/.aws/config sections in the README's layout."""
     import json
     import shlex
-    cfg = ctx.cfg
-    roles = list_roles(ctx, get_token(ctx))
+    cfg = ctx.configure(opts, need_role=False)
+    roles = list_roles(ctx, obtain_token(ctx))
     output = opts.get("output", "table")
     if output == "json":
         return json.dumps(roles, indent=2) + "\n"
@@ -3188,7 +3643,7 @@ def run_list(ctx, opts):
         # The lines read the login this listing read: its --profile and the
         # flags that overrode it, or else what the environment gave.
         source = (("--profile", cfg.profile) if cfg.profile is not None else ()) + tuple(
-            word for s in SETTINGS if s.attr in opts and not s.boolean and s.attr not in ("account_id", "role_name")
+            word for s in SETTINGS if s.attr in opts and s.rule == "text" and s.attr not in ("account_id", "role_name")
             for word in (s.flag, opts[s.attr]))
         if not source:
             source = (("--sso-session", cfg.sso_session) if cfg.sso_session is not None
@@ -3214,9 +3669,8 @@ def run_list(ctx, opts):
 def line_options(line):
     """The --flag values in a credential_process line (both --flag value and
     --flag=value), as botocore would split it; {} if it cannot be split."""
-    import shlex
     try:
-        argv = shlex.split(line)
+        argv = shell_split(line)
     except ValueError:
         return {}
     found = {}
@@ -3243,49 +3697,39 @@ def _known_roles(cfg):
     return {(a, r) for a, r in pairs if a and r}
 
 
-def _cached_sso_accounts(cfg):
-    """The AccountId of every SSO entry in the role cache."""
-    import os
-    directory = home_path(cfg.environ, ROLE_CACHE_DIR)
-    accounts = set()
-    try:
-        names = [n for n in os.listdir(directory) if n.endswith(".json")]
-    except OSError:
-        return accounts
-    for name in names:
+def _remove_role_entries(cfg, pairs, removed):
+    """The role cache entries this login made for these (account, role)
+    pairs: found by key, read only to check they are SSO entries."""
+    for account_id, role_name in sorted(pairs):
+        role_path = role_cache_path(cfg, account_id, role_name)
         try:
-            entry = read_json_file(os.path.join(directory, name))
-            if entry.get("ProviderType") == "sso" and is_account_id(entry["Credentials"]["AccountId"]):
-                accounts.add(entry["Credentials"]["AccountId"])
-        except (OSError, ValueError, AttributeError, KeyError, TypeError):
-            pass
-    return accounts
+            if read_json_file(role_path).get("ProviderType") != "sso":
+                continue
+        except (OSError, ValueError, AttributeError):
+            continue
+        _remove(role_path, removed)
 
 
-def run_logout(ctx):
+def run_logout(ctx, opts):
     """--logout: the portal's Logout for the cached token (refreshed first if
     it has expired but can be, since its refresh token keeps the session
     alive), then that token file and the role credentials cached from this
-    login. Those are found by key, for every account and role the config
-    names, crossed with the accounts of the SSO entries in the role cache and
-    the roles the portal lists in them. Other files stay."""
+    login, found by key (never by reading the whole cache): every account and
+    role the config names, and every one the portal lists for this login.
+    Other files stay."""
     import os
-    cfg = ctx.cfg
+    cfg = ctx.configure(opts, need_role=False)
     path = token_path(ctx)
-    token, _ = read_token(ctx, path)
-    said, failure = [], None
-    if token is not None and token["_expires"] <= ctx.now() and refreshable(token, ctx.now()):
+    cached, _ = read_token(ctx, path)
+    try:
+        token = obtain_token(ctx, ALIVE) if cached is not None else None
+    except Error as e:
+        ctx.log("refreshing before the logout failed: %s", e)
+        token = None
+    said, failure, removed, pairs = [], None, [], _known_roles(cfg)
+    if token is not None:
         try:
-            token = refresh(ctx, path, token)
-        except Error as e:
-            ctx.log("refreshing before the logout failed: %s", e)
-    pairs = _known_roles(cfg)
-    accounts = _cached_sso_accounts(cfg)
-    pairs |= {(a, r) for a in accounts for _, r in pairs}
-    if token is not None and token["_expires"] > ctx.now():
-        try:
-            for account_id in sorted(accounts):
-                pairs |= {(account_id, r) for r in account_roles(ctx, token, account_id)}
+            pairs |= {(r["accountId"], r["roleName"]) for r in list_roles(ctx, token)}
         except Error as e:
             said.append("warning: listing the roles of this login failed (%s); role credentials of this login "
                         "for roles the config does not name may remain in %s" % (
@@ -3297,19 +3741,11 @@ def run_logout(ctx):
             said.append("the SSO portal no longer knew the login for %s" % who(cfg))
         except Error as e:
             failure = e
-    elif token is not None:
+    elif cached is not None:
         said.append("the login for %s had expired (and could not be refreshed); nothing to tell the portal"
                     % who(cfg))
-    removed = []
     try:
-        for account_id, role_name in sorted(pairs):
-            role_path = role_cache_path(cfg, account_id, role_name)
-            try:
-                if read_json_file(role_path).get("ProviderType") != "sso":
-                    continue
-            except (OSError, ValueError, AttributeError):
-                continue
-            _remove(role_path, removed)
+        _remove_role_entries(cfg, pairs, removed)
         if os.path.lexists(path):
             _remove(path, removed)
     finally:
@@ -3320,7 +3756,7 @@ def run_logout(ctx):
     if failure is not None:
         raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
                             "stays valid at the portal until it expires, at %s" % (
-                                ctx.log.public(failure), format_time(token["_expires"])))
+                                ctx.log.public(failure), format_time(token.expires)))
     return ""
 
 
@@ -3350,12 +3786,24 @@ def _trap(section):
     return "other" if keys else None
 
 
+def _runnable(path, executable, seen):
+    """Why path cannot be run by an SDK (None if it can); `seen` remembers
+    the answer for each path, since many profiles share one line."""
+    import os
+    if (path, executable) not in seen:
+        seen[path, executable] = (
+            "not an absolute path: SDKs and IDEs run it with their own PATH and directory"
+            if not os.path.isabs(path) else None if os.path.isfile(path) and (
+                not executable or os.access(path, os.X_OK)) else
+            "which is not executable" if os.path.isfile(path) else
+            "which is not a file" if os.path.exists(path) else "which does not exist")
+    return seen[path, executable]
+
+
 def check_credential_processes(cfg):
     """Problems (ConfigError) with the profiles whose credential_process runs
     this script: SSO keys beside it, and a line an SDK cannot run."""
-    import os
-    import shlex
-    problems = []
+    problems, seen = [], {}
     for name, section in sorted(cfg.file["profiles"].items()):
         line = section.get("credential_process") or ""
         if not runs_this_script(line):
@@ -3370,111 +3818,577 @@ def check_credential_processes(cfg):
                                         "neither; write absolute paths" % name))
             continue
         try:
-            argv = shlex.split(line)
+            argv = shell_split(line)
         except ValueError as e:
             problems.append(ConfigError("profile %r: its credential_process cannot be split (%s)" % (name, e)))
             continue
-        files = argv[:1] + [a for a in argv[1:2] if a.endswith(".py")]
-        for path in files:
-            if not os.path.isabs(path):
-                problems.append(ConfigError("profile %r: its credential_process runs %s, not an absolute path: "
-                                            "SDKs and IDEs run it with their own PATH and directory" % (name, path)))
-            elif not os.path.isfile(path) or (path is argv[0] and not os.access(path, os.X_OK)):
-                problems.append(ConfigError("profile %r: its credential_process runs %s, which %s" % (
-                    name, path, "is not executable" if os.path.isfile(path) else "is not a file"
-                    if os.path.exists(path) else "does not exist")))
+        for path in argv[:1] + [a for a in argv[1:2] if a.endswith(".py")]:
+            why = _runnable(path, path is argv[0], seen)
+            if why:
+                problems.append(ConfigError("profile %r: its credential_process runs %s, %s" % (name, path, why)))
         target = line_options(line).get("--profile")
-        if target is not None:
-            if target not in cfg.file["profiles"]:
-                problems.append(ConfigError("profile %r: its credential_process reads --profile %s, which is "
-                                            "not in %s" % (name, target, cfg.config_path)))
+        if target is not None and target not in cfg.file["profiles"]:
+            problems.append(ConfigError("profile %r: its credential_process reads --profile %s, which is "
+                                        "not in %s" % (name, target, cfg.config_path)))
     return problems
 
 
-def _left(seconds):
-    """A duration for people: 7h 59m, 12m, 30s."""
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return "%dh %02dm" % (seconds // 3600, seconds % 3600 // 60)
-    return "%dm" % (seconds // 60) if seconds >= 60 else "%ds" % seconds
+def _settings_report(cfg):
+    """--check's lines for every setting: its value and where it came from."""
+    out = ["configuration: %s" % cfg.config_path]
+    for s in SETTINGS:
+        value = getattr(cfg, s.attr)
+        shown = ("true" if value else "false") if isinstance(value, bool) else "%gs" % value if isinstance(
+            value, float) else printable(value) if value else "-"
+        out.append("  %-18s %s (%s)" % (s.label, shown, cfg.origin.get(s.attr) or (
+            "default" if s.default is not None else "not set")))
+    for label, url in (("portal", cfg.portal_url), ("OIDC", cfg.oidc_url)) if cfg.oidc_url else ():
+        out.append("  %-18s %s (%s)" % (label, hide_userinfo(url), cfg.origin.get(label) or "the region's"))
+    return out
 
 
-def run_check(opts, environ, log, seams):
-    """--check: a diagnosis of one profile, never a secret: the settings and
-    where each came from, the login and role cache, with --online the portal's
-    verdict on the login, and the credential_process lines in the config.
-    Returns (report, exit code): 0 when all is well, else the code of the
-    first problem."""
-    problems, out = [], []
+def _login_report(ctx, opts, problems):
+    """--check's lines on the login, the role cache and, --online, the portal."""
+    now, path = ctx.now(), token_path(ctx)
+    token, why = read_token(ctx, path)
+    action, why = token_action(ctx, token, why, USABLE)
+    out = ["login: %s" % path]
+    if token is not None:
+        left = token.expires - now
+        out.append("  %-18s %s" % ("valid until", format_time(token.expires) + (
+            " (%s left)" % _left(left) if left > 0 else " (expired)")))
+        out.append("  %-18s %s" % ("refreshable", "yes, registration valid until %s" % format_time(
+            parse_time(token.doc["registrationExpiresAt"])) if token.refreshable(now) else "no"))
+    out.append("  %-18s %s" % ("state", token_status(ctx, token, action)))
+    if why is not None:
+        problems.append(why)
+    role_path = role_cache_path(ctx.cfg)
+    creds = cached_role_credentials(role_path, now, ctx.log)
+    out.append("role credentials: %s" % role_path)
+    out.append("  %-18s %s" % ("state", "cached until %s" % format_time(creds["Expiration"]) if creds else
+                               "none fresh cached: the next call fetches them"))
+    if opts.get("online"):
+        if token is not None and token.expires > now:
+            try:
+                fetch_role_credentials(ctx, token)
+                out.append("  %-18s %s" % ("portal", "accepts the login and grants the role"))
+            except Error as e:
+                out.append("  %-18s %s" % ("portal", "refused: %s" % ctx.log.public(e)))
+                problems.append(e)
+        else:
+            out.append("  %-18s %s" % ("portal", "not asked: the login has expired"))
+    return out
+
+
+def _lines_report(ctx, cfg, problems):
+    """--check's lines on the credential_process lines in the config file."""
+    if not (cfg.file["profiles"] or is_file(cfg.config_path or "")):
+        return []
     try:
-        cfg = resolve_config(opts, environ)
+        if not cfg.file["profiles"]:
+            cfg.file = load_config_file(cfg.config_path)
+        traps = check_credential_processes(cfg)
     except ConfigError as e:
-        cfg = getattr(e, "cfg", None) or Config(environ)
+        traps = [] if problems else [e]
+    problems += traps
+    shown = traps[:CHECK_SHOWN_PROBLEMS]
+    return (["credential_process lines that run %s: %s" % (PROG, "fine" if not traps else
+                                                            "%d problem(s)" % len(traps))]
+            + ["  - %s" % ctx.log.public(e) for e in shown]
+            + (["  ... and %d more; fix those above and run --check again" % (len(traps) - len(shown))]
+               if len(traps) > len(shown) else []))
+
+
+def run_check(ctx, opts):
+    """--check: a diagnosis of one profile, never a secret: the settings and
+    where each came from, the login and role cache, with --online the
+    portal's verdict on the login, and the credential_process lines in the
+    config. Prints the report, then fails with the first problem's exit
+    code, if there is one."""
+    problems = []
+    try:
+        cfg = ctx.configure(opts)
+    except ConfigError as e:
+        cfg = ctx.cfg = getattr(e, "cfg", None) or ctx.cfg
         problems.append(e)
     if runs_this_script(cfg.profile_section.get("credential_process") or "") and not _trap(cfg.profile_section):
         problems.insert(0, ConfigError("profile %r is the one that runs credential_process; check the profile "
                                        "with the sso_* keys, the one its line names" % cfg.profile))
-    out.append("configuration: %s" % cfg.config_path)
-    labels = {"account_id": "account ID", "role_name": "role name", "start_url": "start URL",
-              "region": "SSO region", "sso_session": "sso-session", "interactive": "interactive login",
-              "use_device_code": "device code", "no_browser": "no browser"}
-    for setting in SETTINGS:
-        value = getattr(cfg, setting.attr)
-        shown = ("true" if value else "false") if setting.boolean else printable(value) if value else "-"
-        out.append("  %-18s %s (%s)" % (labels[setting.attr], shown, cfg.origin.get(setting.attr, "not set")))
-    now = (seams.get("now") or time.time)()
+    out = _settings_report(cfg)
     if not problems:
-        ctx = Context(cfg, log, **seams)
-        out.append("  %-18s %s" % ("portal", hide_userinfo(cfg.portal_url)))
-        out.append("  %-18s %s" % ("OIDC", hide_userinfo(cfg.oidc_url)))
-        path = token_path(ctx)
-        token, why = read_token(ctx, path)
-        action, why = token_state(ctx, token, why)
-        out.append("login: %s" % path)
-        if token is not None:
-            left = token["_expires"] - now
-            out.append("  %-18s %s" % ("valid until", format_time(token["_expires"]) + (
-                " (%s left)" % _left(left) if left > 0 else " (expired)")))
-            out.append("  %-18s %s" % ("refreshable", "yes, registration valid until %s" % format_time(
-                parse_time(token["registrationExpiresAt"])) if refreshable(token, now) else "no"))
-        out.append("  %-18s %s" % ("state", {
-            "fresh": "ready", "refresh": "the next call refreshes it",
-            "usable": "usable for %s, not refreshable: log in again soon" % _left(token["_expires"] - now
-                                                                                 if token else 0),
-            "dead": "cannot be used"}[action]))
-        if why is not None:
-            problems.append(why)
-        role_path = role_cache_path(cfg)
-        creds = cached_role_credentials(role_path, now, ctx.log)
-        out.append("role credentials: %s" % role_path)
-        out.append("  %-18s %s" % ("state", "cached until %s" % format_time(creds["Expiration"]) if creds else
-                                   "none fresh cached: the next call fetches them"))
-        if opts.get("online"):
-            if token is not None and token["_expires"] > now:
-                try:
-                    fetch_role_credentials(ctx, token)
-                    out.append("  %-18s %s" % ("portal", "accepts the login and grants the role"))
-                except Error as e:
-                    out.append("  %-18s %s" % ("portal", "refused: %s" % log.public(e)))
-                    problems.append(e)
-            else:
-                out.append("  %-18s %s" % ("portal", "not asked: the login has expired"))
-    if cfg.file["profiles"] or is_file(cfg.config_path or ""):
-        try:
-            if not cfg.file["profiles"]:
-                cfg.file = load_config_file(cfg.config_path)
-            traps = check_credential_processes(cfg)
-        except ConfigError as e:
-            traps = [] if problems else [e]
-        out.append("credential_process lines that run %s: %s" % (PROG, "fine" if not traps else
-                                                                 "%d problem(s)" % len(traps)))
-        out += ["  - %s" % log.public(e) for e in traps]
-        problems += traps
+        out += _login_report(ctx, opts, problems)
+    out += _lines_report(ctx, cfg, problems)
+    out.append("verdict: NOT READY (exit %d): %s" % (problems[0].exit_code, ctx.log.public(problems[0]))
+               if problems else "verdict: ready")
+    ctx.output("".join(printable(line) + "\n" for line in out), "report")
     if problems:
-        out.append("verdict: NOT READY (exit %d): %s" % (problems[0].exit_code, log.public(problems[0])))
-    else:
-        out.append("verdict: ready")
-    return "".join(printable(line) + "\n" for line in out), problems[0] if problems else None
+        raise problems[0]
+    return ""
+
+
+# --------------------------------------------------------------------------
+# The credentials endpoint: --exec and --serve
+# --------------------------------------------------------------------------
+
+
+#: The container-credentials endpoint every SDK reads: a secret path and an
+#: authorization token of 256 random bits each, new for every endpoint.
+#: 169.254.170.2:80 is the one address the relative form
+#: (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) reaches; old SDKs send no token
+#: there, so on it the path is the only secret.
+ENDPOINT_SECRET_BYTES = 32
+ECS_ADDRESS = "169.254.170.2"
+#: Set in the environment of a command --exec runs (its value: the
+#: endpoint's address), so that an --exec inside it is refused unless asked.
+EXEC_MARKER = "AWS_SSO_CREDENTIAL_PROCESS_EXEC"
+#: What --exec takes out of the command's environment: anything an SDK would
+#: prefer to the endpoint (a profile, static keys, another endpoint).
+EXEC_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+              "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+              "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+              "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+#: An error's HTTP status on the endpoint, by its class (the body says which).
+ENDPOINT_STATUS = {"LoginRequired": 401, "LoginFailed": 401, "AccessDenied": 403, "ConfigError": 500,
+                   "ServiceError": 502, "OidcError": 502, "Busy": 503, "CallerGone": 503}
+#: Headers that only browsers send: a request carrying one came from a web page.
+BROWSER_HEADERS = ("origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "referer")
+
+
+def _answer(status, code, message):
+    import json
+    return status, "application/json", json.dumps({"Code": code, "Message": message}).encode()
+
+
+def _is_ip_host(host):
+    """Whether a Host header names an IP address (with a port or not), not a
+    name: a DNS-rebinding page can only send a name."""
+    name = host.rpartition("]")[0][1:] if host.startswith("[") else host.rpartition(":")[0] or host
+    parts = name.split(".")
+    return _is_ipv6(name) if host.startswith("[") else len(parts) == 4 and all(
+        p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
+
+
+class Endpoint:
+    """The container-credentials endpoint: GET <secret path> with the token
+    in Authorization (compared in constant time; not asked on a Unix socket,
+    which its file mode guards, nor on 169.254.170.2, where the path is the
+    secret), and a Host that is the address served (an IP address, as a
+    DNS-rebinding page cannot send). Requests from web pages (Origin,
+    Sec-Fetch-*), other methods, bodies and anything else get a 4xx with
+    {"Code", "Message"} and nothing secret. Credentials come from `source`
+    (the SSO login, or another endpoint's socket), one fetch at a time."""
+
+    def __init__(self, ctx, source, address=("127.0.0.1", 0), unix_path=None):
+        import secrets
+        import threading
+        self.ctx, self.source = ctx, source
+        self.path = "/" + secrets.token_urlsafe(ENDPOINT_SECRET_BYTES)
+        self.token = secrets.token_urlsafe(ENDPOINT_SECRET_BYTES)
+        ctx.log.hide(self.path[1:], self.token)
+        self.server = Server(self.respond, ctx.log, address, unix_path)
+        self.unix = unix_path is not None
+        host, port = (None, None) if self.unix else self.server.address[:2]
+        self.need_token = not self.unix and host != ECS_ADDRESS
+        self.host = None if self.unix else (("[%s]" % host if ":" in host else host) + (
+            "" if port == 80 else ":%d" % port))
+        self.url = None if self.unix else "http://%s%s" % (self.host, self.path)
+        self._one = threading.Lock()
+
+    def refusal(self, method, target, headers):
+        """The answer to a request that is not a credentials fetch, or None."""
+        import hmac
+        if method != "GET":
+            return _answer(405, "MethodNotAllowed", "only GET is served here")
+        if any(h in headers for h in BROWSER_HEADERS) or any(h.startswith("sec-fetch-") for h in headers):
+            return _answer(403, "Forbidden", "requests from web pages are refused")
+        if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
+            return _answer(400, "BadRequest", "a credentials request has no body")
+        host = headers.get("host") or ""
+        if not self.unix and (not _is_ip_host(host) or (
+                self.host.partition(":")[0] not in ("0.0.0.0", "[::]") and host.lower() != self.host)):
+            return _answer(403, "Forbidden", "the Host header does not name this endpoint")
+        if not self.unix and not hmac.compare_digest(target.partition("?")[0].encode("latin-1"),
+                                                     self.path.encode()):
+            return _answer(404, "NotFound", "no such path")
+        if self.need_token and not hmac.compare_digest((headers.get("authorization") or "").encode("latin-1"),
+                                                       self.token.encode()):
+            return _answer(401, "Unauthorized", "the authorization token is missing or wrong")
+        return None
+
+    def respond(self, method, target, headers):
+        refusal = self.refusal(method, target, headers)
+        if refusal is not None:
+            self.ctx.log("endpoint: refused %s (%d)", method, refusal[0])
+            return refusal
+        with self._one:
+            try:
+                document = self.source()
+            except Error as e:
+                self.ctx.log("endpoint: %s", e)
+                return _answer(ENDPOINT_STATUS.get(type(e).__name__, 500), type(e).__name__,
+                               "%s: %s" % (PROG, self.ctx.log.public(e)))
+        return 200, "application/json", document
+
+
+def endpoint_document(creds, account_id):
+    """The container-credentials answer: four strings every SDK reads (JS v3
+    refuses the document unless all four are strings), and AccountId."""
+    import json
+    return json.dumps({"AccessKeyId": creds["AccessKeyId"], "SecretAccessKey": creds["SecretAccessKey"],
+                       "Token": creds["SessionToken"], "Expiration": format_time(creds["Expiration"]),
+                       "AccountId": account_id}).encode()
+
+
+class BackgroundLogin:
+    """--interactive behind an endpoint: a login the SDK cannot wait for
+    (it gives up after 1-5 s), run once in a thread of its own, its prompt on
+    the terminal (or stderr) of the process that serves; requests meanwhile
+    are answered at once, saying so."""
+
+    def __init__(self, ctx):
+        import threading
+        self.ctx, self._lock, self.running = ctx, threading.Lock(), False
+
+    def start(self):
+        import threading
+        with self._lock:
+            if self.running:
+                return False
+            self.running = True
+        threading.Thread(target=self._run, daemon=True).start()
+        return True
+
+    def _run(self):
+        try:
+            obtain_token(self.ctx, FRESH)
+        except Error as e:
+            say(self.ctx, "the login for the credentials endpoint failed: %s" % self.ctx.log.public(e))
+        finally:
+            self.running = False
+
+
+def local_source(ctx, interactive):
+    """The endpoint's credentials from the SSO login, by the credential
+    call's own path (the role cache, the token refresh, the locks); a login,
+    if one is needed and allowed, in the background (BackgroundLogin)."""
+    import copy
+    login = None
+    if interactive:
+        login_ctx = copy.copy(ctx)
+        login_ctx.cfg = copy.copy(ctx.cfg)
+        login_ctx.cfg.interactive = True
+        login = BackgroundLogin(login_ctx)
+
+    def fetch():
+        try:
+            return endpoint_document(get_credentials(ctx), ctx.cfg.account_id)
+        except LoginRequired as e:
+            if login is None:
+                raise
+            login.start()
+            raise LoginRequired("%s; logging in now on the terminal where %s runs: retry in a moment"
+                                % (str(e).split(". Run:")[0], PROG))
+    return fetch
+
+
+def upstream_source(ctx, socket_path):
+    """The endpoint's credentials from another endpoint's Unix socket (a
+    --serve --socket on the host): its answer, error or not, passed on."""
+    import http.client
+    import socket
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(self.timeout)
+            self.sock.connect(socket_path)
+
+    def fetch():
+        conn = UnixConnection("localhost", timeout=ctx.cfg.read_timeout)
+        try:
+            conn.request("GET", "/", headers={"Host": "localhost"})
+            resp = conn.getresponse()
+            body = resp.read(HTTP_BODY_LIMIT + 1)
+        except (OSError, http.client.HTTPException) as e:
+            raise ServiceError("cannot reach the credentials socket %s: %s" % (socket_path, one_line(e)))
+        finally:
+            conn.close()
+        if resp.status != 200:
+            try:
+                answer = json_loads(body.decode("utf-8"))
+                cls, message = error_class(answer["Code"]) or ServiceError, str(answer["Message"])
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                cls, message = ServiceError, "HTTP %d" % resp.status
+            error = Error.__new__(cls)  # the upstream's error, as it said it
+            Error.__init__(error, "%s (from %s)" % (clip(message[len(PROG) + 2:] if message.startswith(
+                PROG + ": ") else message, 500), socket_path))
+            raise error
+        return body
+    return fetch
+
+
+def _endpoint_source(ctx, opts):
+    """Where an endpoint's credentials come from: --upstream unix:PATH, or
+    the SSO login the settings name (checked now, by fetching once, so that
+    a missing login fails at once with its usual message)."""
+    upstream = opts.get("upstream")
+    if upstream is not None:
+        given = [s.flag for s in SETTINGS if s.attr in opts and s.attr != "debug"] + (
+            ["--profile"] if "profile" in opts else [])
+        if given:
+            raise ConfigError("--upstream takes its credentials from the socket; %s go with a login of this "
+                              "machine's own" % " and ".join(given))
+        if not upstream.startswith("unix:") or len(upstream) == 5:
+            raise ConfigError("--upstream must be unix:PATH (the socket of a --serve --socket), not %s"
+                              % quoted(upstream))
+        source = upstream_source(ctx, upstream[5:])
+        source()
+        return source
+    cfg = ctx.configure(opts)
+    interactive, cfg.interactive = cfg.interactive, False
+    source = local_source(ctx, interactive)
+    try:
+        source()
+    except LoginRequired:
+        if not interactive:
+            raise
+        cfg.interactive = True  # log in now, in the foreground, before serving
+        get_credentials(ctx)
+        cfg.interactive = False
+    return source
+
+
+def _default_profile_note(ctx):
+    """A line on stderr when [default] in the config or credentials file
+    holds credentials: most SDKs take it before the endpoint."""
+    if ctx.cfg.config_path is None:
+        return
+    found = []
+    for path, section in ((ctx.cfg.config_path, ctx.cfg.file["profiles"].get("default") or {}), (
+            expand_path(ctx.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials", ctx.environ),
+            None)):
+        if section is None:
+            try:
+                section = _ini_fast(read_regular_file(path, CONFIG_FILE_LIMIT).decode("utf-8")).get("default", {})
+            except (OSError, ValueError, _IniFallback):
+                section = {}
+        keys = sorted(k for k in section if k.startswith(("sso_", "aws_access_key_id", "credential_process",
+                                                          "role_arn", "web_identity")))
+        if keys:
+            found.append("%s in %s" % (", ".join(keys), path))
+    if found:
+        write_stream(ctx.stderr, "%s: note: [default] has credentials (%s): SDKs other than JS v2 use them before "
+                     "the endpoint; move them to a named profile\n" % (PROG, "; ".join(found)))
+
+
+def _token_file(token):
+    """A 0600 file holding the token, in a new 0700 directory; its path."""
+    import os
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="aws-sso-credential-process-")
+    path = os.path.join(directory, "token")
+    fd = open_private(path, os.O_WRONLY)
+    try:
+        os.write(fd, token.encode())
+    finally:
+        os.close(fd)
+    return path
+
+
+def _remove_token_file(path):
+    import os
+    for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
+        try:
+            remove(target)
+        except OSError:
+            pass
+
+
+def endpoint_variables(endpoint, token_file):
+    """The variables that point an SDK at the endpoint: the full URI and the
+    token (as a file, which most SDKs read, and as the variable, which the
+    AWS CLI 2.9 and the Go SDKs before 2024 read), or, on 169.254.170.2, the
+    relative URI every SDK reads."""
+    if not endpoint.need_token:
+        return [("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", endpoint.path)]
+    return [("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url), ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                                                                   token_file),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", endpoint.token)]
+
+
+def _serve_until_stopped(endpoint, stop):
+    """Serve in a thread until stop() returns True (polled), then shut down."""
+    import threading
+    thread = threading.Thread(target=endpoint.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        while not stop():
+            time.sleep(0.25)
+    finally:
+        endpoint.server.shutdown()
+        endpoint.server.close()
+
+
+def _socket_path(path):
+    """--socket's path, in a directory only its owner can enter or list."""
+    import os
+    path = os.path.abspath(path)
+    st = os.stat(os.path.dirname(path))
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise ConfigError("--socket %s: its directory must be yours and closed to others (chmod 700 %s)"
+                          % (path, os.path.dirname(path)))
+    if os.path.lexists(path):
+        raise ConfigError("--socket %s: something is there already; remove it or choose another path" % path)
+    return path
+
+
+def run_serve(ctx, opts):
+    """--serve: the endpoint in the foreground until interrupted (Ctrl-C or
+    SIGTERM: exit 0), after printing the lines that point an SDK at it."""
+    import os
+    import _signal
+    ctx.watching = False
+    source = _endpoint_source(ctx, opts)
+    socket_path = opts.get("socket")
+    address = (opts.get("bind", "127.0.0.1"), int(opts.get("port", 80 if opts.get("bind") == ECS_ADDRESS else 0)))
+    try:
+        endpoint = Endpoint(ctx, source, address, socket_path and _socket_path(socket_path))
+    except OSError as e:
+        raise ConfigError("cannot serve on %s: %s" % (socket_path or "%s port %d" % address, one_line(e)))
+    token_file = None if not endpoint.need_token else _token_file(endpoint.token)
+    stopped = []
+    try:
+        _signal.signal(_signal.SIGTERM, lambda *a: stopped.append(True))
+        if endpoint.unix:
+            os.chmod(endpoint.server.address, 0o600)
+            say(ctx, "serving credentials on %s; where it is mounted, run: %s --exec --upstream unix:PATH -- "
+                     "COMMAND" % (endpoint.server.address, LAUNCHER))
+        else:
+            ctx.output(shell_lines(endpoint_variables(endpoint, token_file), opts.get("format", "env")), "lines")
+            say(ctx, "serving credentials at %s until interrupted" % endpoint.url.replace(endpoint.path, "/..."))
+        try:
+            _serve_until_stopped(endpoint, lambda: stopped)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        if token_file:
+            _remove_token_file(token_file)
+        if endpoint.unix:
+            _remove(endpoint.server.address, [])
+    return 0
+
+
+def _exec_environment(ctx, endpoint, token_file):
+    """The command's environment: the endpoint's variables in, whatever an
+    SDK would prefer to them out (EXEC_UNSET), the profile's region where the
+    environment names none (the endpoint carries no region)."""
+    env = {k: v for k, v in ctx.environ.items() if k not in EXEC_UNSET}
+    env.update(endpoint_variables(endpoint, token_file))
+    env[EXEC_MARKER] = endpoint.host
+    region = ctx.cfg.profile_section.get("region") if ctx.cfg.profile_section else None
+    if region and not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
+    return env
+
+
+def _find_command(command, env):
+    """The program to run, found on the command's PATH; like a shell, exit
+    127 when there is none and 126 when it cannot be run."""
+    import os
+    import shutil
+    found = shutil.which(command[0], path=env.get("PATH", os.defpath)) if os.sep not in command[0] else (
+        command[0] if os.access(command[0], os.X_OK) and os.path.isfile(command[0]) else None)
+    if found is None:
+        cannot = os.sep in command[0] and os.path.exists(command[0])
+        raise CommandError("%s: %s" % (command[0], "cannot be run (not an executable file)" if cannot else
+                                       "command not found"), 126 if cannot else 127)
+    return found
+
+
+def process_gone(pid):
+    """Whether a process has ended: gone, or a zombie its parent has not
+    reaped yet (a parent that waits for the pipes this process would hold
+    reaps it only later)."""
+    import os
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):  # pragma: no cover - no /proc (macOS)
+        pass
+    try:  # pragma: no cover
+        os.kill(pid, 0)
+    except ProcessLookupError:  # pragma: no cover
+        return True
+    except OSError:  # pragma: no cover - another user's: alive
+        pass
+    return False  # pragma: no cover
+
+
+def _serve_while(endpoint, pid, token_file):
+    """The endpoint's process, forked off before the command is exec'd in
+    its place: in a process group of its own (the terminal's Ctrl-C and
+    Ctrl-Z go to the command alone), holding none of the command's standard
+    streams (a pipeline, or a caller reading its output, ends when the
+    command does), serving until the command's process ends, then removing
+    the token file."""
+    import os
+    try:
+        os.setpgid(0, 0)
+        release_standard_streams()
+        _serve_until_stopped(endpoint, lambda: process_gone(pid))
+    finally:
+        _remove_token_file(token_file)
+        os._exit(0)
+
+
+def run_exec(ctx, opts):
+    """--exec -- COMMAND: run COMMAND with the endpoint (127.0.0.1, a free
+    port, a new path and token) for as long as it runs. The endpoint is
+    served from a process forked off, and COMMAND is exec'd in this one: it
+    keeps this process, so every signal reaches it and its exit status is
+    the exit status (128+N after signal N, as a shell reports it)."""
+    import os
+    command = opts["command"]
+    if ctx.environ.get(EXEC_MARKER):
+        raise ConfigError("already inside an --exec (%s is set, to its endpoint %s); unset it to nest another"
+                          % (EXEC_MARKER, ctx.environ[EXEC_MARKER]))
+    ctx.watching = False
+    source = _endpoint_source(ctx, opts)
+    endpoint = Endpoint(ctx, source)
+    token_file = _token_file(endpoint.token)
+    try:
+        env = _exec_environment(ctx, endpoint, token_file)
+        program = _find_command(command, env)
+        if ctx.cfg.config_path is not None:
+            _default_profile_note(ctx)
+    except BaseException:
+        _remove_token_file(token_file)
+        raise
+    pid = os.getpid()
+    for stream in (ctx.stdout, ctx.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    import warnings
+    with warnings.catch_warnings():  # Python 3.12 warns of any thread left, such as a finished lookup's
+        warnings.simplefilter("ignore", DeprecationWarning)
+        middle = os.fork()
+    if middle == 0:  # pragma: no cover - runs in the forked processes (coverage follows no fork)
+        if os.fork() == 0:
+            _serve_while(endpoint, pid, token_file)
+        os._exit(0)
+    os.waitpid(middle, 0)  # the server is a grandchild: the command gets no child it did not start
+    endpoint.server.close()
+    import _signal
+    if hasattr(_signal, "SIGTTOU"):  # run() ignores it; the command gets it back (Ctrl-C: exec resets it)
+        _signal.signal(_signal.SIGTTOU, _signal.SIG_DFL)
+    try:
+        os.execve(program, command, env)
+    except OSError as e:
+        raise CommandError("%s: cannot be run (%s)" % (command[0], one_line(e)), 126)
 
 
 # --------------------------------------------------------------------------
@@ -3482,33 +4396,128 @@ def run_check(opts, environ, log, seams):
 # --------------------------------------------------------------------------
 
 
+def run_credentials(ctx, opts):
+    """The credential call: role credentials in the --format form."""
+    cfg = ctx.configure(opts)
+    return format_credentials(get_credentials(ctx), cfg.account_id, opts.get("format", "process"))
+
+
+def invoked_as():
+    """The command as it was run: the launcher --install wrote (by its name
+    alone when PATH finds it there), or the Python and this file."""
+    import os
+    import shlex
+    import shutil
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "-c"
+    if is_our_launcher(argv0):
+        found = shutil.which(os.path.basename(argv0))
+        return os.path.basename(argv0) if found and os.path.samefile(found, argv0) else shlex.quote(argv0)
+    here = os.path.abspath(__file__)
+    shown = argv0 if argv0 != "-c" and os.path.abspath(argv0) == here else here
+    return "%s %s" % (os.path.basename(sys.executable or "python3"), shlex.quote(shown))
+
+
+def show_help(ctx, opts):
+    """--help: the module's docstring, with the command as it was run, and
+    the credential_process line that runs this copy (the installed command,
+    if this is the copy --install wrote)."""
+    if not __doc__:  # python -OO drops docstrings
+        return "See README.md.\n"
+    return __doc__.replace("COMMAND", invoked_as()).replace("LINE", this_command())
+
+
+class Mode:
+    """One row of MODES: the flag that selects the mode (None for the
+    credential call), the options it takes besides the settings, --profile
+    and --debug (which settings=False modes do not take), the function that
+    runs it, run(ctx, opts), returning what goes to stdout (or an exit code),
+    and what that output is called in an error."""
+
+    __slots__ = ("flag", "options", "run", "output", "settings")
+
+    def __init__(self, flag, options, runner, output="output", settings=True):
+        self.flag, self.options, self.run, self.output, self.settings = flag, options, runner, output, settings
+
+
+#: Every mode: adding one is a row here and a run function.
+MODES = {
+    "credentials": Mode(None, ("force_refresh", "format"), run_credentials, "credentials"),
+    "login": Mode("--login", ("force_refresh",), run_login),
+    "logout": Mode("--logout", (), run_logout),
+    "list": Mode("--list", ("output",), run_list, "listing"),
+    "check": Mode("--check", ("online",), run_check, "report"),
+    "exec": Mode("--exec", ("upstream", "command"), run_exec),
+    "serve": Mode("--serve", ("upstream", "bind", "port", "socket", "format"), run_serve, "lines"),
+    "install": Mode("--install", ("prefix",), install, settings=False),
+    "uninstall": Mode("--uninstall", ("prefix",), uninstall, settings=False),
+    "help": Mode("--help", (), show_help, "help", settings=False),
+    "version": Mode("--version", (), lambda ctx, opts: "%s %s\n" % (PROG, __version__), "version", settings=False),
+}
+
+
 def _mode_options(mode):
     """The options a mode takes."""
-    common = () if mode in STANDALONE_MODES else tuple(s.attr for s in SETTINGS) + ("profile", "debug")
-    return ("mode",) + MODES[mode][1] + common
+    common = tuple(s.attr for s in SETTINGS if s.flag) + ("profile",) if MODES[mode].settings else ()
+    return ("mode",) + MODES[mode].options + common
+
+
+def _option_table():
+    """Every command-line word: word -> (option, the value it sets, or None
+    when the next word is its value)."""
+    table = dict(OPTIONS)
+    for s in SETTINGS:
+        if s.flag:
+            table[s.flag] = (s.attr, True if s.rule == "switch" else None)
+    for mode, row in MODES.items():
+        if row.flag:
+            table[row.flag] = ("mode", mode)
+    table["-h"] = table["--help"]
+    return table
+
+
+def _check_mode_options(opts, typed):
+    """ConfigError for an option the chosen mode does not take, or a bad choice."""
+    mode = opts["mode"]
+    allowed = _mode_options(mode)
+    for option in opts:
+        if option not in allowed:
+            word = typed[option]
+            if not MODES[mode].settings:
+                raise ConfigError("%s takes only %s, not %s" % (MODES[mode].flag, " ".join(
+                    "--" + o for o in MODES[mode].options) or "itself", word))
+            users = [MODES[m].flag or "the credential call" for m in MODES if option in MODES[m].options]
+            raise ConfigError("%s goes only with %s, not with %s"
+                              % (word, " or ".join(users), MODES[mode].flag or "the credential call"))
+    for option, choices in (("format", [f for f in FORMATS if f != "process" or mode != "serve"]),
+                            ("output", LIST_OUTPUTS)):
+        if option in opts and opts[option] not in choices:
+            raise ConfigError("--%s must be one of %s, not %s" % (option, ", ".join(choices), quoted(opts[option])))
+    if mode == "exec" and not opts.get("command"):
+        raise ConfigError("--exec needs the command to run, after --: --exec [options] -- COMMAND [ARGS...]")
+    if "port" in opts and not (opts["port"].isdigit() and opts["port"].isascii() and int(opts["port"]) < 65536):
+        raise ConfigError("--port must be a port number (0-65535; 0: any free one), not %s" % quoted(opts["port"]))
+    if "socket" in opts and ("bind" in opts or "port" in opts):
+        raise ConfigError("--socket serves on a Unix socket: it takes no --bind or --port")
 
 
 def parse_args(argv):
-    """Parse argv into a dict of options; ConfigError on anything unknown.
+    """Parse argv into a dict of options, "mode" always among them;
+    ConfigError on anything unknown.
 
     Hand-written rather than argparse to keep argparse (and the re and
     gettext it pulls in) off the cache-hit path. ``--flag value`` and
-    ``--flag=value`` both work; a repeated flag keeps its last value.
+    ``--flag=value`` both work; a repeated flag keeps its last value;
+    --help and --version win over everything else.
     """
-    table = dict(OPTIONS)
-    for s in SETTINGS:
-        table[s.flag] = (s.attr, True if s.boolean else None)
-    for mode, (flag, _) in MODES.items():
-        if flag:
-            table[flag] = ("mode", mode)
-    opts, typed = {}, {}
+    table, opts, typed = _option_table(), {}, {}
     args = list(argv)
     while args:
         arg = args.pop(0)
-        if arg in ("-h", "--help"):
-            return {"help": True}
-        if arg == "--version":
-            return {"version": True}
+        if arg in ("-h", "--help", "--version"):
+            return {"mode": table[arg][1]}
+        if arg == "--":  # the command --exec runs, and its arguments
+            opts["command"], typed["command"] = args, "-- COMMAND"
+            break
         name, eq, value = arg.partition("=")
         option, fixed = table.get(name, (None, None))
         if option is None or (fixed is not None and eq):
@@ -3517,7 +4526,7 @@ def parse_args(argv):
         if fixed is not None:
             if opts.get(option, fixed) != fixed:
                 if option == "mode":
-                    raise ConfigError("%s and %s cannot be used together" % (MODES[opts["mode"]][0], name))
+                    raise ConfigError("%s and %s cannot be used together" % (MODES[opts["mode"]].flag, name))
                 raise ConfigError("--interactive (-i) and --noninteractive (-n) contradict each other")
             opts[option] = fixed
             continue
@@ -3528,28 +4537,19 @@ def parse_args(argv):
         if not value.strip():
             raise ConfigError("%s needs a non-empty value" % name)
         opts[option] = utf8_text(value.strip(), "the value of %s" % name)
-    mode = opts.get("mode", "credentials")
-    allowed = _mode_options(mode)
-    for option in opts:
-        if option not in allowed:
-            word = typed[option]
-            if mode in STANDALONE_MODES:
-                raise ConfigError("%s takes only --prefix, not %s" % (MODES[mode][0], word))
-            users = [MODES[m][0] or "the credential call" for m in MODES if option in MODES[m][1]]
-            raise ConfigError("%s goes only with %s, not with %s"
-                              % (word, " or ".join(users), MODES[mode][0] or "the credential call"))
-    for option, choices in (("format", FORMATS), ("output", LIST_OUTPUTS)):
-        if option in opts and opts[option] not in choices:
-            raise ConfigError("--%s must be one of %s, not %s" % (option, ", ".join(choices), quoted(opts[option])))
+    opts.setdefault("mode", "credentials")
+    _check_mode_options(opts, typed)
     return opts
 
 
 def _debug_requested(opts, environ):
-    if opts.get("debug"):
+    """--debug, or its variable: read before the configuration, so that
+    resolving the configuration is logged too."""
+    if "debug" in opts:
         return True
-    value = (environ.get("AWS_SSO_CREDENTIAL_PROCESS_DEBUG") or "").strip()
-    return bool(value) and parse_bool(utf8_text(value, "AWS_SSO_CREDENTIAL_PROCESS_DEBUG"),
-                                      "AWS_SSO_CREDENTIAL_PROCESS_DEBUG")
+    setting = [s for s in SETTINGS if s.attr == "debug"][0]
+    value = setting_from_environ(setting, environ)
+    return value is not None and parse_setting(setting, value, setting.env)
 
 
 def open_debug_log(argv, environ, stderr):
@@ -3562,76 +4562,53 @@ def open_debug_log(argv, environ, stderr):
     return log
 
 
+def report_error(ctx, error):
+    """A failure the user can act on: one line on stderr (and on the
+    terminal, if they must act on it); its exit code."""
+    ctx.log("error (exit %d): %s", error.exit_code, error)
+    line = "%s: %s\n" % (PROG, ctx.log.public(error))
+    write_stream(ctx.stderr, line)
+    if error.exit_code in ACT_ON_EXIT_CODES:
+        tell_terminal(ctx.open_terminal, ctx.stderr, line)
+    return error.exit_code
+
+
+def report_bug(ctx, error):
+    """An unexpected exception: one line (the traceback too with --debug); exit 70."""
+    import traceback
+    ctx.log("unexpected error:\n%s", traceback.format_exc())
+    if ctx.debug:
+        write_stream(ctx.stderr, ctx.log.redact(traceback.format_exc()))
+    hint = ("see %s" % ctx.log.path) if ctx.log.enabled else "run with --debug for details"
+    write_stream(ctx.stderr, "%s: unexpected error: %s: %s (%s)\n" % (PROG, type(error).__name__,
+                                                                    ctx.log.public(error), hint))
+    return 70
+
+
 def main(argv=None, environ=None, stdout=None, stderr=None, **seams):
     """Run the command line; returns the exit code. `seams` are Context's
     keyword arguments (now, monotonic, sleep, open_terminal, open_browser,
-    http), for tests that run the whole script in-process."""
+    http, parent, release), for tests that run the whole script in-process."""
     argv = sys.argv[1:] if argv is None else argv
-    environ = process_environ() if environ is None else environ
-    stdout = sys.stdout if stdout is None else stdout
-    stderr = sys.stderr if stderr is None else stderr
-    log, debug = Log(), False
+    ctx = Context(Config(process_environ() if environ is None else environ), None, stderr, stdout, **seams)
     try:
         opts = parse_args(argv)
-        mode = opts.get("mode", "credentials")
-        if opts.get("help"):
-            output = __doc__ or "See README.md.\n"  # python -OO drops docstrings
-        elif opts.get("version"):
-            output = "%s %s\n" % (PROG, __version__)
-        elif mode == "install":
-            return install(opts, environ, stdout, stderr)
-        elif mode == "uninstall":
-            return uninstall(opts, environ, stdout)
-        else:
-            debug = _debug_requested(opts, environ)
-            if debug:
-                log = open_debug_log(argv, environ, stderr)
-            if mode == "check":
-                output, problem = run_check(opts, environ, log, dict(seams, stderr=stderr))
-                if not write_stream(stdout, output):
-                    raise OutputError("cannot write the report to stdout (it is closed or full)")
-                if problem is not None:
-                    raise problem
-                return 0
-            if mode == "login" and opts.get("interactive") is False:
-                raise ConfigError("--login logs in: it cannot be --noninteractive")
-            cfg = resolve_config(opts, environ, need_role=mode == "credentials")
-            log("%s: config file %s; %s; portal %s, OIDC %s", mode, cfg.config_path, cfg.describe(),
-                cfg.portal_url, cfg.oidc_url)
-            ctx = Context(cfg, log, stderr, **seams)
-            if mode == "login":
-                output = run_login(ctx)
-            elif mode == "logout":
-                output = run_logout(ctx)
-            elif mode == "list":
-                output = run_list(ctx, opts)
-            else:
-                output = format_credentials(get_credentials(ctx), cfg.account_id, opts.get("format", "process"))
-        if output and not write_stream(stdout, output):
-            raise OutputError("cannot write the %s to stdout (it is closed or full)"
-                              % ("credentials" if mode == "credentials" else "output"))
+        mode = MODES[opts["mode"]]
+        if mode.settings and _debug_requested(opts, ctx.environ):
+            ctx.debug, ctx.log = True, open_debug_log(argv, ctx.environ, ctx.stderr)
+        output = mode.run(ctx, opts)
+        if isinstance(output, int):
+            return output
+        ctx.output(output, mode.output)
     except Error as e:
-        log("error (exit %d): %s", e.exit_code, e)
-        write_stream(stderr, "%s: %s\n" % (PROG, log.public(e)))
-        if e.exit_code in ACT_ON_EXIT_CODES:
-            tell_terminal(seams.get("open_terminal") or open_controlling_terminal, stderr,
-                          "%s: %s\n" % (PROG, log.public(e)))
-        return e.exit_code
+        return report_error(ctx, e)
     except KeyboardInterrupt:
-        write_stream(stderr, "%s: interrupted\n" % PROG)
+        write_stream(ctx.stderr, "%s: interrupted\n" % PROG)
         return 130
     except Exception as e:
-        import traceback
-        log("unexpected error:\n%s", traceback.format_exc())
-        if debug:
-            write_stream(stderr, log.redact(traceback.format_exc()))
-        hint = ("see %s" % log.path) if log.enabled else "run with --debug for details"
-        write_stream(stderr, "%s: unexpected error: %s: %s (%s)\n" % (PROG, type(e).__name__, log.public(e), hint))
-        return 70
+        return report_bug(ctx, e)
     finally:
-        if log.problem:
-            write_stream(stderr, "%s: warning: %s\n" % (PROG, log.problem))
-        log.close()
+        ctx.close()
     return 0
 
 
@@ -3648,6 +4625,28 @@ def _hold_standard_fds():
                 pass
 
 
-if __name__ == "__main__":
+def run():
+    """The program's entry point (the script run directly, and the
+    launcher): exit with main()'s code. Inside main(), Ctrl-C is a
+    KeyboardInterrupt (cleaned up, exit 130); before and after it, exit 130
+    at once. SIGTTOU is ignored, so that no write to a terminal (an error or
+    a login prompt from a background job under `stty tostop`) can stop this
+    process: the write goes through instead."""
+    import _signal
     _hold_standard_fds()
-    sys.exit(main())
+    if hasattr(_signal, "SIGTTOU"):
+        _signal.signal(_signal.SIGTTOU, _signal.SIG_IGN)
+    interruptible = _signal.getsignal(_signal.SIGINT) is not _signal.SIG_IGN
+    if interruptible:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C while main() was handling the first
+        _interrupted()
+    if interruptible:
+        _signal.signal(_signal.SIGINT, _interrupted)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

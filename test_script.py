@@ -62,7 +62,7 @@ needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not insta
 
 class TestErrors(unittest.TestCase):
     CLASSES = (acp.Error, acp.ConfigError, acp.LoginRequired, acp.LoginFailed, acp.AccessDenied,
-               acp.ServiceError, acp.Busy, acp.OutputError, acp.OidcError)
+               acp.ServiceError, acp.Busy, acp.CallerGone, acp.CommandError, acp.OutputError, acp.OidcError)
 
     def test_every_class_is_found_by_name(self):
         for cls in self.CLASSES:
@@ -350,7 +350,8 @@ class TestDebugLog(SandboxTest):
         doc = self.ok(self.sb.call("--profile", "sess", "--debug"))
         self.ok(self.sb.call("--profile", "sess", env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": "true"}))
         text = self.log_text()
-        for expected in ("sso_session=dev (profile 'sess')", "region=us-east-1 (sso-session 'dev')",
+        for expected in ("sso_session=dev (sso_session in profile 'sess')",
+                         "region=us-east-1 (sso_region in sso-session 'dev')",
                          "token cache", "HTTP GET 127.0.0.1", "/federation/credentials?role_name=Admin",
                          "-> 200", "role cache hit", "portal %s" % self.standin.url):
             self.assertIn(expected, text)
@@ -448,8 +449,13 @@ class TestArgs(unittest.TestCase):
     def test_forms(self):
         self.assertEqual(acp.parse_args(["--profile", "p", "--region=eu-west-1", "--debug",
                                          "--account-id", "1", "--account-id", "2"]),
-                         {"profile": "p", "region": "eu-west-1", "debug": True, "account_id": "2"})
-        self.assertEqual(acp.parse_args(["--help", "--bogus"]), {"help": True})
+                         {"mode": "credentials", "profile": "p", "region": "eu-west-1", "debug": True,
+                          "account_id": "2"})
+        self.assertEqual(acp.parse_args(["--help", "--bogus"]), {"mode": "help"})
+        self.assertEqual(acp.parse_args(["--profile", "p", "-h"]), {"mode": "help"})
+        self.assertEqual(acp.parse_args(["--version", "--bogus"]), {"mode": "version"})
+        self.assertEqual(acp.parse_args(["--exec", "--profile", "p", "--", "env", "--profile", "x"]),
+                         {"mode": "exec", "profile": "p", "command": ["env", "--profile", "x"]})
 
     def test_errors(self):
         for argv, phrase in [(["--bogus"], "unrecognized argument '--bogus'"),
@@ -681,7 +687,7 @@ class TestPrecedence(unittest.TestCase):
     def test_session_section_fills_what_is_left(self):
         cfg = self.resolve(["--profile", "p"], AWS_SSO_SESSION="from-env")
         self.assertEqual((cfg.start_url, cfg.region, cfg.origin["region"]),
-                         ("https://env-session.awsapps.com/start", "eu-west-2", "sso-session 'from-env'"))
+                         ("https://env-session.awsapps.com/start", "eu-west-2", "sso_region in sso-session 'from-env'"))
 
     def test_profile_never_comes_from_the_environment(self):
         with self.assertRaises(acp.ConfigError) as cm:
@@ -739,9 +745,10 @@ class TestRegistrationScopes(unittest.TestCase):
 class TestEndpoints(unittest.TestCase):
     def endpoint(self, region, service="sso", profile=None, file=None, **env):
         cfg = acp.Config(env)
-        cfg.region, cfg.profile = region, "p"
-        cfg.profile_section = profile or {}
-        cfg.file = file or {"profiles": {}, "sso_sessions": {}, "services": {}}
+        cfg.profile = "p"
+        file = dict(file or {"profiles": {}, "sso_sessions": {}, "services": {}})
+        file["profiles"] = {"p": profile or {}}
+        acp.resolve_settings(cfg, {"region": region}, file)
         acp.resolve_network(cfg)
         return cfg.portal_url if service == "sso" else cfg.oidc_url
 
@@ -884,7 +891,9 @@ class TestBooleans(unittest.TestCase):
 
     def fips(self, env=None, profile=None):
         cfg = acp.Config(env or {})
-        cfg.region, cfg.profile, cfg.profile_section = "us-east-1", "p", profile or {}
+        cfg.profile = "p"
+        acp.resolve_settings(cfg, {"region": "us-east-1"},
+                             {"profiles": {"p": profile or {}}, "sso_sessions": {}, "services": {}})
         acp.resolve_network(cfg)
         return cfg.fips
 
@@ -909,8 +918,9 @@ class TestBooleans(unittest.TestCase):
         self.assertFalse(self.fips({"AWS_USE_FIPS_ENDPOINT": "false"}, {"use_fips_endpoint": "true"}))
 
     def test_own_switches_stay_lenient(self):
+        interactive = [s for s in acp.SETTINGS if s.attr == "interactive"][0]
         for value, expected in [("1", True), ("yes", True), ("on", True), ("0", False), ("off", False)]:
-            self.assertEqual(acp.parse_bool(value, "AWS_SSO_INTERACTIVE_AUTH"), expected)
+            self.assertEqual(acp.parse_setting(interactive, value, "AWS_SSO_INTERACTIVE_AUTH"), expected)
 
 
 class TestProxies(SandboxTest):
@@ -1724,31 +1734,47 @@ class TestTokens(SandboxTest):
 
 
 class TestTokenState(unittest.TestCase):
-    """What to do with a cached token, as botocore's SSOTokenProvider decides."""
+    """What to do with a cached token, as botocore's SSOTokenProvider decides,
+    for what each mode needs from it."""
 
-    def state(self, left, refreshable=False, registration_left=3600, rejected=False):
+    def state(self, left, refreshable=False, registration_left=3600, rejected=False, need=acp.USABLE):
         cfg = acp.Config()
         cfg.sso_session, cfg.start_url = "dev", START_URL
         ctx = acp.Context(cfg, now=lambda: 1000000.0)
-        token = {"accessToken": "tok", "_expires": 1000000.0 + left}
+        doc = {"accessToken": "tok"}
         if refreshable:
-            token.update(refreshToken="r", clientId="c", clientSecret="s",
-                         registrationExpiresAt=acp.format_time(1000000 + registration_left))
+            doc.update(refreshToken="r", clientId="c", clientSecret="s",
+                       registrationExpiresAt=acp.format_time(1000000 + registration_left))
+        token = acp.Token(doc, 1000000.0 + left)
         refused = ("tok", acp.LoginRequired("refused")) if rejected else None
-        action, why = acp.token_state(ctx, token, None, refused)
+        action, why = acp.token_action(ctx, token, None, need, refused)
         return action, str(why) if why else None
 
     def test_table(self):
+        U, F, N, A = acp.USABLE, acp.FRESH, acp.NEW, acp.ALIVE
         for kwargs, expected in [
-                (dict(left=3600), "fresh"), (dict(left=900), "fresh"),
-                (dict(left=899), "usable"), (dict(left=1), "usable"), (dict(left=0), "dead"),
-                (dict(left=899, refreshable=True), "refresh"), (dict(left=-5, refreshable=True), "refresh"),
-                (dict(left=3600, refreshable=True), "fresh"),
-                (dict(left=-5, refreshable=True, registration_left=-1), "dead"),
-                (dict(left=3600, rejected=True), "dead"),
-                (dict(left=3600, rejected=True, refreshable=True), "refresh")]:
-            with self.subTest(**kwargs):
-                self.assertEqual(self.state(**kwargs)[0], expected)
+                # (situation, what each need does: usable, fresh, new, alive)
+                (dict(left=3600), ("use", "use", "login", "use")),
+                (dict(left=900), ("use", "use", "login", "use")),
+                (dict(left=899), ("use", "login", "login", "use")),
+                (dict(left=1), ("use", "login", "login", "use")),
+                (dict(left=0), ("login", "login", "login", "none")),
+                (dict(left=899, refreshable=True), ("refresh", "refresh", "login", "refresh")),
+                (dict(left=-5, refreshable=True), ("refresh", "refresh", "login", "refresh")),
+                (dict(left=3600, refreshable=True), ("use", "use", "login", "use")),
+                (dict(left=-5, refreshable=True, registration_left=-1), ("login", "login", "login", "none")),
+                (dict(left=3600, rejected=True), ("login", "login", "login", "none")),
+                (dict(left=3600, rejected=True, refreshable=True), ("refresh", "refresh", "login", "refresh"))]:
+            for need, action in zip((U, F, N, A), expected):
+                with self.subTest(need=need, **kwargs):
+                    self.assertEqual(self.state(need=need, **kwargs)[0], action)
+
+    def test_no_token(self):
+        cfg = acp.Config()
+        ctx = acp.Context(cfg, now=lambda: 1000000.0)
+        why = acp.LoginRequired("not logged in")
+        self.assertEqual(acp.token_action(ctx, None, why, acp.USABLE), ("login", why))
+        self.assertEqual(acp.token_action(ctx, None, why, acp.ALIVE), ("none", why))
 
     def test_why_it_is_dead(self):
         self.assertEqual(self.state(3600, rejected=True)[1], "refused")
@@ -1758,10 +1784,10 @@ class TestTokenState(unittest.TestCase):
         cfg = acp.Config()
         cfg.sso_session = "dev"
         ctx = acp.Context(cfg, now=lambda: 1000000.0)
-        token = {"accessToken": "tok", "_expires": 999000.0, "refreshToken": "r", "clientId": "c",
-                 "registrationExpiresAt": acp.format_time(2000000)}  # no clientSecret
-        action, why = acp.token_state(ctx, token, None)
-        self.assertEqual(action, "dead")
+        token = acp.Token({"accessToken": "tok", "refreshToken": "r", "clientId": "c",
+                           "registrationExpiresAt": acp.format_time(2000000)}, 999000.0)  # no clientSecret
+        action, why = acp.token_action(ctx, token, None, acp.USABLE)
+        self.assertEqual(action, "login")
         self.assertIn("its refresh data (refreshToken, clientId, clientSecret, registrationExpiresAt) is incomplete",
                       str(why))
 
@@ -2651,15 +2677,10 @@ class TestLogout(SandboxTest):
         self.assertEqual(r.rc, 0, r)
         self.assertFalse(os.path.exists(path))
 
-    def test_roles_in_cached_accounts_are_listed_and_a_failed_listing_is_said(self):
+    def test_roles_the_portal_lists_are_found_and_a_failed_listing_is_said(self):
         self.sb.write_token("dev")
-        path = self.sb.role_path(session="dev", account="444455556666", role="ReadOnly")
+        path = self.sb.role_path(session="dev", account="444455556666", role="ReadOnly")  # no profile names it
         self.sb.write_role_cache(path, ttl=3600)
-        with open(path) as f:
-            entry = json.load(f)
-        entry["Credentials"]["AccountId"] = "444455556666"
-        with open(path, "w") as f:
-            json.dump(entry, f)
         self.standin.fail("/assignment/roles", status=429, times=8)
         r = self.sb.call("--logout", "--profile", "sess")
         self.assertEqual(r.rc, 0, r)
@@ -2668,8 +2689,25 @@ class TestLogout(SandboxTest):
         self.sb.write_token("dev")
         r = self.sb.call("--logout", "--profile", "sess")
         self.assertEqual(r.rc, 0, r)
-        self.assertFalse(os.path.exists(path), "found through ListAccountRoles of its account")
-        self.assertEqual(self.standin.count("/assignment/accounts"), 0, "only the cached accounts are listed")
+        self.assertFalse(os.path.exists(path), "found through ListAccounts and ListAccountRoles")
+
+    def test_only_the_files_it_can_name_are_read(self):
+        from unittest import mock
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))
+        cache = self.sb.path(".aws", "cli", "cache")
+        for i in range(200):  # other tools' entries, and other logins' SSO entries: never opened
+            self.sb.write_role_cache(os.path.join(cache, "unrelated-%d.json" % i), ttl=3600)
+        kept = self.sb.role_path(session="other", account="444455556666", role="Admin")
+        self.sb.write_role_cache(kept, ttl=3600)
+        read = []
+        real = acp.read_regular_file
+        with mock.patch.object(acp, "read_regular_file", side_effect=lambda p, n: read.append(p) or real(p, n)):
+            r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual(r.rc, 0, r)
+        self.assertFalse([p for p in read if "unrelated" in p or p == kept], "read files it cannot name")
+        self.assertEqual(len([n for n in os.listdir(cache) if n.endswith(".json")]), 201)
+        self.assertFalse(os.path.exists(self.sb.role_path(session="dev")))
 
     def test_an_expired_refreshable_login_is_refreshed_to_be_logged_out(self):
         self.sb.refreshable_token(ttl=-60)
@@ -2859,9 +2897,18 @@ class TestCheck(SandboxTest):
                              % self.sb.credential_process_line("--profile", "sess"))
         r = self.check("--profile", "sess", "--online")
         self.assertEqual((r.rc, r.err), (0, ""), r)
-        self.assertIn("  account ID         111122223333 (profile 'sess')\n", r.out)
-        self.assertIn("  start URL          %s (sso-session 'dev')\n" % START_URL, r.out)
-        self.assertIn("  state              ready\n", r.out)
+        for line in ["  account ID         111122223333 (sso_account_id in profile 'sess')",
+                     "  start URL          %s (sso_start_url in sso-session 'dev')" % START_URL,
+                     "  interactive login  false (default)", "  lock timeout       600s (default)",
+                     "  FIPS endpoint      false (default)", "  CA bundle          - (not set)",
+                     "  portal             %s (AWS_ENDPOINT_URL_SSO)" % self.standin.url,
+                     "  state              ready"]:
+            self.assertIn(line + "\n", r.out)
+        where = self.check("--profile", "sess", "--interactive", env=dict(AWS_SSO_LOGIN_TIMEOUT="30",
+                                                                          AWS_USE_FIPS_ENDPOINT=""))
+        for line in ["  interactive login  true (--interactive)", "  login timeout      30s (AWS_SSO_LOGIN_TIMEOUT)",
+                     "  FIPS endpoint      false (AWS_USE_FIPS_ENDPOINT)"]:
+            self.assertIn(line + "\n", where.out)
         self.assertIn("  refreshable        yes, registration valid until", r.out)
         self.assertIn("  state              cached until", r.out)
         self.assertIn("  portal             accepts the login and grants the role\n", r.out)
@@ -2967,7 +3014,7 @@ class TestCheck(SandboxTest):
         self.sb.write_config(BASE_CONFIG + "\n[profile half]\nsso_session = dev\nsso_account_id = 12\n")
         r = self.check("--profile", "half")
         self.assertEqual(r.rc, 2, r)
-        self.assertIn("  start URL          %s (sso-session 'dev')\n" % START_URL, r.out)
+        self.assertIn("  start URL          %s (sso_start_url in sso-session 'dev')\n" % START_URL, r.out)
         self.assertIn("  role name          - (not set)\n", r.out)
         self.assertIn("verdict: NOT READY (exit 2): missing role name", r.out)
         self.assertNotIn("login:", r.out)
@@ -3016,6 +3063,14 @@ class TestInstall(SandboxTest):
         return sorted(os.path.relpath(os.path.join(d, n), self.prefix)
                       for d, dirs, files in os.walk(self.prefix) for n in dirs + files)
 
+    #: What an install leaves under its prefix.
+    INSTALLED = ["bin", "bin/aws-sso-credential-process", "share", "share/aws-sso-credential-process",
+                 "share/aws-sso-credential-process/__pycache__",
+                 "share/aws-sso-credential-process/__pycache__/aws_sso_credential_process.%s.pyc"
+                 % sys.implementation.cache_tag,
+                 "share/aws-sso-credential-process/aws_sso_credential_process.py",
+                 "share/aws-sso-credential-process/install-record.json"]
+
     @needs_botocore
     def test_install_and_run_boto3_through_the_printed_line(self):
         self.use_prefix(os.path.join(self.sb.root, "my prefix"))  # a space: the printed line quotes it
@@ -3023,13 +3078,8 @@ class TestInstall(SandboxTest):
         self.assertEqual(r.rc, 0, r)
         [line] = [l.strip() for l in r.out.splitlines() if l.strip().startswith("credential_process = ")]
         self.assertEqual(line, "credential_process = '%s' --profile NAME" % self.launcher)
-        self.assertIn("is not on PATH; the line above works anyway", r.err)
-        self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process", "share", "share/aws-sso-credential-process",
-                                       "share/aws-sso-credential-process/__pycache__",
-                                       "share/aws-sso-credential-process/__pycache__/" + os.path.basename(
-                                           __import__("importlib.util").util.cache_from_source("x.py")).replace(
-                                           "x.", "aws_sso_credential_process.", 1),
-                                       "share/aws-sso-credential-process/aws_sso_credential_process.py"])
+        self.assertIn("is not on PATH; the line below works anyway", r.err)
+        self.assertEqual(self.tree(), self.INSTALLED)
         self.assertEqual(stat.S_IMODE(os.stat(self.launcher).st_mode), 0o755)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.share, "aws_sso_credential_process.py")).st_mode),
                          0o644)
@@ -3086,18 +3136,121 @@ class TestInstall(SandboxTest):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(r.returncode, 0, r)
         self.assertIn("removed:", r.stdout.decode())
-        self.assertEqual(self.tree(), sorted(before + ["bin", "share"]), "only the shared bin/ and share/ stay")
+        self.assertEqual(self.tree(), before, "the directories --install made are gone too")
+        self.assertFalse(os.path.exists(self.prefix), "the prefix it made, too")
         r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix], stdout=subprocess.PIPE)
         self.assertEqual((r.returncode, r.stdout.decode()),
                          (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+
+    def test_a_hash_bang_launcher_runs_the_bytecode_directly(self):
+        self.assertEqual(self.install().rc, 0)
+        with open(self.launcher) as f:
+            first = f.readline()
+        self.assertEqual(first, "#!%s -IS\n" % sys.executable, "the interpreter's path fits a #! line")
+        self.sb.write_token("dev")
+        self.ok(self.launch("--profile", "sess"))
+        module = os.path.join(self.share, "aws_sso_credential_process.py")
+        with open(module, "w") as f:  # the bytecode is the program: the source is not even read
+            f.write("raise SystemExit('the source was run')\n")
+        self.ok(self.launch("--profile", "sess"))
+        pyc = __import__("importlib.util").util.cache_from_source(module)
+        with open(pyc, "r+b") as f:  # bytecode of another Python: the source is compiled instead
+            f.write(b"\0\0\0\0")
+        r = self.launch("--profile", "sess")
+        self.assertEqual((r.rc, r.err), (1, "the source was run\n"))
+
+    def test_a_symlinked_directory_it_did_not_make_is_never_written_through(self):
+        # ~/.local/share/aws-sso-credential-process pointing at a checkout, nothing installed
+        checkout = os.path.join(self.sb.root, "checkout")
+        os.makedirs(checkout)
+        shutil.copy(SCRIPT, checkout)
+        os.makedirs(os.path.dirname(self.share))
+        os.symlink(checkout, self.share)
+        r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix], env=self.sb.environ(),
+                           capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stdout),
+                         (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+        self.assertEqual(os.listdir(checkout), ["aws_sso_credential_process.py"], "the checkout is untouched")
+        self.fails(self.install(), 2, "%s is a symbolic link, and --install writes only into a directory of its "
+                                      "own" % self.share)
+        self.assertEqual(os.listdir(checkout), ["aws_sso_credential_process.py"])
+        self.assertEqual(self.tree(), ["share", "share/aws-sso-credential-process"], "nothing written")
+
+    def test_a_file_it_did_not_write_is_neither_replaced_nor_removed(self):
+        os.makedirs(self.share)
+        mine = os.path.join(self.share, "aws_sso_credential_process.py")
+        with open(mine, "w") as f:
+            f.write("# my own checkout\n")
+        self.fails(self.install(), 2, "%s exists and --install did not write it" % mine)
+        os.remove(mine)
+        self.assertEqual(self.install().rc, 0)
+        with open(mine, "a") as f:  # edited after the install
+            f.write("# a local change\n")
+        r = self.launch("--uninstall", "--prefix", self.prefix)
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("kept %s: it changed since --install wrote it\n" % mine, r.out)
+        self.assertEqual(self.tree(), ["share", "share/aws-sso-credential-process",
+                                       "share/aws-sso-credential-process/aws_sso_credential_process.py"])
+
+    def test_an_install_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
+        # os.replace is every rename --install makes (the record, the bytecode, the script, the
+        # launcher, the record again): killed just before each, then after the last.
+        killer = ("import os, sys\nK = int(sys.argv.pop(1))\nreal, n = os.replace, [0]\n"
+                  "def replace(a, b):\n    n[0] += 1\n    if n[0] == K:\n        os._exit(9)\n    return real(a, b)\n"
+                  "os.replace = replace\nsys.argv[0] = %r\n"
+                  "exec(compile(open(%r).read(), %r, 'exec'), {'__name__': '__main__', '__file__': %r})\n"
+                  % ((SCRIPT,) * 4))
+        for upgrade in (False, True):
+            for k in range(1, 10):
+                with self.subTest(upgrade=upgrade, killed_at=k):
+                    shutil.rmtree(self.prefix, ignore_errors=True)
+                    if upgrade:
+                        self.assertEqual(self.install().rc, 0)
+                    p = subprocess.run([sys.executable, "-c", killer, str(k), "--install", "--prefix", self.prefix],
+                                       env=self.sb.environ(), capture_output=True)
+                    self.assertIn(p.returncode, (0, 9), p)
+                    if p.returncode == 0:  # no rename left to be killed at
+                        self.assertGreater(k, 5)
+                        break
+                    r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix],
+                                       env=self.sb.environ(), capture_output=True, text=True)
+                    self.assertEqual(r.returncode, 0, r)
+                    self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.stdout)
+                    p = subprocess.run([sys.executable, "-c", killer, str(k), "--install", "--prefix", self.prefix],
+                                       env=self.sb.environ(), capture_output=True)
+                    self.assertEqual(self.install().rc, 0)
+                    self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
+                    self.assertEqual(self.launch("--version").rc, 0)
 
     def test_a_command_that_is_not_ours_is_never_replaced(self):
         # pip install --user aws-sso-credential-process (the PyPI tool) puts its own command there
         os.makedirs(os.path.dirname(self.launcher))
         with open(self.launcher, "w") as f:
-            f.write("#!/usr/bin/python3\n# pip's console script\n")
-        self.fails(self.install(), 2, "%s exists and --install did not write it (the PyPI package of the same "
-                                      "name, say); remove or rename it, or choose another --prefix" % self.launcher)
+            f.write("#!/usr/bin/python3\n# some other command\n")
+        self.fails(self.install(), 2, "%s exists and --install did not write it; remove or rename it, or choose "
+                                      "another --prefix" % self.launcher)
+        self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process"], "nothing written")
+
+    #: The console script pip and pipx write for the original tool (PyPI 0.3.1).
+    ORIGINAL = ("#!%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom aws_sso_credential_process."
+                "aws_sso_credential_process import main\nif __name__ == '__main__':\n    sys.argv[0] = re.sub("
+                "r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
+
+    def test_the_original_tool_is_recognised_and_the_way_out_named(self):
+        os.makedirs(os.path.dirname(self.launcher))
+        with open(self.launcher, "w") as f:  # pip install --user aws-sso-credential-process
+            f.write(self.ORIGINAL % "/usr/bin/python3")
+        self.fails(self.install(), 2, "is the original aws-sso-credential-process (PyPI 0.x, installed with pip)",
+                   "python3 -m pip uninstall aws-sso-credential-process",
+                   "flags, AWS_SSO_* variables and sso_interactive_auth work unchanged")
+        os.remove(self.launcher)
+        venv_bin = os.path.join(self.sb.home, ".local", "pipx", "venvs", "aws-sso-credential-process", "bin")
+        os.makedirs(venv_bin)
+        with open(os.path.join(venv_bin, "aws-sso-credential-process"), "w") as f:
+            f.write(self.ORIGINAL % os.path.join(venv_bin, "python"))
+        os.symlink(os.path.join(venv_bin, "aws-sso-credential-process"), self.launcher)  # as pipx links it
+        self.fails(self.install(), 2, "installed with pipx", "run `pipx uninstall aws-sso-credential-process`, "
+                                                              "then --install again")
         self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process"], "nothing written")
 
     def test_uninstall_leaves_a_launcher_that_is_not_ours(self):
@@ -3121,8 +3274,12 @@ class TestInstall(SandboxTest):
         r = self.launch("--profile", "sess")
         self.assertEqual((r.rc, r.out), (2, ""))
         self.assertEqual(r.err, "aws-sso-credential-process: %s, the Python this was installed with, is gone; "
-                                "install again with another: python3 aws_sso_credential_process.py --install\n"
-                         % python)
+                                "install again with another: python3 \"%s/aws_sso_credential_process.py\" --install\n"
+                         % (python, self.share))
+        r = subprocess.run(["sh", "-c", "python3 \"%s/aws_sso_credential_process.py\" --install --prefix %s"
+                            % (self.share, shlex.quote(self.prefix))], env=self.sb.environ(), capture_output=True)
+        self.assertEqual(r.returncode, 0, r)
+        self.ok(self.launch("--profile", "sess"))  # the command the message names mends it
 
     def test_a_virtualenv_interpreter_and_the_default_prefix(self):
         import venv
@@ -3140,7 +3297,16 @@ class TestInstall(SandboxTest):
         self.ok(self.launch("--profile", "sess"))
         r = self.launch("--uninstall")
         self.assertEqual((r.rc, r.err), (0, ""))
-        self.assertEqual(self.tree(), ["bin", "share"])
+        self.assertEqual(self.tree(), [], "~/.local and all it made there are gone")
+
+    def test_help_shows_the_installed_command(self):
+        self.assertEqual(self.install().rc, 0)
+        r = self.launch("--help")
+        self.assertIn("Usage: %s [--profile NAME]" % self.launcher, r.out)
+        self.assertIn("credential_process = %s --profile my-sso\n" % self.launcher, r.out)
+        self.assertIn("Log in with `%s --login --profile my-sso`" % self.launcher, r.out)
+        on_path = self.launch("--help", env={"PATH": os.path.dirname(self.launcher) + ":/usr/bin:/bin"})
+        self.assertIn("Usage: aws-sso-credential-process [--profile NAME]", on_path.out)
 
     def test_list_from_the_installed_command_prints_lines_that_run_it(self):
         self.assertEqual(self.install().rc, 0)
@@ -3194,8 +3360,13 @@ class TestCommandLine(SandboxTest):
     def test_version_and_help(self):
         r = self.sb.call("--version")
         self.assertEqual((r.rc, r.out, r.err), (0, "aws-sso-credential-process %s\n" % acp.__version__, ""))
-        r = self.sb.call("--help")
-        self.assertEqual((r.rc, r.out, r.err), (0, acp.__doc__, ""))
+        r = self.sb.run("--help")
+        self.assertEqual((r.rc, r.err), (0, ""))
+        command = "%s %s" % (os.path.basename(sys.executable), SCRIPT)
+        self.assertEqual(r.out, acp.__doc__.replace("COMMAND", command).replace(
+            "LINE", "%s %s" % (sys.executable, SCRIPT)))
+        self.assertIn("Usage: %s [--profile NAME]" % command, r.out)
+        self.assertIn("credential_process = %s %s --profile my-sso\n" % (sys.executable, SCRIPT), r.out)
 
     def test_every_flag_variable_and_key_is_documented(self):
         import re
@@ -3204,11 +3375,10 @@ class TestCommandLine(SandboxTest):
         with open(os.path.join(HERE, "README.md")) as f:
             readme = f.read()
         env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
-        flags = ({s.flag for s in acp.SETTINGS} | set(acp.OPTIONS) | {"--help", "--version"}
-                 | {flag for flag, _ in acp.MODES.values() if flag})
-        keys = ({s.key for s in acp.SETTINGS if s.key} | set(re.findall(r'lookup\("([a-z_]+)"', source))
-                | set(re.findall(r'boolean\("([a-z_]+)"', source))
-                | {"sso_registration_scopes", "endpoint_url", "services"})
+        flags = ({s.flag for s in acp.SETTINGS if s.flag} | set(acp.OPTIONS) | {"--help", "--version"}
+                 | {mode.flag for mode in acp.MODES.values() if mode.flag})
+        keys = {s.key for s in acp.SETTINGS if s.key} | {"sso_registration_scopes", "endpoint_url", "services",
+                                                          "region"}
         self.assertGreater(len(env_vars), 15)
         self.assertGreater(len(keys), 10)
         for name in sorted(env_vars | flags):
@@ -3339,7 +3509,7 @@ class TestExportFormats(SandboxTest):
         self.fails(self.sb.call("--profile", "sess", "--format", "yaml"), 2,
                    "--format must be one of process, env, env-no-export, powershell, windows-cmd, fish, not 'yaml'")
         self.fails(self.sb.call("--list", "--profile", "sess", "--format", "env"), 2,
-                   "--format goes only with the credential call, not with --list")
+                   "--format goes only with the credential call or --serve, not with --list")
         self.fails(self.sb.call("--profile", "sess", "--format"), 2, "--format needs a value")
 
 
@@ -4059,14 +4229,16 @@ class TestFuzz(unittest.TestCase):
                                               "--use-device-code", "--debug", "--region=", "--bogus", "sess",
                                               "--login", "--logout", "--list", "--check", "--online", "--format",
                                               "--output", "env", "json", "config", "fish", "windows-cmd",
-                                              "--format=powershell"])
+                                              "--format=powershell", "--port", "--bind", "--socket",
+                                              "--upstream", "unix:/nonexistent", "--", "--help", "--version"])
                              | NASTY, max_size=8),
                env=st.dictionaries(st.sampled_from(
                    ["AWS_SSO_ACCOUNT_ID", "AWS_SSO_ROLE_NAME", "AWS_SSO_START_URL", "AWS_SSO_REGION",
                     "AWS_SSO_SESSION", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL",
                     "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE", "HTTPS_PROXY",
                     "HTTP_PROXY", "NO_PROXY", "AWS_SSO_READ_TIMEOUT", "AWS_SSO_LOCK_TIMEOUT",
-                    "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", "AWS_SSO_INTERACTIVE_AUTH", "HOME"]),
+                    "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", "AWS_SSO_INTERACTIVE_AUTH", "AWS_SSO_LIST_TIMEOUT",
+                    "HOME"]),
                    NASTY | st.sampled_from(["http://127.0.0.1:abc", "http://[::1]:99999", "1", "true", "nan"]),
                    max_size=4))
         def test_arguments_and_environment(self, argv, env):
@@ -4075,9 +4247,12 @@ class TestFuzz(unittest.TestCase):
                 env = {k: v.replace("\x00", "") for k, v in env.items()}  # an environment cannot hold NUL
                 if "HOME" in env:
                     env["HOME"] = os.path.join(sb.root, "elsewhere")
-                argv = ["--profile", "sess"] + [a.replace("\x00", "") for a in argv]
+                # --exec and --serve run for as long as their command, or until stopped: never in-process
+                argv = ["--profile", "sess"] + [a.replace("\x00", "") for a in argv if a not in ("--exec", "--serve")]
                 before = self.snapshot(sb)
                 modes = [a[2:] for a in argv if a in ("--login", "--logout", "--list", "--check")]
+                if any(a in ("-h", "--help", "--version") for a in argv[:argv.index("--") if "--" in argv else None]):
+                    modes = ["help"]
                 formatted = any(a.startswith("--format") for a in argv)
                 self.check(sb, sb.call(*argv, env=dict(env, AWS_SSO_LOGIN_TIMEOUT="5"), terminal=Terminal()),
                            before, modes[-1] if modes else "format" if formatted else "credentials")

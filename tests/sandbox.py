@@ -139,7 +139,7 @@ class FakeBrowser:
         return True
 
     def browse(self, url):
-        return browse(url, self.action, crowd=acp.CALLBACK_MAX_CONNECTIONS + 8)
+        return browse(url, self.action, crowd=acp.SERVER_MAX_CONNECTIONS + 8)
 
     def wait(self):
         for thread in self.threads:
