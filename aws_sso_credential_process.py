@@ -114,6 +114,19 @@ be run / was not found, 130 interrupted.
 Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 """
 
+import sys
+
+# From here on, Ctrl-C ends the run with one line and exit 130, never a
+# traceback (run() then hands it to main() as KeyboardInterrupt). Before
+# this line the interpreter is still starting (and, for a file run directly,
+# compiling it): a Ctrl-C then is the interpreter's own, beyond any program.
+# Only when this file runs as a program (directly, or from the launcher or a
+# -c line), and not where Ctrl-C is ignored (nohup, a background job).
+if (__name__ == "__main__" or sys.argv[:1] == ["-c"]) and __import__("_signal").getsignal(2) is not __import__(
+        "_signal").SIG_IGN:
+    __import__("_signal").signal(2, lambda *_: (sys.modules.get("posix", sys.modules.get("nt")).write(
+        2, b"aws-sso-credential-process: interrupted\n"), sys.modules.get("posix", sys.modules.get("nt"))._exit(130)))
+
 # The cache-hit path (the common call: an SDK refreshing credentials) is run
 # thousands of times a day, so at module level this file imports only what
 # an interpreter has loaded before it runs a line: sys, time and the C core
@@ -124,7 +137,6 @@ Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 # millisecond. So the few calls a cache hit makes go to the C core, and every
 # function that needs more imports os (or the others) itself; pyflakes flags
 # one that forgets. A test checks that a cache hit loads none of them.
-import sys
 import time
 
 try:
@@ -137,15 +149,6 @@ def _interrupted(signum=None, frame=None):
     """Ctrl-C outside main(): one line and exit 130, never a traceback."""
     _posix.write(2, b"aws-sso-credential-process: interrupted\n")
     _posix._exit(130)
-
-
-# As early as a Python program can: from here until run() hands Ctrl-C to
-# main(), it ends the run cleanly (the interpreter's own start-up, before
-# this line, is beyond any program's reach). Only when this file runs as a
-# program: as a script, or imported by the launcher's -c.
-if (__name__ == "__main__" or sys.argv[:1] == ["-c"]) and (
-        __import__("_signal").getsignal(2) is not __import__("_signal").SIG_IGN):  # nohup, & keep it ignored
-    __import__("_signal").signal(2, _interrupted)
 
 _WINDOWS = sys.platform == "win32"
 
@@ -1794,6 +1797,10 @@ class _TooLarge(Exception):
     """An answer over HTTP_BODY_LIMIT."""
 
 
+class _OutOfTime(Exception):
+    """A retry would go past the caller's deadline (Http.request's `until`)."""
+
+
 def _connect_within(address, timeout, source_address=None):
     """socket.create_connection with the name lookup bounded by the timeout as
     well (getaddrinfo cannot be interrupted: a slow one is left to finish in a
@@ -1950,7 +1957,8 @@ class Http:
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
             delay = random.uniform(0, min(HTTP_BACKOFF_CAP, HTTP_BACKOFF_BASE * 2 ** (attempt - 1)))
-            last = attempt == attempts or until is not None and self._monotonic() + delay >= until
+            late = attempt < attempts and until is not None and self._monotonic() + delay >= until
+            last = attempt == attempts or late
             try:
                 status, rheaders, data = self._attempt(method, origin, target, headers, body)
             except _TooLarge:
@@ -1965,6 +1973,8 @@ class Http:
                         "the CA bundle %s (AWS_CA_BUNDLE or ca_bundle) does not vouch for it" % self._ca_bundle
                         if self._ca_bundle else "if a proxy or TLS inspection is in use, point AWS_CA_BUNDLE "
                         "(or ca_bundle in the profile) at its CA bundle"))
+                if late:
+                    raise _OutOfTime()
                 if last:
                     raise ServiceError("cannot reach the SSO service at %s: %d attempts, the last %s"
                                        % (netloc, attempt, self._why(e, socket, http.client)))
@@ -1978,8 +1988,10 @@ class Http:
                         "the SSO service at %s answered with a redirect (HTTP %d to %s); not following it, "
                         "so the token is not sent elsewhere. Check AWS_ENDPOINT_URL_SSO, endpoint_url and "
                         "proxy settings" % (netloc, status, clip(rheaders.get("Location", "?"), 200)))
-                if not (status == 429 or status >= 500) or last:
+                if not (status == 429 or status >= 500) or attempt == attempts:
                     return status, rheaders, self._parse(data)
+                if late:
+                    raise _OutOfTime()
             self._log("retrying in %.2fs", delay)
             self._sleep(delay)
 
@@ -3206,7 +3218,9 @@ def _bytecode_loader(share, cache_tag):
     every call); with another Python (another version), or without the
     bytecode, compile the source in memory. `share` is a Python expression
     for the directory that holds them."""
-    return ("import sys\n"
+    return ("import _signal; _signal.getsignal(2) is _signal.SIG_IGN or _signal.signal(2, lambda *_: ("
+            "__import__('posix').write(2, b'%s: interrupted\\n'), __import__('posix')._exit(130)))\n"
+            "import sys\n"
             "d = %s\n%s"
             "f = d + '/aws_sso_credential_process.py'\n"
             "try:\n"
@@ -3217,7 +3231,7 @@ def _bytecode_loader(share, cache_tag):
             "except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):\n"
             "    c = compile(open(f, 'rb').read(), f, 'exec')\n"
             "exec(c, {'__name__': '__main__', '__file__': f})\n"
-            % (share, "sys.argv[0] = sys.argv.pop(1)\n" if share.startswith("sys.argv") else "", cache_tag))
+            % (PROG, share, "sys.argv[0] = sys.argv.pop(1)\n" if share.startswith("sys.argv") else "", cache_tag))
 
 
 def launcher_text(python, share, cache_tag):
@@ -3545,12 +3559,15 @@ def portal_pages(ctx, token, operation, key, query=(), until=None):
     nextToken, or the listing's deadline (until, on ctx.monotonic())."""
     seen, next_token = set(), None
     while True:
-        if until is not None and ctx.monotonic() >= until:
+        try:
+            if until is not None and ctx.monotonic() >= until:
+                raise _OutOfTime()
+            body = portal_call(ctx, token, operation, query + ((("next_token", next_token),) if next_token else ())
+                               + (("max_result", "100"),), attempts=LIST_ATTEMPTS, until=until)
+        except _OutOfTime:
             raise ServiceError("listing the accounts and roles took longer than %gs (AWS_SSO_LIST_TIMEOUT); "
                                "stopped at %s; retry later, or raise AWS_SSO_LIST_TIMEOUT"
                                % (ctx.cfg.list_timeout, operation))
-        body = portal_call(ctx, token, operation, query + ((("next_token", next_token),) if next_token else ())
-                           + (("max_result", "100"),), attempts=LIST_ATTEMPTS, until=until)
         items = body.get(key)
         if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise ServiceError("%s returned an unexpected response (no %s)" % (operation, key))

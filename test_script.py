@@ -1275,6 +1275,44 @@ class TestRoleCache(SandboxTest):
 
 
 class TestLocks(SandboxTest):
+    def hold(self, path):
+        """Take the lock at path, as another process in the middle of a login or a fetch holds it."""
+        import fcntl
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.addCleanup(os.close, fd)
+
+    def caller_leaves_after(self, checks):
+        """parent and release seams: the caller is there for `checks` looks, then gone."""
+        import itertools
+        looks, released = itertools.count(), []
+        return dict(parent=lambda: 1000 if next(looks) < checks else 1, release=lambda: released.append(True)), \
+            released
+
+    def assert_lets_go(self):
+        seams, released = self.caller_leaves_after(3)
+        sleeps = len(self.sb.clock.sleeps)
+        r = self.sb.call("--profile", "sess", "-i", **seams)
+        self.fails(r, 75, "the program that ran this one went away while it waited")
+        self.assertEqual(released, [True], "its pipes let go of")
+        self.assertLess(len(self.sb.clock.sleeps) - sleeps, 5, "at once, not after the wait")
+
+    def test_a_waiter_on_the_role_lock_lets_go_of_a_caller_that_is_gone(self):
+        self.sb.write_token("dev")
+        self.hold(self.sb.role_path(session="dev") + ".lock")
+        self.assert_lets_go()
+
+    def test_a_waiter_on_another_process_login_lets_go_of_a_caller_that_is_gone(self):
+        self.sb.write_token("dev", ttl=-10)  # a second SDK process while the first logs in
+        self.hold(self.sb.token_path("dev") + ".lock")
+        self.assert_lets_go()
+
+    def test_a_retry_lets_go_of_a_caller_that_is_gone(self):
+        self.sb.write_token("dev")
+        self.standin.fail("/federation/credentials", status=500, times=3)
+        self.assert_lets_go()
+
     def test_a_link_at_the_lock_path_is_not_followed(self):
         self.sb.write_token("dev")
         victim = os.path.join(self.sb.root, "victim")
@@ -2791,6 +2829,35 @@ class TestList(SandboxTest):
         self.assertEqual(got[0], {"accountId": ACCOUNT, "accountName": "Production",
                                   "emailAddress": "aws+%s@example.com" % ACCOUNT, "roleName": "Admin"})
 
+    def test_a_listing_that_never_ends_is_stopped(self):
+        self.sb.write_token("dev")
+        self.standin.endless_pages = True  # a fresh nextToken on every page
+        for argv in (("--list",), ("--logout",)):
+            with self.subTest(argv=argv):
+                before = self.standin.count("/assignment/accounts")
+                r = self.sb.call(*argv, "--profile", "sess")
+                if argv == ("--list",):
+                    self.fails(r, 5, "ListAccounts went on past 1000 pages; stopped")
+                else:  # --logout says so, and logs out all the same
+                    self.assertEqual(r.rc, 0, r)
+                    self.assertIn("warning: listing the roles of this login failed (ListAccounts went on past "
+                                  "1000 pages", r.err)
+                self.assertEqual(self.standin.count("/assignment/accounts") - before, acp.LIST_MAX_PAGES)
+                self.sb.write_token("dev")
+
+    def test_a_throttled_listing_has_a_deadline(self):
+        self.sb.write_token("dev")
+        self.standin.endless_pages = True
+        for _ in range(200):  # every page throttled 7 times before it comes
+            self.standin.fail("/assignment/accounts", times=7, status=429)
+            self.standin.fail("/assignment/accounts", times=1, status=200, raw=json.dumps(
+                {"accountList": [], "nextToken": "p%d" % _}).encode())
+        started = self.sb.clock.offset
+        r = self.sb.call("--list", "--profile", "sess", env={"AWS_SSO_LIST_TIMEOUT": "60"})
+        self.fails(r, 5, "listing the accounts and roles took longer than 60s (AWS_SSO_LIST_TIMEOUT)")
+        self.assertLessEqual(self.sb.clock.offset - started, 60 + acp.HTTP_BACKOFF_CAP, "no sleep past the deadline")
+        self.assertGreater(self.sb.clock.offset - started, 55)
+
     @needs_botocore
     def test_config_works_under_boto3_as_printed(self):
         self.sb.write_token("dev")
@@ -3546,6 +3613,60 @@ class TestFailuresOnTheTerminal(SandboxTest):
         self.assertIn("not logged in", result.err)
 
 
+class TestBackgroundJobs(SandboxTest):
+    """`terraform plan > log 2>&1 &` under `stty tostop`: no terminal write may
+    stop the script (SIGTTOU), or its caller would wait for ever."""
+
+    script = SCRIPT  # the script under test (a test can point this at another copy)
+
+    LEADER = textwrap.dedent("""\
+        import os, sys, termios
+        slave, stderr_to, python, script = sys.argv[1:5]
+        os.setsid()
+        tty = os.open(slave, os.O_RDWR)  # the session's controlling terminal
+        attrs = termios.tcgetattr(tty)
+        attrs[3] |= termios.TOSTOP
+        termios.tcsetattr(tty, termios.TCSANOW, attrs)
+        pid = os.fork()
+        if pid == 0:  # a background job: a process group that is not the terminal's foreground one
+            os.setpgid(0, 0)
+            os.dup2(tty if stderr_to == "tty" else os.open(stderr_to, os.O_WRONLY | os.O_CREAT, 0o600), 2)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            os.execv(python, [python, script] + sys.argv[5:])
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if os.WIFSTOPPED(status):
+            os.kill(pid, 9)
+            print("stopped by signal %d" % os.WSTOPSIG(status))
+        else:
+            print("exit %d" % os.WEXITSTATUS(status))
+        """)
+
+    def run_in_background(self, stderr_to, *args):
+        import pty
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        name = os.ttyname(slave)
+        os.close(slave)
+        p = subprocess.run([sys.executable, "-c", self.LEADER, name, stderr_to, sys.executable, self.script]
+                           + list(args),
+                           env=self.sb.environ(), capture_output=True, text=True, timeout=60)
+        return p.stdout.strip()
+
+    def test_a_failure_from_a_background_job_under_tostop(self):
+        log = os.path.join(self.sb.root, "log")
+        self.assertEqual(self.run_in_background(log, "--profile", "sess"), "exit 1")
+        with open(log) as f:
+            self.assertIn("aws-sso-credential-process: not logged in", f.read(), "the message still goes to stderr")
+        self.assertEqual(self.run_in_background("tty", "--profile", "sess"), "exit 1", "stderr is the terminal")
+
+    def test_a_login_prompt_from_a_background_job_under_tostop(self):
+        log = os.path.join(self.sb.root, "log")
+        self.standin.auto_approve = 2
+        self.assertEqual(self.run_in_background(log, "--profile", "legacy", "-i", "--no-browser"), "exit 0")
+        with open(log) as f:
+            self.assertIn("enter the code", f.read(), "the prompt went to stderr")
+
+
 class TestStandardStreams(SandboxTest):
     """stdout or stderr closed or full: the documented code, never a traceback."""
 
@@ -3683,6 +3804,99 @@ class TestAsAnSdkRunsIt(SandboxTest):
         self.ok(Result(r.rc, r.out, ""))
         with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
             self.assertNotIn("warning", f.read())
+
+
+class TestInterrupts(SandboxTest):
+    """Ctrl-C at any moment: exit 130 and one line, never a traceback. (Before
+    the interpreter has set up its own handler, SIGINT kills any Python
+    program outright: that death by signal is allowed.)"""
+
+    slow = 1
+    script = SCRIPT
+
+    def interrupt_at_random(self, command, tries=60):
+        """SIGINT at a random moment of each of `tries` runs (within as long as
+        a run takes: measured first, then shortened whenever a run ends first). Python compiles the file it runs (the
+        plain form, or the launcher) before running a line of it, and a
+        Ctrl-C meanwhile is Python's own traceback, at line 0.
+        Before that, while the interpreter starts, a Ctrl-C kills it, or it
+        says "KeyboardInterrupt", "Fatal Python error: init..." or shows a
+        traceback of its own start-up (site, its frozen modules): those are
+        the interpreter's, before any line of this project runs."""
+        import signal
+        rng = random.Random(7)
+        seen = set()
+        started = time.monotonic()
+        subprocess.run(command, env=self.sb.environ(), capture_output=True, check=True)
+        took = time.monotonic() - started
+        for i in range(tries):
+            p = subprocess.Popen(command, env=self.sb.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 start_new_session=True)
+            time.sleep(rng.uniform(0, took))
+            if p.poll() is not None:  # finished first: aim earlier (the machine's speed changes under load)
+                took *= 0.7
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=30)
+            out, err = out.decode(), err.decode()
+            import re
+            frames = re.findall(r'File "([^"]*)", line (\d+)', err)
+            ours = [(f, n) for f, n in frames if f.endswith(("aws_sso_credential_process.py", "/aws-sso-credential-process"))]
+            if err and "KeyboardInterrupt" in err and all(int(n) <= self.first_line(f) for f, n in ours):
+                seen.add("the interpreter's own start")  # before this file's first line ran: no program can help
+                if p.returncode == 0:
+                    self.assertEqual(json.loads(out)["Version"], 1)
+                continue
+            seen.add(p.returncode)
+            self.assertNotIn("Traceback", err, (i, out, err))
+            self.assertIn(p.returncode, (0, 130, -signal.SIGINT), (i, out, err))
+            if p.returncode == 130:
+                self.assertEqual(err, "aws-sso-credential-process: interrupted\n", (i, out, err))
+            if out:
+                self.assertEqual(json.loads(out)["Version"], 1, "whole, or not at all")
+        return seen
+
+    @staticmethod
+    def first_line(path):
+        """The line of a file (the script, or the launcher) that takes Ctrl-C
+        over: a KeyboardInterrupt raised before or on it is Python's own."""
+        try:
+            with open(path) as f:
+                for number, line in enumerate(f, 1):
+                    if "signal(2" in line:
+                        return number
+        except OSError:
+            pass
+        return 0
+
+    def test_ctrl_c_while_waiting_is_exit_130_and_one_line(self):
+        import signal
+        proc = self.sb.start("--profile", "legacy", "-i", "--no-browser")  # a device login nobody approves
+        deadline = time.monotonic() + 30
+        while self.standin.count("/device_authorization") < 1:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        r = self.sb.finish(proc)
+        self.assertEqual(r.rc, 130, r)
+        self.assertEqual(r.err.splitlines()[-1], "aws-sso-credential-process: interrupted", r)
+        self.assertNotIn("Traceback", r.err)
+        self.assertEqual(r.out, "")
+
+    def test_ctrl_c_at_any_moment_of_the_installed_command(self):
+        prefix = os.path.join(self.sb.root, "prefix")
+        subprocess.run([sys.executable, self.script, "--install", "--prefix", prefix], env=self.sb.environ(),
+                       capture_output=True, check=True)
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))  # later runs are cache hits: short, so every moment is hit
+        seen = self.interrupt_at_random([os.path.join(prefix, "bin", "aws-sso-credential-process"),
+                                         "--profile", "sess"])
+        self.assertTrue(seen - {0}, "no run was interrupted: the test did not test")
+
+    def test_ctrl_c_at_any_moment_of_the_plain_form(self):
+        self.sb.write_token("dev")
+        self.ok(self.sb.call("--profile", "sess"))
+        seen = self.interrupt_at_random([sys.executable, self.script, "--profile", "sess"])
+        self.assertTrue(seen - {0}, "no run was interrupted: the test did not test")
 
 
 class TestCacheHitImports(SandboxTest):
@@ -4028,6 +4242,28 @@ class TestLockHolders(SandboxTest):
         r = self.sb.call("--profile", "legacy", "-i", "--no-browser", env={"AWS_SSO_LOCK_TIMEOUT": "20"})
         self.ok(r, prompt=True)
         self.assertEqual(self.standin.count("/device_authorization"), 2)
+
+    def test_a_second_process_lets_go_when_its_sdk_gives_up(self):
+        # Go SDK v2 kills the `sh -c` it ran the command with, then waits for the pipes to close.
+        holder = self.hold_login_lock()
+        try:
+            sdk = subprocess.Popen(["sh", "-c", "%s %s --profile legacy -i --no-browser & echo $!; wait"
+                                    % (shlex.quote(sys.executable), shlex.quote(SCRIPT))],
+                                   env=self.sb.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+            pid = int(sdk.stdout.readline())
+            time.sleep(0.5)  # waiting for the holder's lock by now (or about to: either way it must let go)
+            sdk.kill()  # the shell, not the script
+            out, err = sdk.communicate(timeout=15)  # returns once every copy of the pipes is closed
+            self.assertEqual(out, b"", "nothing delivered to a caller that is gone")
+            deadline = time.monotonic() + 10
+            while not acp.process_gone(pid):
+                self.assertLess(time.monotonic(), deadline, "the waiter is still running")
+                time.sleep(0.05)
+            self.assertIsNone(holder.poll(), "the login itself goes on")
+        finally:
+            holder.kill()
+            holder.communicate()
 
     def test_waiting_is_bounded(self):
         holder = self.hold_login_lock()

@@ -117,6 +117,7 @@ class StandIn:
                       ("444455556666", "ReadOnly")}
         self.account_names = {ACCOUNT: "Production", "444455556666": "Sandbox"}
         self.page_size = 1        # ListAccounts and ListAccountRoles pages: small, so that every list pages
+        self.endless_pages = False  # a portal going round: an empty page with a new nextToken, every time
         self.role_ttl = 3600
         self.token_ttl = 8 * 3600
         self.revoke_on_refresh = True
@@ -363,6 +364,8 @@ class _StandInHandler(BaseHTTPRequestHandler):
     def _page(self, call, items, key):
         """One page of items: at most max_result, and at most the stand-in's page size."""
         s = self.server.standin
+        if s.endless_pages:
+            return self._send(200, {key: [], "nextToken": "page-x-%x" % random.getrandbits(64)})
         start = int(call.query.get("next_token", "page-0").split("-")[1])
         size = min(int(call.query.get("max_result", 100)), s.page_size)
         body = {key: items[start:start + size]}
