@@ -13,8 +13,11 @@
 #   make lint       parse under every interpreter, then pyflakes
 #   make sdk-test   the script under every real consumer: boto3, the AWS CLI, the JS
 #                   SDKs v2 and v3, the Go SDKs v1 and v2, Ruby (installs them as
-#                   root from Debian and npm); checks README.md's table of results
-#   make sdk-bench  per consumer, a cache hit through the script vs its own SSO
+#                   root from Debian and npm), by credential_process and through
+#                   --exec's and --serve's endpoint (its relative form in a network
+#                   namespace, as root); checks README.md's tables of results
+#   make sdk-bench  per consumer, a cache hit through the script vs its own SSO,
+#                   and a lookup through the endpoint
 #   make install    the command, with python3 from PATH (PREFIX=DIR for --prefix DIR)
 #   make uninstall  what make install wrote
 
@@ -46,7 +49,8 @@ REQUIRE := botocore,hypothesis,awscli,fish
 # The SDK matrix's consumers: Debian packages (the Go SDKs are built from
 # source in GOPATH mode, offline) and npm packages, in .venv/sdk.
 SDK := $(VENV)/sdk
-SDK_APT := awscli golang-go golang-github-aws-aws-sdk-go-dev golang-github-aws-aws-sdk-go-v2-dev ruby-aws-sdk-core
+SDK_APT := awscli golang-go golang-github-aws-aws-sdk-go-dev golang-github-aws-aws-sdk-go-v2-dev ruby-aws-sdk-core \
+  iproute2
 SDK_NPM := @aws-sdk/credential-providers@3.1175.0 @aws-sdk/client-sts@3.1174.0 aws-sdk@2.1693.0
 GO_ENV := GO111MODULE=off GOPATH=$(CURDIR)/$(SDK)/gopath:/usr/share/gocode GOPROXY=off GOFLAGS= \
   GOCACHE=$(CURDIR)/$(SDK)/gocache

@@ -1,13 +1,16 @@
 """The SDK matrix (make sdk-test, make sdk-bench): the script under every
-real consumer of credential_process.
+real consumer of credential_process, and of the endpoint --exec and --serve
+serve.
 
 A Consumer runs one SDK's driver (tests/sdk.js for the JS SDKs, tests/sdk.rb,
-tests/go1 and tests/go2, and for boto3 and the AWS CLI sdk_boto3 and
-sdk_awscli below, which test_script.py runs as subcommands), all speaking one
-protocol: a JSON answer on the last line. SdkMatrix holds what every consumer
-is tested for; test_script.py mixes it into one TestCase per consumer. Each
-test records a cell of README.md's table (record), which sdk_table checks
-and sdk-readme writes; sdk_bench times a cache hit through each consumer.
+tests/go1 and tests/go2, tests/sdk.py for boto3 and the AWS CLI), all
+speaking one protocol: a JSON answer on the last line. SdkMatrix holds what
+every consumer is tested for; test_script.py mixes it into one TestCase per
+consumer. Each test records a cell of one of README.md's two tables (record):
+credential_process (MATRIX_COLUMNS) and the endpoint (ENDPOINT_COLUMNS; its
+relative form runs in a network namespace, tests/netns.py), which sdk_table
+checks and sdk-readme writes. sdk_bench times a cache hit through each
+consumer, and an endpoint lookup next to it.
 """
 
 import json
@@ -20,12 +23,13 @@ import time
 
 import aws_sso_credential_process as acp
 
+from . import netns
 from .sandbox import BASE_CONFIG, HERE, SCRIPT, Sandbox, Terminal, read, utc
+from .sdk import main as sdk_py
 from .standin import ACCOUNT, START_URL, StandIn
 
-#: The suite's entry point, whose sdk-boto3 and sdk-awscli subcommands are
-#: the boto3 and AWS CLI drivers.
-TESTS = os.path.join(HERE, "test_script.py")
+#: The boto3 and AWS CLI driver (it imports nothing of the project's).
+SDK_PY = os.path.join(HERE, "tests", "sdk.py")
 #: Where make sdk-test put the built and installed consumers (Go drivers,
 #: node_modules); unset, the matrix is skipped (make test stays quick).
 SDK_HOME = os.environ.get("ACP_SDK_MATRIX")
@@ -37,11 +41,15 @@ class Consumer:
     """One real consumer of credential_process: how to run its driver (the
     protocol in tests/sdk.js), what it can do, and whether it is here."""
 
-    def __init__(self, key, name, argv, env=None, native=(), refreshes=False, probe=None):
+    def __init__(self, key, name, argv, env=None, native=(), refreshes=False, probe=None, container=None,
+                 window=300, full_uri=True):
         self.key, self.name, self.argv, self.env = key, name, argv, env or {}
         self.native = native          # the kinds of SSO profile it reads itself: "sso-session", "legacy"
         self.refreshes = refreshes    # it refreshes sso-session tokens itself
         self.probe = probe            # a command that fails when the consumer is not installed
+        self.container = container    # the name its driver gives the container provider
+        self.window = window          # it fetches endpoint credentials again this many seconds before expiry
+        self.full_uri = full_uri      # it reads AWS_CONTAINER_CREDENTIALS_FULL_URI (else only the relative form)
 
     def missing(self):
         """Why it cannot run here, or None."""
@@ -56,9 +64,11 @@ class Consumer:
             return "%s is not installed (%s)" % (self.name, e)
         return None if p.returncode == 0 else "%s is not installed (%s failed)" % (self.name, " ".join(self.probe))
 
-    def run(self, sb, mode, profile, *extra, env=None, timeout=120):
-        """The driver's JSON answer, with the script's debug log counting its runs."""
-        p = subprocess.run(self.argv + [mode, profile] + list(extra), env=self.environ(sb, env), stdin=subprocess.DEVNULL,
+    def run(self, sb, mode, profile, *extra, env=None, timeout=120, prefix=()):
+        """The driver's JSON answer, with the script's debug log counting its
+        runs; prefix: what runs the driver (--exec, nsenter)."""
+        p = subprocess.run(list(prefix) + self.argv + [mode, profile] + list(extra), env=self.environ(sb, env),
+                           stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, cwd=sb.root,
                            start_new_session=True)
         try:
@@ -81,22 +91,25 @@ def _node_env():
 
 #: The consumers, in the README table's order.
 CONSUMERS = [
-    Consumer("boto3", "boto3 / botocore (PyPI)", [sys.executable, TESTS, "sdk-boto3"],
-             native=("sso-session", "legacy"), refreshes=True, probe=[sys.executable, "-c", "import boto3"]),
-    Consumer("awscli", "AWS CLI v2 (Debian 2.9)", [sys.executable, TESTS, "sdk-awscli"], native=("role cache",),
-             refreshes=None, probe=["/usr/bin/aws", "--version"]),
+    Consumer("boto3", "boto3 / botocore (PyPI)", [sys.executable, SDK_PY, "boto3"],
+             native=("sso-session", "legacy"), refreshes=True, probe=[sys.executable, "-c", "import boto3"],
+             container="container-role", window=15 * 60),
+    Consumer("awscli", "AWS CLI v2 (Debian 2.9)", [sys.executable, SDK_PY, "awscli"], native=("role cache",),
+             refreshes=None, probe=["/usr/bin/aws", "--version"], container="container-role", window=15 * 60),
     Consumer("js3", "JS SDK v3 (npm)", ["node", os.path.join(HERE, "tests", "sdk.js"), "v3"], env=_node_env(),
              native=("sso-session", "legacy"), refreshes=True,
-             probe=["node", "-e", "require('@aws-sdk/credential-providers'); require('@aws-sdk/client-sts')"]),
+             probe=["node", "-e", "require('@aws-sdk/credential-providers'); require('@aws-sdk/client-sts')"],
+             container="fromHttp"),
     Consumer("js2", "JS SDK v2 (npm)", ["node", os.path.join(HERE, "tests", "sdk.js"), "v2"],
              env=dict(_node_env(), AWS_SDK_LOAD_CONFIG="1"), native=("sso-session", "legacy"), refreshes=True,
-             probe=["node", "-e", "require('aws-sdk')"]),
+             probe=["node", "-e", "require('aws-sdk')"], container="RemoteCredentials", window=15),
     Consumer("go1", "Go SDK v1 (Debian 1.44)", [os.path.join(SDK_HOME or "", "go1")], native=("legacy",),
-             probe=[os.path.join(SDK_HOME or "", "go1"), "time", "-", "0"]),
+             probe=[os.path.join(SDK_HOME or "", "go1"), "time", "-", "0"], container="CredentialsEndpointProvider"),
     Consumer("go2", "Go SDK v2 (Debian 1.17)", [os.path.join(SDK_HOME or "", "go2")], native=("legacy",),
-             probe=[os.path.join(SDK_HOME or "", "go2"), "time", "-", "0"]),
+             probe=[os.path.join(SDK_HOME or "", "go2"), "time", "-", "0"], container="CredentialsEndpointProvider"),
     Consumer("ruby", "Ruby aws-sdk-core (Debian 3.168)", ["ruby", os.path.join(HERE, "tests", "sdk.rb")],
-             native=("sso-session", "legacy"), refreshes=True, probe=["ruby", "-e", "require 'aws-sdk-core'"]),
+             native=("sso-session", "legacy"), refreshes=True, probe=["ruby", "-e", "require 'aws-sdk-core'"],
+             container="Aws::ECSCredentials", full_uri=False),
 ]
 
 #: The README table: (key, column header). Each cell is what a test saw.
@@ -116,47 +129,69 @@ MATRIX_COLUMNS = [
 ]
 
 
+#: The endpoint's table: (key, column header), as MATRIX_COLUMNS.
+ENDPOINT_COLUMNS = [
+    ("exec", "`--exec`: `AWS_CONTAINER_CREDENTIALS_FULL_URI` on 127.0.0.1, with a token"),
+    ("relative", "`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (169.254.170.2:80) through a socket forwarder"),
+    ("renewed", "a long-running process gets new credentials, without a restart"),
+    ("default", "a `[default]` profile with credentials besides: it uses"),
+]
+
+
 def record(consumer, key, value):
-    """Write one cell of the README table (the forked workers share a file)."""
+    """Write one cell of a README table (the forked workers share a file)."""
     if SDK_RESULTS:
         with open(SDK_RESULTS, "a") as f:
             f.write(json.dumps([consumer.key, key, value]) + "\n")
 
 
-def matrix_table(results_path):
-    """The README's Markdown table from the recorded cells."""
+def matrix_table(results_path, columns=MATRIX_COLUMNS):
+    """A README Markdown table from the recorded cells."""
     cells = {}
     with open(results_path) as f:
         for line in f:
             key, column, value = json.loads(line)
             cells[(key, column)] = value
-    rows = ["| consumer | %s |" % " | ".join(h for _, h in MATRIX_COLUMNS),
-            "|---|" + "---|" * len(MATRIX_COLUMNS)]
+    rows = ["| consumer | %s |" % " | ".join(h for _, h in columns),
+            "|---|" + "---|" * len(columns)]
     for c in CONSUMERS:
-        rows.append("| %s | %s |" % (c.name, " | ".join(str(cells.get((c.key, k), "?")) for k, _ in MATRIX_COLUMNS)))
+        rows.append("| %s | %s |" % (c.name, " | ".join(str(cells.get((c.key, k), "?")) for k, _ in columns)))
     return "\n".join(rows) + "\n"
 
 
 README_MATRIX = ("<!-- sdk-matrix: made by make sdk-test from what the suite saw; do not edit by hand -->\n",
                  "<!-- /sdk-matrix -->\n")
+README_ENDPOINT = ("<!-- sdk-endpoint: made by make sdk-test from what the suite saw; do not edit by hand -->\n",
+                   "<!-- /sdk-endpoint -->\n")
+#: README.md's generated tables: (markers, columns, what it is called).
+README_TABLES = [(README_MATRIX, MATRIX_COLUMNS, "table"), (README_ENDPOINT, ENDPOINT_COLUMNS, "endpoint table")]
 
 
 def sdk_table(update=False):
-    """Compare the README's matrix with the one the suite recorded (or put it in)."""
-    table = matrix_table(SDK_RESULTS)
+    """Compare the README's tables with those the suite recorded (or put them in)."""
     with open(os.path.join(HERE, "README.md")) as f:
         readme = f.read()
-    start, end = readme.index(README_MATRIX[0]) + len(README_MATRIX[0]), readme.index(README_MATRIX[1])
-    if readme[start:end] == table:
-        print("sdk-test: README.md's table matches what the suite saw")
-        return 0
-    if update:
+    status, updated = 0, readme
+    for (begin, end), columns, name in README_TABLES:
+        table = matrix_table(SDK_RESULTS, columns)
+        if begin not in updated or end not in updated:
+            print("sdk-test: README.md has no %s (its markers: %s ... %s)" % (name, begin.strip(), end.strip()))
+            status = 1
+            continue
+        start, stop = updated.index(begin) + len(begin), updated.index(end)
+        if updated[start:stop] == table:
+            print("sdk-test: README.md's %s matches what the suite saw" % name)
+        elif update:
+            updated = updated[:start] + table + updated[stop:]
+            print("sdk-test: README.md's %s updated" % name)
+        else:
+            print("sdk-test: README.md's %s differs from what the suite saw (make sdk-readme updates it):\n%s"
+                  % (name, table))
+            status = 1
+    if updated != readme:
         with open(os.path.join(HERE, "README.md"), "w") as f:
-            f.write(readme[:start] + table + readme[end:])
-        print("sdk-test: README.md's table updated")
-        return 0
-    print("sdk-test: README.md's table differs from what the suite saw (make sdk-readme updates it):\n" + table)
-    return 1
+            f.write(updated)
+    return status
 
 
 def trap_profiles(line, legacy_line=None):
@@ -393,6 +428,134 @@ class SdkMatrix:
                          refreshed)
         record(self.consumer, "refresh", "yes")
 
+    # ---- the endpoint (--exec, --serve): each SDK's container provider
+
+    def exec_prefix(self):
+        """What runs the driver under --exec, for the sso-session profile."""
+        return [sys.executable, SCRIPT, "--exec", "--profile", "sess", "--"]
+
+    def namespace(self):
+        """A network namespace for the relative form (tests/netns.py), closed
+        at cleanup. Skips where none can be made, but fails under make
+        sdk-test (ACP_TEST_REQUIRE names sdk), which runs as root in CI."""
+        why = netns.missing()
+        if why:
+            if "sdk" in os.environ.get("ACP_TEST_REQUIRE", "").split(","):
+                self.fail("%s: make sdk-test needs the relative form (ACP_TEST_REQUIRE)" % why)
+            self.skipTest(why)
+        namespace = netns.Namespace()
+        self.addCleanup(namespace.close)
+        return namespace
+
+    def relative_form(self):
+        """(prefix, env) that run a driver in a new network namespace with the
+        forwarder pair serving 169.254.170.2 (tests/netns.py)."""
+        namespace = self.namespace()
+        forwarder = netns.Forwarder(self.sb, namespace, "--profile", "sess")
+        self.addCleanup(forwarder.close)
+        return namespace.argv([]), {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": forwarder.relative_uri}
+
+    def its_endpoint(self):
+        """(prefix, env, how): --exec for a consumer that reads the full URI,
+        else the relative form (its only way)."""
+        if self.consumer.full_uri:
+            return self.exec_prefix(), None, ""
+        return self.relative_form() + (" (relative form)",)
+
+    def issued_as(self, key):
+        """(index, credentials) of what the stand-in issued with this access key."""
+        found = [(i, c) for i, c in enumerate(self.standin.issued) if c["accessKeyId"] == key]
+        self.assertEqual(len(found), 1, "the stand-in issued %s once" % key)
+        return found[0]
+
+    def from_the_endpoint(self, got):
+        """Assert the consumer's container provider answered with credentials
+        the stand-in issued; notes on what else it showed (its expiry, its
+        messages on stderr)."""
+        self.assertTrue(got["ok"], got)
+        self.assertEqual(got["provider"], self.consumer.container, "its container provider answered: %s" % got)
+        _, issued = self.issued_as(got["accessKeyId"])
+        self.assertEqual((got["secretAccessKey"], got["sessionToken"]),
+                         (issued["secretAccessKey"], issued["sessionToken"]))
+        notes = []
+        if got["expiration"] is None:
+            notes.append("no expiry shown")
+        else:
+            early = issued["expiration"] // 1000 - acp.parse_time(got["expiration"]) // 1
+            self.assertGreaterEqual(early, 0, got)
+            if early:
+                notes.append("expiry shown %s early" % lead_text(early))
+        said = [line for line in got["stderr"].splitlines() if line.strip() and not line.startswith(acp.PROG + ":")]
+        if said:
+            notes.append("on stderr: %s" % clip_error(said[0]))
+        return notes
+
+    def test_exec(self):
+        self.sb.write_token("dev")
+        # AWS_PROFILE, as a user's shell may have it (--exec takes it out)
+        got = self.consumer.run(self.sb, "container", "-", prefix=self.exec_prefix(), env={"AWS_PROFILE": "app"})
+        if not self.consumer.full_uri:
+            self.assertFalse(got["ok"], "%s reads AWS_CONTAINER_CREDENTIALS_FULL_URI: set full_uri" % self.consumer.key)
+            record(self.consumer, "exec", "not supported: it reads only the relative URI (its error: %s)"
+                   % clip_error(got["error"]))
+            return
+        notes = self.from_the_endpoint(got)
+        record(self.consumer, "exec", "; ".join(["yes (`%s`)" % got["provider"]] + notes))
+
+    def test_the_relative_form_through_a_socket_forwarder(self):
+        self.sb.write_token("dev")
+        prefix, env = self.relative_form()
+        got = self.consumer.run(self.sb, "container", "-", prefix=prefix, env=env)
+        notes = self.from_the_endpoint(got)
+        record(self.consumer, "relative", "; ".join(["yes (`%s`)" % got["provider"]] + notes))
+
+    def test_a_long_running_process_gets_renewed_credentials(self):
+        # Role credentials that enter the SDK's refresh window RENEWAL_MARGIN
+        # seconds after they are issued; the driver asks its provider until
+        # the key changes, and the SDK decides when to fetch again.
+        self.sb.write_token("dev")
+        window = self.consumer.window
+        self.standin.role_ttl = window + RENEWAL_MARGIN
+        prefix, env, how = self.its_endpoint()
+        seconds = RENEWAL_MARGIN + 40
+        got = self.consumer.run(self.sb, "watch", "-", str(seconds), prefix=prefix, env=env, timeout=seconds + 60)
+        self.from_the_endpoint(got)
+        self.assertIsNotNone(got["renewed"], "the same key for %d s: %s" % (seconds, got))
+        first, issued = self.issued_as(got["accessKeyId"])
+        second, _ = self.issued_as(got["renewed"]["accessKeyId"])
+        self.assertLess(first, second, "newer credentials")
+        lead = issued["expiration"] / 1000 - got["changedAt"]
+        self.assertLess(abs(lead - window), 5, "it fetched again %.1f s before expiry, not %d s: its window is "
+                        "not Consumer.window" % (lead, window))
+        record(self.consumer, "renewed", "yes, %s before expiry%s" % (lead_text(window), how))
+
+    def test_a_default_profile_with_credentials_besides(self):
+        self.sb.write_token("dev")
+        self.sb.write_token(START_URL)
+        with open(self.sb.path(".aws", "config"), "a") as f:
+            f.write("[default]\ncredential_process = %s\n" % self.sb.credential_process_line("--profile", "legacy"))
+        self.ok(self.sb.call("--profile", "legacy"))  # [default] answers from the role cache, in a namespace too
+        prefix, env, how = self.its_endpoint()
+        got = self.consumer.run(self.sb, "container", "-", prefix=prefix, env=env)
+        if self.consumer.full_uri:
+            self.assertIn(acp.PROG + ": note: [default] has credentials", got["stderr"], "--exec says so")
+        if not got["ok"]:
+            record(self.consumer, "default", "fails (%s)" % clip_error(got["error"]))
+        elif got["provider"] == self.consumer.container:
+            self.from_the_endpoint(got)
+            record(self.consumer, "default", "the endpoint" + how)
+        else:
+            record(self.consumer, "default", "`[default]` (`%s`)%s" % (got["provider"], how))
+
+
+#: Seconds from the issue of role credentials to the SDK's refresh window.
+RENEWAL_MARGIN = 20
+
+
+def lead_text(seconds):
+    """A time before expiry, for a table cell: whole minutes, or seconds to the 5."""
+    return "%d min" % round(seconds / 60) if seconds >= 90 else "%d s" % (5 * round(seconds / 5))
+
 
 def clip_error(text):
     """An SDK's error message, short enough for a table cell."""
@@ -400,61 +563,14 @@ def clip_error(text):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def sdk_boto3(mode, profile, n="10"):
-    """boto3 in the SDK drivers' protocol (tests/sdk.js): a Session for the
-    profile and its credentials; "sso" is the same (botocore reads SSO
-    profiles itself, and honours AWS_ENDPOINT_URL_SSO*)."""
-    try:
-        import boto3
-        if mode == "time":
-            ms = []
-            for _ in range(int(n)):
-                started = time.perf_counter()
-                boto3.Session(profile_name=profile).get_credentials().get_frozen_credentials()
-                ms.append((time.perf_counter() - started) * 1000)
-            print(json.dumps({"ok": True, "ms": ms}))
-            return 0
-        creds = boto3.Session(profile_name=profile).get_credentials()
-        if creds is None:
-            raise RuntimeError("no credentials")
-        frozen = creds.get_frozen_credentials()
-        expiry = getattr(creds, "_expiry_time", None)
-        answer = {"ok": True, "provider": creds.method, "accessKeyId": frozen.access_key,
-                  "secretAccessKey": frozen.secret_key, "sessionToken": frozen.token,
-                  "expiration": expiry.isoformat() if expiry else None,
-                  "accountId": getattr(frozen, "account_id", None)}
-    except Exception as e:
-        answer = {"ok": False, "error": str(e), "name": type(e).__name__}
-    print(json.dumps(answer))
-    return 0
+def sdk_boto3(mode, profile, n=None):
+    """boto3 in the drivers' protocol (tests/sdk.py; test_script.py's sdk-boto3)."""
+    return sdk_py(["boto3", mode, profile] + ([n] if n else []))
 
 
-def sdk_awscli(mode, profile, n="10"):
-    """The AWS CLI v2 (Debian's) in the drivers' protocol: `aws configure
-    export-credentials`. It honours no AWS_ENDPOINT_URL_* variable, so every
-    HTTPS request it might make goes to a closed local proxy: it can only
-    answer from the role cache, or by running credential_process."""
-    env = dict(os.environ, HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="", AWS_EC2_METADATA_DISABLED="true")
-    if mode == "time":  # each lookup is a whole `aws` run
-        ms = []
-        for _ in range(int(n)):
-            started = time.perf_counter()
-            subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", profile], env=env,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            ms.append((time.perf_counter() - started) * 1000)
-        print(json.dumps({"ok": True, "ms": ms}))
-        return 0
-    p = subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", profile, "--format",
-                        "process"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode:
-        answer = {"ok": False, "error": p.stderr.decode(errors="replace").strip(), "name": "exit %d" % p.returncode}
-    else:
-        doc = json.loads(p.stdout.decode())
-        answer = {"ok": True, "provider": None, "accessKeyId": doc["AccessKeyId"],
-                  "secretAccessKey": doc["SecretAccessKey"], "sessionToken": doc.get("SessionToken"),
-                  "expiration": doc.get("Expiration"), "accountId": doc.get("AccountId")}
-    print(json.dumps(answer))
-    return 0
+def sdk_awscli(mode, profile, n=None):
+    """The AWS CLI v2 (Debian's) in the drivers' protocol (tests/sdk.py; test_script.py's sdk-awscli)."""
+    return sdk_py(["awscli", mode, profile] + ([n] if n else []))
 
 
 def fast_line(profile):
@@ -473,7 +589,10 @@ def sdk_bench(rounds=10, update=False):
     """Per consumer, the cost of one credential lookup on a cache hit: through
     the script (the plain line, the installed command, the fast line) next to
     the consumer's own SSO support, medians of `rounds` lookups measured
-    inside the consumer."""
+    inside the consumer; and, where the consumer reads the full URI, a lookup
+    through --exec's endpoint (a new provider each time, so the SDK fetches;
+    the endpoint answers from the same warm role cache), printed in a second
+    table with its ratio to the credential_process lookups."""
     import statistics
     standin = StandIn()
     sb = Sandbox(standin, config=None)
@@ -490,23 +609,38 @@ def sdk_bench(rounds=10, update=False):
         for profile in ("sess", "legacy"):  # the role cache, warm
             subprocess.run([sys.executable, SCRIPT, "--profile", profile], env=sb.environ(), check=True,
                            stdout=subprocess.DEVNULL)
-        rows = []
+        rows, endpoint_rows = [], []
         for c in CONSUMERS:
             if c.missing():
                 print("(%s: %s)" % (c.key, c.missing()))
                 continue
             own = "sess" if "sso-session" in c.native or "role cache" in c.native else "legacy"
-            cells = []
-            for profile in ("app", "app-installed", "app-fast", own):
-                got = c.run(sb, "time", profile, str(rounds), env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None})
+            medians = {}
+            runs = [(p, p, ()) for p in ("app", "app-installed", "app-fast", own)]
+            if c.full_uri:
+                runs.append(("endpoint", "-", (sys.executable, SCRIPT, "--exec", "--profile", "sess", "--")))
+            for name, profile, via in runs:
+                got = c.run(sb, "time", profile, str(rounds), env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None},
+                            prefix=via)
                 if not got.get("ok"):
-                    raise SystemExit("%s %s: %s" % (c.key, profile, got))
-                cells.append("%.0f ms" % statistics.median(got["ms"]))
-            rows.append("| %s | %s (%s) |" % (" | ".join([c.name] + cells[:-1]), cells[-1], {
-                "sess": "sso-session", "legacy": "legacy"}[own] + (", role cache" if c.key == "awscli" else "")))
+                    raise SystemExit("%s %s: %s" % (c.key, name, got))
+                medians[name] = statistics.median(got["ms"])
+            cells = ["%.0f ms" % medians[p] for p in ("app", "app-installed", "app-fast", own)]
+            kind = {"sess": "sso-session", "legacy": "legacy"}[own] + (", role cache" if c.key == "awscli" else "")
+            rows.append("| %s | %s (%s) |" % (" | ".join([c.name] + cells[:-1]), cells[-1], kind))
+            if c.full_uri:
+                endpoint = medians["endpoint"]
+                fastest = min(medians[p] for p in ("app", "app-installed", "app-fast"))
+                endpoint_rows.append("| %s | %s (%s) | %.2f | %.2f |" % (
+                    " | ".join([c.name, "%.1f ms" % endpoint] + cells[:-1]), cells[-1], kind,
+                    endpoint / medians["app"], endpoint / fastest))
         table = ("| consumer | plain line | installed command | fast line | its own SSO |\n"
                  "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
         print(table)
+        print("Through --exec's endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), a new provider per lookup, next to "
+              "the credential_process lookups above (target: the endpoint at most half of one):\n")
+        print("| consumer | endpoint | plain line | installed command | fast line | its own SSO | endpoint / plain "
+              "line | endpoint / fastest line |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(endpoint_rows) + "\n")
         if update:
             with open(os.path.join(HERE, "README.md")) as f:
                 readme = f.read()

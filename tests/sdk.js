@@ -3,8 +3,9 @@
 // v3 (@aws-sdk/credential-providers, @aws-sdk/client-sts) and v2 (aws-sdk),
 // found through NODE_PATH.
 //
-//   node tests/sdk.js v3|v2 <mode> <profile> [n]
+//   node tests/sdk.js v3|v2 <mode> <profile> [n | seconds]
 //
+//   profile  a profile name, or - for none (the default chain, as under --exec)
 //   chain    what an application gets by default for the profile.
 //            v3: new STSClient({profile}).config.credentials(), the client's
 //            default chain (@aws-sdk/credential-provider-node).
@@ -18,12 +19,21 @@
 //   sso      v3 fromSSO({profile});     v2 new AWS.SsoCredentials({profile})
 //   time     "chain" n times (default 10), a new client/config and provider
 //            each time (v2: the parsed-file cache cleared too)
+//   container "chain" with no profile (v2: no AWS_PROFILE), as under --exec:
+//            the container provider (v3 fromHttp, v2 ECSCredentials) answers
+//   watch    "container", then the same provider asked again every half
+//            second, as an application's requests ask it (v3: the client's
+//            config.credentials(); v2: AWS.config.getCredentials()), the SDK
+//            deciding when to refresh, until the access key changes or
+//            `seconds` (default 60) pass
 //
 // One JSON line on stdout, exit code 0 whatever happened:
 //   {"ok": true, "provider": ..., "accessKeyId": ..., "secretAccessKey": ...,
 //    "sessionToken": ..., "expiration": ISO 8601 or null, "accountId": ... or null}
 //   {"ok": false, "error": <err.message as the SDK surfaces it>, "name": <err.name>}
 //   {"ok": true, "ms": [...]}                                          (time)
+//   watch: the first answer plus "renewed" (the second credentials, or
+//   null), "changedAt" (epoch seconds when the new key was first seen), "asks"
 // provider: v3 the from* function named by the credentials' $source
 // features (fromProcess, fromSSO, ...); v2 the credentials' class name.
 //
@@ -32,8 +42,11 @@
 // SSO portal, SSO OIDC and STS clients are pointed at SDK_TEST_ENDPOINT in
 // code, in every mode (a closed loopback port when it is unset). The instance
 // metadata service, last in both chains, is disabled, and any connection to a
-// host other than loopback fails before it is made.
+// host other than loopback fails before it is made (169.254.170.2 is let
+// through only in a network namespace whose one interface is lo, as
+// tests/netns.py makes).
 
+const fs = require("fs");
 const net = require("net");
 
 const realStdoutWrite = process.stdout.write.bind(process.stdout);
@@ -60,11 +73,25 @@ process.on("uncaughtException", (err) => emit(failure(err)));
 process.on("unhandledRejection", (err) => emit(failure(err)));
 process.on("exit", () => { process.exitCode = 0; });
 
+// Whether this process's network namespace has no interface but lo (as the
+// one tests/netns.py makes, 169.254.170.2 on its loopback): nothing sent from
+// it can leave.
+function loopbackAlone() {
+  try {
+    const names = fs.readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)
+      .filter((line) => line.trim()).map((line) => line.split(":")[0].trim());
+    return names.length === 1 && names[0] === "lo";
+  } catch (err) {
+    return false;
+  }
+}
+const ECS_ALLOWED = loopbackAlone();
+
 // Loopback only: every TCP/TLS connection the SDKs make goes through here.
 function isLoopback(host) {
   host = String(host || "localhost").replace(/^\[|\]$/g, "").toLowerCase();
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) ||
-    /^::ffff:127\.\d+\.\d+\.\d+$/.test(host);
+    /^::ffff:127\.\d+\.\d+\.\d+$/.test(host) || (ECS_ALLOWED && host === "169.254.170.2");
 }
 const realConnect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function connect(...args) {
@@ -87,8 +114,8 @@ net.Socket.prototype.connect = function connect(...args) {
 };
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 
-const USAGE = "usage: node tests/sdk.js v3|v2 chain|ini|process|sso|time <profile> [n]";
-const MODES = ["chain", "ini", "process", "sso", "time"];
+const USAGE = "usage: node tests/sdk.js v3|v2 chain|ini|process|sso|time|container|watch <profile>|- [n|seconds]";
+const MODES = ["chain", "ini", "process", "sso", "time", "container", "watch"];
 
 function iso(value) {
   if (value === undefined || value === null) return null;
@@ -133,12 +160,32 @@ function v3ProviderName(creds) {
   return hit ? hit[1] : null;
 }
 
+// The same credentials provider asked every half second until the key changes.
+async function watch(get, name, seconds) {
+  const first = await get();
+  const answer = Object.assign(describe(name(first), first), { renewed: null, changedAt: null, asks: 1 });
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    answer.asks += 1;
+    const creds = await get();
+    if (creds.accessKeyId !== answer.accessKeyId) {
+      answer.changedAt = Date.now() / 1000;
+      answer.renewed = describe(name(creds), creds);
+      break;
+    }
+  }
+  return answer;
+}
+
 async function v3(mode, profile, n) {
   const { STSClient } = require("@aws-sdk/client-sts");
   const { fromIni, fromProcess, fromSSO } = require("@aws-sdk/credential-providers");
-  const chain = () => new STSClient({ profile }).config.credentials();
+  const options = profile === "-" || mode === "container" || mode === "watch" ? {} : { profile };
+  const chain = () => new STSClient(options).config.credentials();
   const resolve = {
     chain,
+    container: chain,
     ini: () => fromIni({ profile })(),
     process: () => fromProcess({ profile })(),
     sso: () => fromSSO({ profile })(),
@@ -152,6 +199,10 @@ async function v3(mode, profile, n) {
     }
     return { ok: true, ms };
   }
+  if (mode === "watch") {
+    const client = new STSClient(options);
+    return watch(() => client.config.credentials(), v3ProviderName, n);
+  }
   const creds = await resolve[mode]();
   return describe(v3ProviderName(creds), creds);
 }
@@ -159,7 +210,7 @@ async function v3(mode, profile, n) {
 // ---- v2
 
 function v2Load(mode, profile) {
-  if (mode === "chain" || mode === "time") process.env.AWS_PROFILE = profile;
+  if ((mode === "chain" || mode === "time") && profile !== "-") process.env.AWS_PROFILE = profile;
   process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
   const AWS = require("aws-sdk");
   const endpoint = process.env.SDK_TEST_ENDPOINT || "http://127.0.0.1:9";
@@ -196,7 +247,8 @@ async function v2(mode, profile, n) {
     }
     return { ok: true, ms };
   }
-  const creds = mode === "chain" ? await v2Chain(AWS.config) : await v2Get(make[mode]());
+  if (mode === "watch") return watch(() => v2Chain(AWS.config), (creds) => creds.constructor.name, n);
+  const creds = mode === "chain" || mode === "container" ? await v2Chain(AWS.config) : await v2Get(make[mode]());
   return describe(creds.constructor.name, creds);
 }
 
@@ -205,7 +257,7 @@ async function main(argv) {
   if (!["v3", "v2"].includes(sdk) || !MODES.includes(mode) || !profile || argv.length > 4) {
     return { ok: false, error: USAGE, name: "UsageError" };
   }
-  let n = 10;
+  let n = mode === "watch" ? 60 : 10;
   if (count !== undefined) {
     n = Number(count);
     if (!Number.isInteger(n) || n < 1) return { ok: false, error: USAGE, name: "UsageError" };
