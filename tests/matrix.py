@@ -16,6 +16,7 @@ consumer, and an endpoint lookup next to it.
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -135,6 +136,7 @@ ENDPOINT_COLUMNS = [
     ("relative", "`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (169.254.170.2:80) through a socket forwarder"),
     ("renewed", "a long-running process gets new credentials, without a restart"),
     ("default", "a `[default]` profile with credentials besides: it uses"),
+    ("gone", "the script's message when the login is gone (`--serve`)"),
 ]
 
 
@@ -546,6 +548,52 @@ class SdkMatrix:
             record(self.consumer, "default", "the endpoint" + how)
         else:
             record(self.consumer, "default", "`[default]` (`%s`)%s" % (got["provider"], how))
+
+    def test_the_scripts_message_through_the_endpoint(self):
+        # --serve's lines in the consumer's environment (or the relative form,
+        # for Ruby), then the login and the role cache gone: the endpoint
+        # answers 401 with {"Code", "Message"}; where does the user see it?
+        self.sb.write_token("dev")
+        if self.consumer.full_uri:
+            serve = subprocess.Popen([sys.executable, SCRIPT, "--serve", "--profile", "sess"], env=self.sb.environ(),
+                                     cwd=self.sb.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+            self.addCleanup(netns.Forwarder.stop, serve)
+            prefix, env, how = (), {}, ""
+            while "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in env:
+                line = serve.stdout.readline().decode()
+                if not line.startswith("export AWS_CONTAINER_"):
+                    self.fail("--serve said %r, then %r" % (line, netns.Forwarder.stop(serve)))
+                name, value = line[len("export "):].split("=", 1)
+                env[name] = shlex.split(value)[0]
+        else:
+            prefix, env, how = self.its_endpoint()
+        os.remove(self.sb.token_path("dev"))
+        shutil.rmtree(self.sb.path(".aws", "cli", "cache"))
+        if self.consumer.full_uri:  # what the endpoint answers, as an SDK asks
+            import http.client
+            import urllib.error
+            import urllib.request
+            request = urllib.request.Request(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], headers={
+                "Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+            try:
+                urllib.request.urlopen(request, timeout=10)
+                self.fail("the endpoint answered 200 without a login")
+            except urllib.error.HTTPError as e:
+                self.assertIn(e.code, (401, 403), "LoginRequired")
+            except (http.client.HTTPException, OSError) as e:
+                record(self.consumer, "gone", "no answer from the endpoint (%s)" % clip_error(e))
+                return
+        got = self.consumer.run(self.sb, "container", "-", prefix=prefix, env=env)
+        self.assertFalse(got["ok"], got)
+        message = acp.PROG + ": not logged in"
+        if message in got["error"]:
+            where = "in the SDK's error"
+        elif message in got["stderr"]:
+            where = "on stderr"
+        else:
+            where = "not shown (the SDK's error: %s)" % clip_error(got["error"])
+        record(self.consumer, "gone", where + how)
 
 
 #: Seconds from the issue of role credentials to the SDK's refresh window.
