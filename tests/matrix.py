@@ -630,6 +630,9 @@ def fast_line(profile):
             .replace("--profile my-sso", "--profile %s" % profile))
 
 
+#: The drivers with a bench mode: the endpoint and credential_process lookups in one process.
+BENCH_IN_ONE_PROCESS = ("boto3", "js3")
+
 README_FIGURES = ("<!-- sdk-figures: made by make sdk-bench; do not edit by hand -->\n", "<!-- /sdk-figures -->\n")
 
 
@@ -658,37 +661,54 @@ def sdk_bench(rounds=10, update=False):
             subprocess.run([sys.executable, SCRIPT, "--profile", profile], env=sb.environ(), check=True,
                            stdout=subprocess.DEVNULL)
         rows, endpoint_rows = [], []
+        under_exec = (sys.executable, SCRIPT, "--exec", "--profile", "sess", "--")
         for c in CONSUMERS:
             if c.missing():
                 print("(%s: %s)" % (c.key, c.missing()))
                 continue
             own = "sess" if "sso-session" in c.native or "role cache" in c.native else "legacy"
+            lines = ("app", "app-installed", "app-fast")
             medians = {}
-            runs = [(p, p, ()) for p in ("app", "app-installed", "app-fast", own)]
-            if c.full_uri:
-                runs.append(("endpoint", "-", (sys.executable, SCRIPT, "--exec", "--profile", "sess", "--")))
-            for name, profile, via in runs:
-                got = c.run(sb, "time", profile, str(rounds), env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None},
-                            prefix=via)
+            for profile in lines + (own,):
+                got = c.run(sb, "time", profile, str(rounds), env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None})
                 if not got.get("ok"):
-                    raise SystemExit("%s %s: %s" % (c.key, name, got))
-                medians[name] = statistics.median(got["ms"])
-            cells = ["%.0f ms" % medians[p] for p in ("app", "app-installed", "app-fast", own)]
+                    raise SystemExit("%s %s: %s" % (c.key, profile, got))
+                medians[profile] = statistics.median(got["ms"])
             kind = {"sess": "sso-session", "legacy": "legacy"}[own] + (", role cache" if c.key == "awscli" else "")
-            rows.append("| %s | %s (%s) |" % (" | ".join([c.name] + cells[:-1]), cells[-1], kind))
-            if c.full_uri:
-                endpoint = medians["endpoint"]
-                fastest = min(medians[p] for p in ("app", "app-installed", "app-fast"))
-                endpoint_rows.append("| %s | %s (%s) | %.2f | %.2f |" % (
-                    " | ".join([c.name, "%.1f ms" % endpoint] + cells[:-1]), cells[-1], kind,
-                    endpoint / medians["app"], endpoint / fastest))
+            rows.append("| %s | %s (%s) |" % (" | ".join([c.name] + ["%.0f ms" % medians[p] for p in lines]),
+                                             "%.0f ms" % medians[own], kind))
+            if not c.full_uri:
+                continue
+            # The endpoint: under --exec, the default chain with no profile
+            # (a new provider each lookup); next to the same lookups as above,
+            # in the same process and interleaved where the driver can.
+            names = ("-",) + lines + (own,)
+            if c.key in BENCH_IN_ONE_PROCESS:
+                got = c.run(sb, "bench", ",".join(names), str(2 * rounds), prefix=under_exec,
+                            env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None})
+                if not got.get("ok"):
+                    raise SystemExit("%s bench: %s" % (c.key, got))
+                measured = {name: statistics.median(got["ms"][name]) for name in names}
+                how = "one process, interleaved, %d each" % (2 * rounds)
+            else:
+                got = c.run(sb, "time", "-", str(rounds), prefix=under_exec,
+                            env={"AWS_SSO_CREDENTIAL_PROCESS_DEBUG": None})
+                if not got.get("ok"):
+                    raise SystemExit("%s endpoint: %s" % (c.key, got))
+                measured = dict(medians, **{"-": statistics.median(got["ms"])})
+                how = "a run per column, %d each" % rounds
+            endpoint_rows.append("| %s | %.1f ms | %s | %s (%s) | %.2f | %.2f | %s |" % (
+                c.name, measured["-"], " | ".join("%.1f ms" % measured[p] for p in lines), "%.1f ms" % measured[own],
+                kind, measured["-"] / measured["app"], measured["-"] / min(measured[p] for p in lines), how))
         table = ("| consumer | plain line | installed command | fast line | its own SSO |\n"
                  "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
         print(table)
-        print("Through --exec's endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), a new provider per lookup, next to "
-              "the credential_process lookups above (target: the endpoint at most half of one):\n")
+        print("A lookup through --exec's endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI, the default chain with a new "
+              "provider each time) next to credential_process lookups and the SDK's own SSO (target: the endpoint at "
+              "most half a credential_process lookup):\n")
         print("| consumer | endpoint | plain line | installed command | fast line | its own SSO | endpoint / plain "
-              "line | endpoint / fastest line |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(endpoint_rows) + "\n")
+              "line | endpoint / fastest line | measured |\n|---|---|---|---|---|---|---|---|---|\n"
+              + "\n".join(endpoint_rows) + "\n")
         if update:
             with open(os.path.join(HERE, "README.md")) as f:
                 readme = f.read()

@@ -19,6 +19,9 @@
 //   sso      v3 fromSSO({profile});     v2 new AWS.SsoCredentials({profile})
 //   time     "chain" n times (default 10), a new client/config and provider
 //            each time (v2: the parsed-file cache cleared too)
+//   bench    v3: "time" for each of the comma-separated profiles (- for none),
+//            in one process, interleaved round by round: {"ok": true, "ms":
+//            {profile: [...]}}
 //   container "chain" with no profile (v2: no AWS_PROFILE), as under --exec:
 //            the container provider (v3 fromHttp, v2 ECSCredentials) answers
 //   watch    "container", then the same provider asked again every half
@@ -114,8 +117,8 @@ net.Socket.prototype.connect = function connect(...args) {
 };
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 
-const USAGE = "usage: node tests/sdk.js v3|v2 chain|ini|process|sso|time|container|watch <profile>|- [n|seconds]";
-const MODES = ["chain", "ini", "process", "sso", "time", "container", "watch"];
+const USAGE = "usage: node tests/sdk.js v3|v2 chain|ini|process|sso|time|bench|container|watch <profile>|- [n|seconds]";
+const MODES = ["chain", "ini", "process", "sso", "time", "bench", "container", "watch"];
 
 function iso(value) {
   if (value === undefined || value === null) return null;
@@ -178,6 +181,19 @@ async function watch(get, name, seconds) {
   return answer;
 }
 
+// Lookups for each profile, one new client or config each, round by round.
+async function interleaved(names, n, lookup) {
+  const ms = Object.fromEntries(names.map((name) => [name, []]));
+  for (let i = 0; i < n; i++) {
+    for (const name of names) {
+      const started = process.hrtime.bigint();
+      describe(null, await lookup(name));
+      ms[name].push(elapsed(started));
+    }
+  }
+  return { ok: true, ms };
+}
+
 async function v3(mode, profile, n) {
   const { STSClient } = require("@aws-sdk/client-sts");
   const { fromIni, fromProcess, fromSSO } = require("@aws-sdk/credential-providers");
@@ -198,6 +214,10 @@ async function v3(mode, profile, n) {
       ms.push(elapsed(started));
     }
     return { ok: true, ms };
+  }
+  if (mode === "bench") {
+    return interleaved(profile.split(","), n, (name) => new STSClient(name === "-" ? {} : { profile: name })
+      .config.credentials());
   }
   if (mode === "watch") {
     const client = new STSClient(options);
@@ -231,6 +251,7 @@ function v2Chain(config) {
 }
 
 async function v2(mode, profile, n) {
+  if (mode === "bench") throw new Error("sdk.js: bench is for v3 only (v2 reads AWS_PROFILE once)");
   const AWS = v2Load(mode, profile);
   const make = {
     ini: () => new AWS.SharedIniFileCredentials({ profile }),

@@ -18,6 +18,9 @@ way in the script or the suite never breaks a driver run):
   time       "chain" n times (default 10), timed one by one: boto3 a new
              Session each time (so a new provider, which fetches again); the
              AWS CLI a whole `aws` run each time
+  bench      "time" for each of the comma-separated profiles (- for none), in
+             one process, interleaved round by round: {"ok": true, "ms":
+             {profile: [...]}}
   watch      "container", then the same credentials object asked again every
              half second, as an application's requests ask it (the SDK
              decides when to refresh), until the access key changes or
@@ -108,17 +111,25 @@ def watch(creds, provider, seconds):
 
 def boto3_driver(mode, profile, n):
     import boto3
-    name = None if profile == "-" else profile
+
+    def lookup(name):
+        started = time.perf_counter()
+        creds = boto3.Session(profile_name=None if name == "-" else name).get_credentials()
+        if creds is None:
+            raise RuntimeError("no credentials")
+        creds.get_frozen_credentials()
+        return (time.perf_counter() - started) * 1000
+
     if mode == "time":
-        ms = []
+        return {"ok": True, "ms": [lookup(profile) for _ in range(int(n or 10))]}
+    if mode == "bench":
+        names = profile.split(",")
+        ms = {name: [] for name in names}
         for _ in range(int(n or 10)):
-            started = time.perf_counter()
-            creds = boto3.Session(profile_name=name).get_credentials()
-            if creds is None:
-                raise RuntimeError("no credentials")
-            creds.get_frozen_credentials()
-            ms.append((time.perf_counter() - started) * 1000)
+            for name in names:
+                ms[name].append(lookup(name))
         return {"ok": True, "ms": ms}
+    name = None if profile == "-" else profile
     if mode in ("container", "watch"):
         name = None
     creds = boto3.Session(profile_name=name).get_credentials()
@@ -173,7 +184,7 @@ def awscli_driver(mode, profile, n):
 
 
 DRIVERS = {"boto3": boto3_driver, "awscli": awscli_driver, "awscli-session": awscli_session_driver}
-MODES = ("chain", "sso", "container", "time", "watch")
+MODES = ("chain", "sso", "container", "time", "bench", "watch")
 
 
 def main(argv):
