@@ -80,6 +80,18 @@ def missing():
     return None
 
 
+def stop(proc):
+    """Stop a --serve (SIGTERM); (its exit status, what it wrote on stderr)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return proc.returncode, err.decode(errors="replace")
+
+
 class Forwarder:
     """The forwarder pair: --serve --socket on the host (its SSO login here),
     --serve --upstream in the namespace on 169.254.170.2:80; `relative_uri`
@@ -100,8 +112,7 @@ class Forwarder:
                                                     "unix:" + self.socket, "--bind", ECS_ADDRESS]))
             line = inner.stdout.readline().decode()
             if not line.startswith("export AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="):
-                inner.stdout.close()
-                raise AssertionError("--serve --bind %s said %r, then %r" % (ECS_ADDRESS, line, self.stop(inner)))
+                raise AssertionError("--serve --bind %s said %r, then %r" % (ECS_ADDRESS, line, stop(inner)))
             self.relative_uri = shlex.split(line.split("=", 1)[1])[0]
         except BaseException:
             self.close()
@@ -113,20 +124,8 @@ class Forwarder:
         self.procs.append(proc)
         return proc
 
-    @staticmethod
-    def stop(proc):
-        """SIGTERM, then what it wrote on stderr (and its exit status)."""
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-        return proc.returncode, err.decode(errors="replace")
-
     def close(self):
         """Stop both servers; what each said, inner first."""
-        said = [self.stop(p) for p in reversed(self.procs)]
+        said = [stop(p) for p in reversed(self.procs)]
         shutil.rmtree(self.dir, ignore_errors=True)
         return said
