@@ -72,10 +72,11 @@ Modes (each takes the settings above):
   --exec -- CMD [ARGS]  run CMD with fresh credentials for as long as it runs:
                         a private endpoint on 127.0.0.1 that every SDK reads
                         (AWS_CONTAINER_CREDENTIALS_FULL_URI with
-                        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE and
                         AWS_CONTAINER_AUTHORIZATION_TOKEN); AWS_PROFILE,
                         AWS_DEFAULT_PROFILE, the key variables (and
-                        AWS_SECURITY_TOKEN) are taken out of its environment;
+                        AWS_SECURITY_TOKEN), another endpoint's variables
+                        (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE...) are taken
+                        out of its environment;
                         AWS_REGION and AWS_DEFAULT_REGION come from the
                         profile's region. Exit status: CMD's. Not inside
                         another --exec (AWS_SSO_CREDENTIAL_PROCESS_EXEC set)
@@ -298,10 +299,11 @@ DEVICE_INTERVAL, DEVICE_INTERVAL_MIN, DEVICE_INTERVAL_MAX = 5, 1, 60
 #: every connection must deliver its request's head, at most
 #: SERVER_HEAD_LIMIT bytes, within SERVER_CONNECTION_SECONDS (an idle
 #: pre-connect or a byte-a-second drip holds only itself); beyond
-#: SERVER_MAX_CONNECTIONS open at once, a new one pushes out the oldest (so
-#: idle clients can never crowd out a browser or an SDK).
+#: SERVER_MAX_CONNECTIONS open at once, a new one pushes out the oldest that
+#: has not sent its request yet (so idle clients can never crowd out a
+#: browser or an SDK, nor cut one that is being answered).
 SERVER_CONNECTION_SECONDS = 5.0
-SERVER_MAX_CONNECTIONS = 32
+SERVER_MAX_CONNECTIONS = 64
 SERVER_HEAD_LIMIT = 16384
 
 #: Browsers that would take over the terminal the SDK is running in.
@@ -2035,7 +2037,8 @@ def error_message(body):
 # --------------------------------------------------------------------------
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed",
             421: "Misdirected Request", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -2058,11 +2061,14 @@ def read_request(conn):
         if not chunk:
             return None
         data += chunk
-    lines = data.decode("latin-1").replace("\r\n", "\n").split("\n")
+    head = data.replace(b"\r\n", b"\n").partition(b"\n\n")[0]
+    if len(head) > SERVER_HEAD_LIMIT:
+        return None
+    lines = head.decode("latin-1").split("\n")
     parts, headers = lines[0].split(), {}
-    for line in lines[1:lines.index("")]:
+    for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not name.strip() or name != name.strip():
+        if not colon or not name or any(c.isspace() or not c.isprintable() for c in name):
             return "", "", {}
         name = name.lower()
         headers[name] = None if name in headers else value.strip()
@@ -2076,7 +2082,7 @@ class Server:
     every connection gets a thread, its request (read_request), one answer
     from respond(method, target, headers) -> (status, content type, body
     bytes), and is closed. Beyond SERVER_MAX_CONNECTIONS open at once, the
-    oldest is cut. An exception in respond costs its connection a 500 and
+    oldest that is still sending its request is cut. An exception in respond costs its connection a 500 and
     a line in the debug log, never a traceback on the terminal.
 
     socketserver accepts, threads and shuts down; http.server's request
@@ -2088,7 +2094,7 @@ class Server:
         import socketserver
         import threading
         self.respond, self.log = respond, log
-        self._lock, self._open = threading.Lock(), []
+        self._lock, self._open, self._reading = threading.Lock(), [], set()
         outer = self
 
         class Base(socketserver.ThreadingMixIn,
@@ -2120,7 +2126,11 @@ class Server:
         import socket
         with self._lock:
             self._open.append(conn)
-            oldest = self._open.pop(0) if len(self._open) > SERVER_MAX_CONNECTIONS else None
+            self._reading.add(conn)
+            oldest = None
+            if len(self._open) > SERVER_MAX_CONNECTIONS:
+                oldest = next((c for c in self._open if c in self._reading), self._open[0])
+                self._open.remove(oldest)
         if oldest is not None:
             try:
                 oldest.shutdown(socket.SHUT_RDWR)  # ends the read its thread is blocked in
@@ -2129,11 +2139,14 @@ class Server:
 
     def _untrack(self, conn):
         with self._lock:
+            self._reading.discard(conn)
             if conn in self._open:
                 self._open.remove(conn)
 
     def _serve(self, conn):
         request = read_request(conn)
+        with self._lock:
+            self._reading.discard(conn)
         if request is None:
             return
         if not request[0]:
@@ -2145,7 +2158,8 @@ class Server:
                 self.log("answering %s %s failed: %r", request[0], request[1].partition("?")[0], e)
                 status, kind, body = 500, "text/plain", b"Internal error.\n"
         conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\n"
-                     b"Connection: close\r\n\r\n%s" % (status, _REASONS[status].encode(), kind.encode(), len(body),
+                     b"Connection: close\r\n\r\n%s" % (status, _REASONS.get(status, "Error").encode(), kind.encode(),
+                                                         len(body),
                                                          body))
 
     def handle(self, timeout):
@@ -2336,6 +2350,7 @@ class Context:
         self.release = release or release_standard_streams
         self._caller = self.parent()
         self.caller_gone = self.logging_in = self.debug = False
+        self.attended = False  # stderr is read by a person (--login, --serve): a login prompt there is seen
         self.watching = True  # an endpoint serves no caller: it turns this off
 
     def configure(self, opts, need_role=True):
@@ -2628,7 +2643,7 @@ class Prompt:
     def __init__(self, ctx):
         self._ctx = ctx
         self._tty = open_terminal_to_write(ctx.open_terminal)
-        self.visible = self._tty is not None or _isatty(ctx.stderr)
+        self.visible = self._tty is not None or _isatty(ctx.stderr) or ctx.attended
         ctx.log("login prompt goes to %s", "the terminal" if self._tty else "stderr")
 
     def say(self, text):
@@ -3540,6 +3555,7 @@ def run_login(ctx, opts):
     if opts.get("interactive") is False:
         raise ConfigError("--login logs in: it cannot be --noninteractive")
     cfg = ctx.configure(opts, need_role=False)
+    ctx.attended = True  # the person who asked for a login reads stderr, whatever it is
     token = obtain_token(ctx, NEW if cfg.force_refresh else FRESH)
     if token.unsaved:
         raise ConfigError("%s (%s), but the token cannot be saved in %s: %s; check that directory's owner "
@@ -4060,25 +4076,30 @@ class BackgroundLogin:
     """--interactive behind an endpoint: a login the SDK cannot wait for
     (it gives up after 1-5 s), run once in a thread of its own, its prompt on
     the terminal (or stderr) of the process that serves; requests meanwhile
-    are answered at once, saying so."""
+    are answered at once, saying so. A login that failed is not tried again
+    for a minute: requests meanwhile get its error."""
 
     def __init__(self, ctx):
         import threading
-        self.ctx, self._lock, self.running = ctx, threading.Lock(), False
+        self.ctx, self._lock, self.running, self.failed = ctx, threading.Lock(), False, None
 
     def start(self):
+        """Start the login, unless it runs or failed less than a minute ago
+        (then: that failure, an Error)."""
         import threading
         with self._lock:
-            if self.running:
-                return False
-            self.running = True
-        threading.Thread(target=self._run, daemon=True).start()
-        return True
+            if self.failed is not None and self.ctx.now() - self.failed[0] < REFRESH_RETRY_SECONDS:
+                return self.failed[1]
+            if not self.running:
+                self.running, self.failed = True, None
+                threading.Thread(target=self._run, daemon=True).start()
+        return None
 
     def _run(self):
         try:
             obtain_token(self.ctx, FRESH)
         except Error as e:
+            self.failed = (self.ctx.now(), e)
             say(self.ctx, "the login for the credentials endpoint failed: %s" % self.ctx.log.public(e))
         finally:
             self.running = False
@@ -4097,12 +4118,15 @@ def local_source(ctx, interactive):
         login = BackgroundLogin(login_ctx)
 
     def fetch():
+        ctx.started = ctx.now()  # failures other processes met replay only during this fetch
         try:
             return endpoint_document(get_credentials(ctx), ctx.cfg.account_id)
         except LoginRequired as e:
             if login is None:
                 raise
-            login.start()
+            failed = login.start()
+            if failed is not None:
+                raise failed
             raise LoginRequired("%s; logging in now on the terminal where %s runs: retry in a moment"
                                 % (str(e).split(". Run:")[0], PROG))
     return fetch
@@ -4198,39 +4222,16 @@ def _default_profile_note(ctx):
                      "the endpoint; move them to a named profile\n" % (PROG, "; ".join(found)))
 
 
-def _token_file(token):
-    """A 0600 file holding the token, in a new 0700 directory; its path."""
-    import os
-    import tempfile
-    directory = tempfile.mkdtemp(prefix="aws-sso-credential-process-")
-    path = os.path.join(directory, "token")
-    fd = open_private(path, os.O_WRONLY)
-    try:
-        os.write(fd, token.encode())
-    finally:
-        os.close(fd)
-    return path
-
-
-def _remove_token_file(path):
-    import os
-    for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
-        try:
-            remove(target)
-        except OSError:
-            pass
-
-
-def endpoint_variables(endpoint, token_file):
+def endpoint_variables(endpoint):
     """The variables that point an SDK at the endpoint: the full URI and the
-    token (as a file, which most SDKs read, and as the variable, which the
-    AWS CLI 2.9 and the Go SDKs before 2024 read), or, on 169.254.170.2, the
-    relative URI every SDK reads."""
+    token, or, on 169.254.170.2, the relative URI every SDK reads. The token
+    goes in AWS_CONTAINER_AUTHORIZATION_TOKEN, not a file: every SDK
+    measured reads the variable, the AWS CLI 2.9 and Debian's Go SDKs read
+    nothing else, and JS SDK v3 warns on stderr at every fetch when both are
+    set."""
     if not endpoint.need_token:
         return [("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", endpoint.path)]
-    return [("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url), ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                                                                   token_file),
-            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", endpoint.token)]
+    return [("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url), ("AWS_CONTAINER_AUTHORIZATION_TOKEN", endpoint.token)]
 
 
 def _serve_until_stopped(endpoint, stop):
@@ -4264,7 +4265,7 @@ def run_serve(ctx, opts):
     SIGTERM: exit 0), after printing the lines that point an SDK at it."""
     import os
     import _signal
-    ctx.watching = False
+    ctx.watching, ctx.attended = False, True  # in the foreground: its stderr is the user's
     source = _endpoint_source(ctx, opts)
     socket_path = opts.get("socket")
     address = (opts.get("bind", "127.0.0.1"), int(opts.get("port", 80 if opts.get("bind") == ECS_ADDRESS else 0)))
@@ -4272,7 +4273,6 @@ def run_serve(ctx, opts):
         endpoint = Endpoint(ctx, source, address, socket_path and _socket_path(socket_path))
     except OSError as e:
         raise ConfigError("cannot serve on %s: %s" % (socket_path or "%s port %d" % address, one_line(e)))
-    token_file = None if not endpoint.need_token else _token_file(endpoint.token)
     stopped = []
     try:
         _signal.signal(_signal.SIGTERM, lambda *a: stopped.append(True))
@@ -4281,26 +4281,24 @@ def run_serve(ctx, opts):
             say(ctx, "serving credentials on %s; where it is mounted, run: %s --exec --upstream unix:PATH -- "
                      "COMMAND" % (endpoint.server.address, LAUNCHER))
         else:
-            ctx.output(shell_lines(endpoint_variables(endpoint, token_file), opts.get("format", "env")), "lines")
+            ctx.output(shell_lines(endpoint_variables(endpoint), opts.get("format", "env")), "lines")
             say(ctx, "serving credentials at %s until interrupted" % endpoint.url.replace(endpoint.path, "/..."))
         try:
             _serve_until_stopped(endpoint, lambda: stopped)
         except KeyboardInterrupt:
             pass
     finally:
-        if token_file:
-            _remove_token_file(token_file)
         if endpoint.unix:
             _remove(endpoint.server.address, [])
     return 0
 
 
-def _exec_environment(ctx, endpoint, token_file):
+def _exec_environment(ctx, endpoint):
     """The command's environment: the endpoint's variables in, whatever an
     SDK would prefer to them out (EXEC_UNSET), the profile's region where the
     environment names none (the endpoint carries no region)."""
     env = {k: v for k, v in ctx.environ.items() if k not in EXEC_UNSET}
-    env.update(endpoint_variables(endpoint, token_file))
+    env.update(endpoint_variables(endpoint))
     env[EXEC_MARKER] = endpoint.host
     region = ctx.cfg.profile_section.get("region") if ctx.cfg.profile_section else None
     if region and not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
@@ -4343,20 +4341,18 @@ def process_gone(pid):
     return False  # pragma: no cover
 
 
-def _serve_while(endpoint, pid, token_file):
+def _serve_while(endpoint, pid):
     """The endpoint's process, forked off before the command is exec'd in
     its place: in a process group of its own (the terminal's Ctrl-C and
     Ctrl-Z go to the command alone), holding none of the command's standard
     streams (a pipeline, or a caller reading its output, ends when the
-    command does), serving until the command's process ends, then removing
-    the token file."""
+    command does), serving until the command's process ends."""
     import os
     try:
         os.setpgid(0, 0)
         release_standard_streams()
         _serve_until_stopped(endpoint, lambda: process_gone(pid))
     finally:
-        _remove_token_file(token_file)
         os._exit(0)
 
 
@@ -4374,15 +4370,10 @@ def run_exec(ctx, opts):
     ctx.watching = False
     source = _endpoint_source(ctx, opts)
     endpoint = Endpoint(ctx, source)
-    token_file = _token_file(endpoint.token)
-    try:
-        env = _exec_environment(ctx, endpoint, token_file)
-        program = _find_command(command, env)
-        if ctx.cfg.config_path is not None:
-            _default_profile_note(ctx)
-    except BaseException:
-        _remove_token_file(token_file)
-        raise
+    env = _exec_environment(ctx, endpoint)
+    program = _find_command(command, env)
+    if ctx.cfg.config_path is not None:
+        _default_profile_note(ctx)
     pid = os.getpid()
     for stream in (ctx.stdout, ctx.stderr):
         try:
@@ -4395,7 +4386,7 @@ def run_exec(ctx, opts):
         middle = os.fork()
     if middle == 0:  # pragma: no cover - runs in the forked processes (coverage follows no fork)
         if os.fork() == 0:
-            _serve_while(endpoint, pid, token_file)
+            _serve_while(endpoint, pid)
         os._exit(0)
     os.waitpid(middle, 0)  # the server is a grandchild: the command gets no child it did not start
     endpoint.server.close()

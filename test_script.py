@@ -27,6 +27,7 @@ README.md's table, sdk-bench), tests/tools.py (demo, bench) and
 tests/runner.py (the parallel runner).
 """
 
+import io
 import json
 import os
 import random
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import unittest
 
@@ -3416,6 +3418,467 @@ class TestInstall(SandboxTest):
             f.write("not a directory")
         self.use_prefix(blocked)
         self.fails(self.install(), 2, "cannot install into %s" % blocked, "choose another --prefix")
+
+
+# ==========================================================================
+# The credentials endpoint: --exec and --serve
+# ==========================================================================
+
+#: What an SDK does with the container-credentials variables, on the standard
+#: library: fetch FULL_URI (or 169.254.170.2 + RELATIVE_URI) with the token
+#: from the file (else the variable), and print the status, the answer and
+#: the AWS_* environment it was given.
+FETCH = textwrap.dedent("""\
+    import json, os, sys, urllib.error, urllib.request
+    env = os.environ
+    uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
+        "http://169.254.170.2" + env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/"))
+    headers = {}
+    if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
+        with open(env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]) as f:
+            headers["Authorization"] = f.read()
+    elif env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
+        headers["Authorization"] = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        status, doc = 200, json.load(opener.open(urllib.request.Request(uri, headers=headers), timeout=10))
+    except urllib.error.HTTPError as e:
+        status, doc = e.code, json.load(e)
+    print(json.dumps({"status": status, "doc": doc, "env": {k: v for k, v in env.items() if k.startswith("AWS_")},
+                      "argv": open("/proc/self/cmdline").read().split("\\0")}))
+    sys.exit(int(sys.argv[1]) if sys.argv[1:] else 0)
+    """)
+
+
+def http_get(address, target, headers=(), method="GET", body=b"", raw=None, timeout=10):
+    """(status, parsed JSON body or None, raw answer) of one request to an endpoint."""
+    data = raw if raw is not None else ("%s %s HTTP/1.1\r\n%s\r\n" % (method, target, "".join(
+        "%s: %s\r\n" % h for h in headers))).encode("latin-1") + body
+    if isinstance(address, str):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(address)
+    else:
+        sock = socket.create_connection(address, timeout=timeout)
+    with sock:
+        sock.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except OSError:
+            pass
+    answer = b"".join(chunks).decode("latin-1")
+    if not answer:
+        return None, None, ""
+    head, _, payload = answer.partition("\r\n\r\n")
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        doc = None
+    return int(head.split()[1]), doc, answer
+
+
+class TestEndpoint(SandboxTest):
+    """The endpoint itself, in-process: who it answers, and what."""
+
+    def serve(self, interactive=False, **endpoint):
+        ctx = acp.Context(acp.Config(self.sb.environ()), now=self.sb.clock.now, monotonic=self.sb.clock.monotonic,
+                          sleep=self.sb.clock.sleep, stderr=io.StringIO(), open_terminal=lambda: None,
+                          open_browser=lambda url: False)
+        ctx.watching, ctx.attended = False, True  # as run_serve has them
+        ctx.configure({"mode": "serve", "profile": "sess"})
+        ctx.cfg.interactive = False
+        ep = acp.Endpoint(ctx, acp.local_source(ctx, interactive), **endpoint)
+        threading.Thread(target=ep.server.serve_forever, daemon=True).start()
+        self.addCleanup(ep.server.close)
+        self.addCleanup(ep.server.shutdown)
+        self.ctx = ctx
+        return ep
+
+    def ask(self, ep, **kwargs):
+        headers = kwargs.pop("headers", None)
+        if headers is None:
+            headers = [("Host", ep.host), ("Authorization", ep.token)]
+        return http_get(ep.server.address, kwargs.pop("target", ep.path), headers, **kwargs)
+
+    def test_an_sdk_gets_the_credentials_once_fetched(self):
+        self.sb.write_token("dev")
+        ep = self.serve()
+        self.assertRegex(ep.url, r"^http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]{43}$")
+        self.assertEqual(len(ep.token), 43, "256 random bits")
+        status, doc, _ = self.ask(ep)
+        self.assertEqual(status, 200)
+        issued = self.issued()
+        self.assertEqual(doc, {"AccessKeyId": issued["accessKeyId"], "SecretAccessKey": issued["secretAccessKey"],
+                               "Token": issued["sessionToken"], "AccountId": ACCOUNT,
+                               "Expiration": acp.format_time(issued["expiration"] // 1000)})
+        self.assertEqual(self.ask(ep)[1], doc, "the second from the shared role cache")
+        self.assertEqual(self.standin.count("/federation/credentials"), 1)
+        with open(self.sb.role_path(session="dev")) as f:
+            self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"], "shared with the CLI")
+
+    def test_everything_but_a_credentials_request_is_refused_saying_nothing_secret(self):
+        self.sb.write_token("dev")
+        ep = self.serve()
+        good = [("Host", ep.host), ("Authorization", ep.token)]
+        port = ep.server.address[1]
+        for what, kwargs, status, code in [
+                ("no token", dict(headers=[("Host", ep.host)]), 401, "Unauthorized"),
+                ("a wrong token", dict(headers=[("Host", ep.host), ("Authorization", ep.token[:-1] + "x")]), 401,
+                 "Unauthorized"),
+                ("a Bearer token", dict(headers=[("Host", ep.host), ("Authorization", "Bearer " + ep.token)]), 401,
+                 "Unauthorized"),
+                ("another path", dict(target="/latest/meta-data"), 404, "NotFound"),
+                ("the path and more", dict(target=ep.path + "x"), 404, "NotFound"),
+                ("a name for Host (DNS rebinding)", dict(headers=[("Host", "evil.example:%d" % port)] + good[1:]),
+                 403, "Forbidden"),
+                ("localhost for Host", dict(headers=[("Host", "localhost:%d" % port)] + good[1:]), 403, "Forbidden"),
+                ("another port", dict(headers=[("Host", "127.0.0.1:%d" % (port + 1))] + good[1:]), 403,
+                 "Forbidden"),
+                ("no Host", dict(headers=good[1:]), 403, "Forbidden"),
+                ("Host twice", dict(headers=good + [("Host", ep.host)]), 403, "Forbidden"),
+                ("a web page (Origin)", dict(headers=good + [("Origin", "https://evil.example")]), 403, "Forbidden"),
+                ("a web page (Sec-Fetch-Mode)", dict(headers=good + [("Sec-Fetch-Mode", "no-cors")]), 403,
+                 "Forbidden"),
+                ("POST", dict(method="POST", headers=good + [("Content-Length", "0")]), 405, "MethodNotAllowed"),
+                ("PUT", dict(method="PUT"), 405, "MethodNotAllowed"),
+                ("a body", dict(headers=good + [("Content-Length", "5")], body=b"hello"), 400, "BadRequest"),
+                ("chunked", dict(headers=good + [("Transfer-Encoding", "chunked")]), 400, "BadRequest")]:
+            with self.subTest(what):
+                got, doc, answer = self.ask(ep, **kwargs)
+                self.assertEqual((got, doc and doc["Code"]), (status, code), answer)
+                self.assertNotIn(ep.token, answer)
+                self.assertNotIn(ep.path, answer)
+        for what, raw in [("garbage", b"\x00\x01garbage\r\n\r\n"), ("no version", b"GET /\r\n\r\n"),
+                          ("a header without a colon", ("GET %s HTTP/1.1\r\nHost %s\r\n\r\n" % (
+                              ep.path, ep.host)).encode())]:
+            with self.subTest(what):
+                self.assertEqual(self.ask(ep, raw=raw)[0], 400)
+        self.assertEqual(self.ask(ep, raw=b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 20000 + b"\r\n\r\n")[0], None,
+                         "a head over 16 KiB: no answer")
+        self.assertEqual(self.standin.count("/federation/credentials"), 0, "none of them reached the portal")
+
+    def test_slow_and_many_clients_do_not_hold_up_a_fetch(self):
+        self.sb.write_token("dev")
+        ep = self.serve()
+        idle = [socket.create_connection(ep.server.address[:2]) for _ in range(acp.SERVER_MAX_CONNECTIONS + 5)]
+        dripping = socket.create_connection(ep.server.address[:2])
+        dripping.sendall(b"GET ")
+        results = []
+
+        def client():
+            results.append(self.ask(ep)[0])
+        threads = [threading.Thread(target=client) for _ in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for sock in idle + [dripping]:
+            sock.close()
+        self.assertEqual(results, [200] * 40)
+        self.assertEqual(self.standin.count("/federation/credentials"), 1, "one fetch for all of them")
+
+    def test_no_login_is_said_at_once(self):
+        ep = self.serve()
+        status, doc, _ = self.ask(ep)
+        self.assertEqual((status, doc["Code"]), (401, "LoginRequired"))
+        self.assertIn("aws-sso-credential-process: not logged in", doc["Message"])
+        self.assertIn("aws sso login --sso-session dev", doc["Message"])
+        self.assertEqual(self.sb.clock.sleeps, [], "no wait")
+
+    def test_an_interactive_endpoint_logs_in_once_in_the_background(self):
+        self.standin.auto_approve = None  # a person approves when the test says so
+        ep = self.serve(interactive=True)
+        answers = [self.ask(ep) for _ in range(5)]
+        self.assertEqual({a[0] for a in answers}, {401})
+        self.assertIn("logging in now on the terminal where aws-sso-credential-process runs", answers[0][1]["Message"])
+        deadline = time.monotonic() + 20
+        while self.standin.count("/device_authorization") < 1:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        with self.standin.lock:
+            for device in self.standin.devices.values():
+                device["status"] = "approved"
+        while self.ask(ep)[0] != 200:
+            self.assertLess(time.monotonic(), deadline, "the login in the background never finished: %s"
+                            % self.ctx.stderr.getvalue())
+            time.sleep(0.1)
+        self.assertEqual(self.standin.count("/device_authorization"), 1, "one login for every request")
+
+    def test_portal_failures_and_refreshes_go_through_the_usual_path(self):
+        self.sb.refreshable_token(ttl=-60)  # expired, refreshable
+        ep = self.serve()
+        self.assertEqual(self.ask(ep)[0], 200)
+        self.assertEqual(self.standin.grants(), ["refresh_token"])
+        os.remove(self.sb.role_path(session="dev"))
+        self.standin.fail("/federation/credentials", status=500, times=3)
+        status, doc, _ = self.ask(ep)
+        self.assertEqual((status, doc["Code"]), (502, "ServiceError"))
+
+    def test_credentials_near_their_end_are_fetched_again(self):
+        self.sb.write_token("dev")
+        self.sb.write_role_cache(self.sb.role_path(session="dev"), ttl=14 * 60)  # inside botocore's window
+        ep = self.serve()
+        status, doc, _ = self.ask(ep)
+        self.assertEqual(status, 200)
+        self.assertNotEqual(doc["AccessKeyId"], "ASIACACHED")
+        self.assertGreater(acp.parse_time(doc["Expiration"]) - self.sb.clock.now(), 15 * 60)
+
+
+class TestExec(SandboxTest):
+    """--exec -- CMD, as a real process."""
+
+    slow = 1
+
+    def exec_(self, *command, env=None, args=("--profile", "sess"), timeout=60):
+        return self.sb.run("--exec", *args, "--", *command, env=env, timeout=timeout)
+
+    def fetched(self, r):
+        self.assertTrue(r.out, r)
+        return json.loads(r.out.splitlines()[-1])
+
+    def test_the_command_gets_fresh_credentials_and_a_clean_environment(self):
+        self.sb.write_token("dev")
+        with open(self.sb.path(".aws", "config"), "a") as f:
+            f.write("region = eu-west-3\n")  # the [profile legacy] section ends the base config
+        r = self.exec_(sys.executable, "-c", FETCH, "7", args=("--profile", "legacy"),
+                       env={"AWS_PROFILE": "other", "AWS_DEFAULT_PROFILE": "other", "AWS_ACCESS_KEY_ID": "AKIA",
+                            "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
+                            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x"})
+        self.sb.write_token(START_URL)
+        self.assertEqual(r.rc, 1, "the login is checked before the command runs")
+        self.assertEqual(r.out, "")
+        r = self.exec_(sys.executable, "-c", FETCH, "7", args=("--profile", "legacy"),
+                       env={"AWS_PROFILE": "other", "AWS_DEFAULT_PROFILE": "other", "AWS_ACCESS_KEY_ID": "AKIA",
+                            "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t",
+                            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/x"})
+        self.assertEqual(r.rc, 7, "the command's own exit status")
+        got = self.fetched(r)
+        self.assertEqual((got["status"], got["doc"]["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
+        env = got["env"]
+        for gone in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                     "AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+            self.assertNotIn(gone, env)
+        self.assertEqual((env["AWS_REGION"], env["AWS_DEFAULT_REGION"]), ("eu-west-3", "eu-west-3"))
+        self.assertRegex(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], r"^http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]{43}$")
+        self.assertNotIn("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", env, "the variable only (JS v3 warns with both)")
+        self.assertEqual(env["AWS_SSO_CREDENTIAL_PROCESS_EXEC"],
+                         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].split("/")[2])
+        self.assertFalse(any(env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] in a for a in got["argv"]), "not in argv")
+        port = int(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].split(":")[2].split("/")[0])
+        deadline = time.monotonic() + 10
+        while True:  # the endpoint ends with the command, and takes the token file with it
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                break
+            self.assertLess(time.monotonic(), deadline, "still serving after the command ended")
+            time.sleep(0.1)
+
+    def test_the_region_already_set_stays(self):
+        self.sb.write_token("dev")
+        r = self.exec_(sys.executable, "-c", FETCH, env={"AWS_REGION": "ap-south-1"})
+        env = self.fetched(r)["env"]
+        self.assertEqual((env["AWS_REGION"], env.get("AWS_DEFAULT_REGION")), ("ap-south-1", None))
+
+    def test_the_token_is_in_no_file(self):
+        self.sb.write_token("dev")
+        before = set(os.listdir(tempfile.gettempdir()))
+        r = self.exec_("sh", "-c", 'grep -rls "$AWS_CONTAINER_AUTHORIZATION_TOKEN" "$HOME" %s; true'
+                       % shlex.quote(tempfile.gettempdir()))
+        self.assertEqual((r.rc, r.out), (0, ""), "no file holds the token")
+        self.assertEqual({n for n in set(os.listdir(tempfile.gettempdir())) - before
+                          if n.startswith("aws-sso-credential-process")}, set(), "nothing left behind")
+
+    def test_a_command_killed_by_a_signal_is_reported_as_a_shell_does(self):
+        self.sb.write_token("dev")
+        p = subprocess.run(["sh", "-c", '%s %s --exec --profile sess -- sh -c \'kill -TERM $$\'; echo "$?"'
+                            % (shlex.quote(sys.executable), shlex.quote(SCRIPT))], env=self.sb.environ(),
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.stdout, "143\n", p)
+
+    def test_every_signal_reaches_the_command(self):
+        import signal
+        self.sb.write_token("dev")
+        names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
+        log = os.path.join(self.sb.root, "signals")
+        child = textwrap.dedent("""\
+            import signal, sys, time
+            got = []
+            for name in %r:
+                signal.signal(getattr(signal, name), lambda n, f: got.append(signal.Signals(n).name))
+            open(%r + ".ready", "w").close()
+            deadline = time.monotonic() + 30
+            while len(got) < len(%r) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            open(%r, "w").write(" ".join(got))
+            """ % (names, log, names, log))
+        proc = self.sb.start("--exec", "--profile", "sess", "--", sys.executable, "-c", child)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(log + ".ready"):
+            self.assertLess(time.monotonic(), deadline, self.sb.finish(proc) if proc.poll() is not None else "")
+            time.sleep(0.05)
+        for name in names:
+            os.kill(proc.pid, getattr(signal, name))
+            time.sleep(0.1)
+        r = self.sb.finish(proc)
+        self.assertEqual(r.rc, 0, r)
+        with open(log) as f:
+            self.assertEqual(f.read().split(), list(names))
+
+    def test_nesting_a_missing_command_and_no_login(self):
+        self.sb.write_token("dev")
+        self.fails(self.exec_("true", env={"AWS_SSO_CREDENTIAL_PROCESS_EXEC": "127.0.0.1:1234"}), 2,
+                   "already inside an --exec (AWS_SSO_CREDENTIAL_PROCESS_EXEC is set, to its endpoint "
+                   "127.0.0.1:1234); unset it to nest another")
+        self.fails(self.exec_("no-such-command-here"), 127, "no-such-command-here: command not found")
+        self.fails(self.exec_(self.sb.path(".aws", "config")), 126, "cannot be run")
+        self.fails(self.sb.run("--exec", "--profile", "sess"), 2, "--exec needs the command to run, after --")
+        self.fails(self.sb.run("--exec", "--profile", "sess", "--upstream", "unix:/x", "--", "true"), 2,
+                   "--upstream takes its credentials from the socket; --profile go with a login")
+        os.remove(self.sb.token_path("dev"))
+        os.remove(self.sb.role_path(session="dev"))
+        marker = os.path.join(self.sb.root, "ran")
+        self.fails(self.exec_("touch", marker), 1, "not logged in")
+        self.assertFalse(os.path.exists(marker), "the command never ran")
+
+    def test_a_default_profile_with_credentials_is_pointed_out(self):
+        self.sb.write_token("dev")
+        with open(self.sb.path(".aws", "config"), "a") as f:
+            f.write("\n[default]\nsso_session = dev\nsso_account_id = 111122223333\nsso_role_name = Admin\n")
+        r = self.exec_("true")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("note: [default] has credentials (sso_account_id, sso_role_name, sso_session in %s): SDKs "
+                      "other than JS v2 use them before the endpoint; move them to a named profile"
+                      % self.sb.path(".aws", "config"), r.err)
+
+    def test_a_pipeline_ends_when_the_command_does(self):
+        self.sb.write_token("dev")
+        started = time.monotonic()
+        p = subprocess.run(["sh", "-c", "%s %s --exec --profile sess -- echo done | cat"
+                            % (shlex.quote(sys.executable), shlex.quote(SCRIPT))], env=self.sb.environ(),
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.stdout, "done\n")
+        self.assertLess(time.monotonic() - started, 30, "the endpoint's process held the pipe")
+
+
+class TestServe(SandboxTest):
+    """--serve, as a real process: on 127.0.0.1, on a Unix socket, forwarded."""
+
+    slow = 1
+
+    def start_serving(self, *args, env=None):
+        proc = self.sb.start("--serve", *args, env=env)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        lines = []
+        if "--socket" not in args:
+            import select
+            deadline, data, fd = time.monotonic() + 30, b"", proc.stdout.fileno()
+            while data.count(b"\n") < 2:
+                if not select.select([fd], [], [], max(0, deadline - time.monotonic()))[0]:
+                    proc.kill()
+                    self.fail("--serve printed no lines: %r" % (self.sb.finish(proc),))
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    self.fail("--serve ended: %r" % (self.sb.finish(proc),))
+                data += chunk
+            lines = data.decode().splitlines(True)
+        return proc, lines
+
+    def test_serve_prints_the_lines_and_stops_cleanly(self):
+        self.sb.write_token("dev")
+        proc, lines = self.start_serving("--profile", "sess")
+        env = dict(l.split(" ", 1)[1].strip().split("=", 1) for l in lines)
+        self.assertEqual(sorted(env), ["AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_CREDENTIALS_FULL_URI"])
+        got = json.loads(subprocess.run([sys.executable, "-c", FETCH], env=self.sb.environ(env),
+                                        capture_output=True, text=True, timeout=30).stdout)
+        self.assertEqual((got["status"], got["doc"]["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
+        proc.terminate()
+        r = self.sb.finish(proc)
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.sb.run("--serve", "--profile", "sess", "--bind", "127.0.0.1", "--port", "x").rc, 2)
+
+    def test_fish_lines(self):
+        self.sb.write_token("dev")
+        proc, lines = self.start_serving("--profile", "sess", "--format", "fish")
+        self.assertTrue(all(l.startswith("set -gx AWS_CONTAINER_") for l in lines), lines)
+        self.fails(self.sb.run("--serve", "--profile", "sess", "--format", "process"), 2, "--format must be one of")
+
+    def socket_dir(self):
+        directory = os.path.join(self.sb.root, "run")
+        os.mkdir(directory, 0o700)
+        return directory
+
+    def test_a_socket_for_containers_and_the_forwarder_inside_them(self):
+        self.sb.write_token("dev")
+        path = os.path.join(self.socket_dir(), "aws.sock")
+        proc, _ = self.start_serving("--profile", "sess", "--socket", path)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path):
+            self.assertLess(time.monotonic(), deadline, "no socket")
+            time.sleep(0.05)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        status, doc, _ = http_get(path, "/", [("Host", "localhost")])
+        self.assertEqual((status, doc["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
+        # the container's side: no ~/.aws, only the mounted socket
+        bare = {"HOME": os.path.join(self.sb.root, "container-home"), "AWS_ENDPOINT_URL_SSO": None,
+                "AWS_ENDPOINT_URL_SSO_OIDC": None}
+        r = self.sb.run("--exec", "--upstream", "unix:" + path, "--", sys.executable, "-c", FETCH, env=bare)
+        got = json.loads(r.out)
+        self.assertEqual((r.rc, got["status"], got["doc"]["AccessKeyId"]), (0, 200, self.issued()["accessKeyId"]))
+        self.assertEqual(self.standin.count("/federation/credentials"), 1, "the host's role cache serves both")
+        os.remove(self.sb.role_path(session="dev"))
+        os.remove(self.sb.token_path("dev"))
+        r = self.sb.run("--exec", "--upstream", "unix:" + path, "--", "true", env=bare)
+        self.fails(r, 1, "not logged in", "(from %s)" % path)
+        proc.terminate()
+        self.assertEqual(self.sb.finish(proc).rc, 0)
+        self.assertFalse(os.path.exists(path), "the socket is removed at exit")
+        self.fails(self.sb.run("--exec", "--upstream", "unix:" + path, "--", "true", env=bare), 5,
+                   "cannot reach the credentials socket %s" % path)
+
+    def test_a_socket_in_a_directory_others_can_enter_is_refused(self):
+        self.sb.write_token("dev")
+        open_dir = os.path.join(self.sb.root, "open")
+        os.mkdir(open_dir, 0o755)
+        self.fails(self.sb.run("--serve", "--profile", "sess", "--socket", os.path.join(open_dir, "s")), 2,
+                   "its directory must be yours and closed to others (chmod 700")
+
+    def test_the_relative_form_on_169_254_170_2_in_a_network_namespace(self):
+        # Compose and old SDKs: the forwarder as a service at 169.254.170.2:80, the path the only secret.
+        if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+            self.skipTest("needs root, unshare and ip (a private network namespace)")
+        self.sb.write_token("dev")
+        path = os.path.join(self.socket_dir(), "aws.sock")
+        self.start_serving("--profile", "sess", "--socket", path)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path):
+            self.assertLess(time.monotonic(), deadline, "no socket")
+            time.sleep(0.05)
+        inside = textwrap.dedent("""\
+            ip link set lo up && ip addr add 169.254.170.2/32 dev lo || exit 99
+            "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" --bind 169.254.170.2 > lines 2> serve-err &
+            server=$!
+            for i in $(seq 100); do [ -s lines ] && break; sleep 0.1; done
+            . ./lines
+            "$PY" -c "$FETCH" > fetched
+            unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+            "$PY" -c "$FETCH" > wrong-path
+            kill $server; wait $server
+            """)
+        env = dict(PY=sys.executable, SCRIPT=SCRIPT, SOCK=path, FETCH=FETCH, HOME=os.path.join(self.sb.root, "c"))
+        p = subprocess.run(["unshare", "-n", "sh", "-c", inside], cwd=self.sb.root, env=self.sb.environ(env),
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(p.returncode, 0, (p, read(os.path.join(self.sb.root, "serve-err"))))
+        with open(os.path.join(self.sb.root, "lines")) as f:
+            self.assertRegex(f.read(), r"^export AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/[A-Za-z0-9_-]{43}\n$")
+        got = json.loads(read(os.path.join(self.sb.root, "fetched")))
+        self.assertEqual((got["status"], got["doc"]["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
+        self.assertEqual(json.loads(read(os.path.join(self.sb.root, "wrong-path")))["status"], 404)
 
 
 # ==========================================================================

@@ -22,10 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 PROGRAM = os.path.abspath(__file__)
 
 #: Idle clients for crowd-then-follow: more than the script's callback server
-#: holds open (SERVER_MAX_CONNECTIONS, 32). The in-process FakeBrowser
+#: holds open (SERVER_MAX_CONNECTIONS, 64). The in-process FakeBrowser
 #: passes the script's own number; this copy is for the stand-alone program,
 #: which must not import the script.
-CROWD = 32 + 8
+CROWD = 64 + 8
 
 
 def _callback_port(url):
