@@ -4026,6 +4026,7 @@ class Endpoint:
             "" if port == 80 else ":%d" % port))
         self.url = None if self.unix else "http://%s%s" % (self.host, self.path)
         self._one = threading.Lock()
+        self._said = {}  # message -> when it was last said on the terminal
 
     def refusal(self, method, target, headers):
         """The answer to a request that is not a credentials fetch, or None."""
@@ -4058,9 +4059,21 @@ class Endpoint:
                 document = self.source()
             except Error as e:
                 self.ctx.log("endpoint: %s", e)
+                self.tell(e)
                 return _answer(ENDPOINT_STATUS.get(type(e).__name__, 500), type(e).__name__,
                                "%s: %s" % (PROG, self.ctx.log.public(e)))
         return 200, "application/json", document
+
+
+    def tell(self, error):
+        """Say a failure the user must act on where they can see it (the
+        terminal, else the serving process's stderr): several SDKs show only
+        "no credentials". Once a minute for the same message."""
+        message = self.ctx.log.public(error)
+        now = self.ctx.now()
+        if error.exit_code in ACT_ON_EXIT_CODES and now - self._said.get(message, -1e9) >= REFRESH_RETRY_SECONDS:
+            self._said[message] = now
+            say(self.ctx, "the credentials endpoint answered an SDK: %s" % message)
 
 
 def endpoint_document(creds, account_id):

@@ -3589,6 +3589,10 @@ class TestEndpoint(SandboxTest):
         self.assertIn("aws-sso-credential-process: not logged in", doc["Message"])
         self.assertIn("aws sso login --sso-session dev", doc["Message"])
         self.assertEqual(self.sb.clock.sleeps, [], "no wait")
+        self.ask(ep)
+        said = self.ctx.stderr.getvalue().splitlines()
+        self.assertEqual(len(said), 1, "said where the user sees it (some SDKs show no message), once")
+        self.assertIn("the credentials endpoint answered an SDK: not logged in", said[0])
 
     def test_an_interactive_endpoint_logs_in_once_in_the_background(self):
         self.standin.auto_approve = None  # a person approves when the test says so
