@@ -117,6 +117,11 @@ Needs only the Python standard library (3.8 or newer). Apache License 2.0.
 
 import sys
 
+if sys.version_info < (3, 8):  # 3.7 ran by chance, untested; 3.6 failed with exit 70: one line and exit 2
+    sys.stderr.write("aws-sso-credential-process: needs Python 3.8 or newer, and %s is Python %d.%d; run it "
+                     "with python3.8 or newer\n" % ((sys.executable or "this",) + tuple(sys.version_info[:2])))
+    sys.exit(2)
+
 # From here on, Ctrl-C ends the run with one line and exit 130, never a
 # traceback (run() then hands it to main() as KeyboardInterrupt). Before
 # this line the interpreter is still starting (and, for a file run directly,
@@ -1076,6 +1081,21 @@ def shell_split(text):
     return shlex.split(text)
 
 
+def line_options(line):
+    """The --flag values in a credential_process line (both --flag value and
+    --flag=value), as botocore would split it; {} if it cannot be split."""
+    try:
+        argv = shell_split(line)
+    except ValueError:
+        return {}
+    found = {}
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name.startswith("--") and (eq or i + 1 < len(argv)):
+            found[name] = value if eq else argv[i + 1]
+    return found
+
+
 def _section_name(header, prefix):
     """NAME from ``[prefix NAME]`` (quotes allowed), or None, as botocore does."""
     if not header.startswith(prefix):
@@ -1428,6 +1448,32 @@ def resolve_settings(cfg, opts, file=None):
         _fill(cfg, session, "sso-session %r" % cfg.sso_session, session=True)
 
 
+def _why_missing(cfg):
+    """When settings are missing, what is most likely wrong, or None: no
+    --profile at all, or a --profile that holds a credential_process line
+    instead of the SSO settings."""
+    section = cfg.profile_section
+    if cfg.profile is not None and section.get("credential_process") and not any(
+            k.startswith("sso_") for k in section):
+        target = line_options(section["credential_process"]).get("--profile")
+        return ("profile %r holds the credential_process line, not the SSO settings%s" % (
+            cfg.profile, "; its line reads --profile %s: name that one (--profile %s)" % (target, target)
+            if target else ": --profile names the profile with sso_session or sso_start_url"))
+    if cfg.profile is None and not any(a in cfg.origin for a in ("account_id", "role_name", "start_url", "region",
+                                                                 "sso_session")):
+        if not cfg.file["profiles"]:
+            try:
+                cfg.file = load_config_file(cfg.config_path)
+            except ConfigError:
+                pass
+        named = sorted(n for n, p in cfg.file["profiles"].items() if p.get("sso_session") or p.get("sso_start_url"))
+        return ("no profile given: name the one with the SSO settings with --profile NAME (never taken from "
+                "AWS_PROFILE)%s" % ("; %s has: %s" % (cfg.config_path, ", ".join(named[:10]) + (
+                    ", ..." if len(named) > 10 else "")) if named else "; or give --sso-session (or --start-url "
+                "and --region), --account-id and --role-name"))
+    return None
+
+
 def _check_settings(cfg, need_role=True):
     """Every required setting present (all missing ones named at once), and
     account and region well-formed."""
@@ -1441,7 +1487,7 @@ def _check_settings(cfg, need_role=True):
                 where = "%s in [profile %s]" % (s.key, cfg.profile)
             missing.append("%s (%s, %s or %s)" % (s.label, s.flag, s.env, where))
     if missing:
-        raise ConfigError("missing %s" % "; ".join(missing))
+        raise ConfigError(_why_missing(cfg) or "missing %s" % "; ".join(missing))
     if cfg.start_url is not None and not is_token_text(cfg.start_url):
         raise ConfigError("start URL %s (from %s) has spaces or control characters; write it as the portal "
                           "shows it, like https://d-1234567890.awsapps.com/start"
@@ -1507,13 +1553,37 @@ def resolve_config(opts, environ, need_role=True):
     return cfg
 
 
+def is_our_launcher(path):
+    """Whether path is a launcher --install wrote."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return LAUNCHER_MARK[2:] in f.read(4096)
+    except OSError:
+        return False
+
+
+def invoked_as():
+    """The command as it was run: the launcher --install wrote (by its name
+    alone when PATH finds it there), or the Python and this file."""
+    import os
+    import shlex
+    import shutil
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "-c"
+    if is_our_launcher(argv0):
+        found = shutil.which(os.path.basename(argv0))
+        return os.path.basename(argv0) if found and os.path.samefile(found, argv0) else shlex.quote(argv0)
+    here = os.path.abspath(__file__)
+    shown = argv0 if argv0 != "-c" and os.path.abspath(argv0) == here else here
+    return "%s %s" % (os.path.basename(sys.executable or "python3"), shlex.quote(shown))
+
+
 def who(cfg):
     """What the login is for, as messages name it."""
     return "sso-session %r" % cfg.sso_session if cfg.sso_session is not None else "start URL %s" % cfg.start_url
 
 
-def login_command(cfg):
-    """The exact command that creates the login this configuration reads."""
+def aws_login_command(cfg):
+    """The AWS CLI command that creates the login this configuration reads."""
     if cfg.sso_session is not None:
         return "aws sso login --sso-session %s" % cfg.sso_session
     if cfg.profile is not None:
@@ -1521,11 +1591,21 @@ def login_command(cfg):
     return "aws sso login --profile NAME (a profile with sso_start_url = %s)" % cfg.start_url
 
 
+def login_command(cfg):
+    """This command's own --login for the login this configuration reads,
+    named as it was run (the installed command, or the Python and file)."""
+    import shlex
+    selects = (("--profile", cfg.profile) if cfg.profile is not None else ("--sso-session", cfg.sso_session)
+               if cfg.sso_session is not None else ("--start-url", cfg.start_url or "URL", "--region",
+                                                     cfg.region or "REGION"))
+    return "%s --login %s" % (invoked_as(), " ".join(shlex.quote(w) for w in selects))
+
+
 def login_advice(cfg):
-    """How to fix "login required": the command, and --interactive if it is off."""
-    if cfg.interactive:
-        return "Run: %s" % login_command(cfg)
-    return "Run: %s (or let this script log in: --interactive)" % login_command(cfg)
+    """How to fix "login required": this command's --login, the AWS CLI's
+    command, and --interactive if it is off."""
+    return "Run: %s (or: %s)%s" % (login_command(cfg), aws_login_command(cfg), "" if cfg.interactive else (
+        "; to have the credential call log in by itself when needed, add --interactive to its line"))
 
 
 # --------------------------------------------------------------------------
@@ -2101,6 +2181,7 @@ class Server:
                    socketserver.UnixStreamServer if unix_path else socketserver.TCPServer):
             daemon_threads = True
             request_queue_size = SERVER_MAX_CONNECTIONS
+            allow_reuse_address = not unix_path  # a restart binds the port again at once (TIME_WAIT)
 
             def process_request(self, conn, client):
                 outer._track(conn)
@@ -2183,20 +2264,32 @@ class Server:
 # --------------------------------------------------------------------------
 
 
-def local_browser_possible(environ):
-    """Whether a browser here can receive a loopback redirect. Not over SSH
-    (without X forwarding), not on Linux without a display, not in a
-    container. A BROWSER setting is taken at its word."""
+def no_local_browser(environ):
+    """Why no browser here can receive a loopback redirect, or None if one
+    can: not over SSH (without X forwarding), not on Linux without a display,
+    not in a container. A BROWSER setting is taken at its word."""
     import os
     if environ.get("BROWSER"):
-        return True
+        return None
     ssh = any(environ.get(k) for k in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
     if os.name == "nt" or sys.platform == "darwin":  # pragma: no cover - not Linux
-        return not ssh
+        return "over SSH" if ssh else None
     if (environ.get("container") or environ.get("KUBERNETES_SERVICE_HOST")
             or os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")):
-        return False
-    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+        return "in a container"
+    return None if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY") else "no display (DISPLAY is unset)"
+
+
+def login_flow(cfg, environ):
+    """(device code?, why): the flow a login uses, as the AWS CLI picks it:
+    PKCE in the browser for an sso-session where a browser can take the
+    redirect, else the device code."""
+    if cfg.use_device_code:
+        return True, "%s asks for it" % cfg.origin.get("use_device_code", "--use-device-code")
+    if cfg.sso_session is None:
+        return True, "a legacy profile: the browser redirect needs an sso-session"
+    why = no_local_browser(environ)
+    return (True, why) if why else (False, "an sso-session, and a browser here")
 
 
 def launch_browser(url, environ, log):
@@ -2374,8 +2467,11 @@ class Context:
             self._sleep(seconds)
         else:
             end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                time.sleep(min(end - time.monotonic(), 0.25))
+            while True:
+                left = end - time.monotonic()  # once: a negative length would make sleep() raise
+                if left <= 0:
+                    break
+                time.sleep(min(left, 0.25))
                 self.watch_caller()
         self.watch_caller()
 
@@ -2679,8 +2775,8 @@ def show_login_page(ctx, prompt, url, lines):
                        else "(open the link yourself)"))
     if not (opened or prompt.visible or cfg.no_browser):
         raise LoginRequired("cannot log in here: there is no terminal to show the login link on and no "
-                            "browser could be opened. Run `%s` in a terminal, or run this script there "
-                            "with --interactive" % login_command(cfg))
+                            "browser could be opened. Run this in a terminal: %s (or: %s)"
+                            % (login_command(cfg), aws_login_command(cfg)))
 
 
 def cached_registration(ctx, path, pkce):
@@ -2931,8 +3027,8 @@ def pkce_login(ctx, client, prompt):
 def login(ctx, path):
     """Log in in the browser and cache the token exactly as `aws sso login` does."""
     cfg = ctx.cfg
-    device = cfg.use_device_code or cfg.sso_session is None or not local_browser_possible(ctx.environ)
-    ctx.log("interactive login for %s with the %s flow", who(cfg), "device code" if device else "PKCE")
+    device, why = login_flow(cfg, ctx.environ)
+    ctx.log("interactive login for %s with the %s flow (%s)", who(cfg), "device code" if device else "PKCE", why)
     prompt = Prompt(ctx)
     ctx.logging_in = True
     try:
@@ -3200,15 +3296,6 @@ class InstallPaths:
         self.launcher = os.path.join(self.bin, LAUNCHER + (".cmd" if os.name == "nt" else ""))
         # The directories --install makes if missing, outermost first.
         self.dirs = (self.prefix, self.bin, os.path.dirname(self.share), self.share, self.pycache)
-
-
-def is_our_launcher(path):
-    """Whether path is a launcher --install wrote."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return LAUNCHER_MARK[2:] in f.read(4096)
-    except OSError:
-        return False
 
 
 def the_original(path):
@@ -3699,21 +3786,6 @@ def run_list(ctx, opts):
     return "".join("%s  %s  %s\n" % (row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2]) for row in rows)
 
 
-def line_options(line):
-    """The --flag values in a credential_process line (both --flag value and
-    --flag=value), as botocore would split it; {} if it cannot be split."""
-    try:
-        argv = shell_split(line)
-    except ValueError:
-        return {}
-    found = {}
-    for i, arg in enumerate(argv):
-        name, eq, value = arg.partition("=")
-        if name.startswith("--") and (eq or i + 1 < len(argv)):
-            found[name] = value if eq else argv[i + 1]
-    return found
-
-
 def _known_roles(cfg):
     """(account, role) pairs the configuration names anywhere: sso_account_id
     and sso_role_name in profiles, --account-id and --role-name in the
@@ -3785,6 +3857,7 @@ def run_logout(ctx, opts):
         said += ["removed %s" % p for p in removed]
         if not removed and failure is None and not said:
             said.append("no cached login or role credentials for %s" % who(cfg))
+        said.append("to log in again: %s (or: %s)" % (login_command(cfg), aws_login_command(cfg)))
         write_stream(ctx.stderr, "".join("%s: %s\n" % (PROG, printable(line)) for line in said))
     if failure is not None:
         raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
@@ -3823,6 +3896,14 @@ def _runnable(path, executable, seen):
     """Why path cannot be run by an SDK (None if it can); `seen` remembers
     the answer for each path, since many profiles share one line."""
     import os
+    if (path, executable) not in seen and executable and is_our_launcher(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+        python = first[2:].split()[0] if first.startswith("#!") and first[2:].split() else None
+        if python and python != "/bin/sh" and not os.path.exists(python):
+            seen[path, executable] = ("whose Python %s is gone: install again with another, python3 %s --install"
+                                      % (python, os.path.join(os.path.dirname(os.path.dirname(path)), "share",
+                                                              PROG, "aws_sso_credential_process.py")))
     if (path, executable) not in seen:
         seen[path, executable] = (
             "not an absolute path: SDKs and IDEs run it with their own PATH and directory"
@@ -3885,7 +3966,9 @@ def _login_report(ctx, opts, problems):
     now, path = ctx.now(), token_path(ctx)
     token, why = read_token(ctx, path)
     action, why = token_action(ctx, token, why, USABLE)
-    out = ["login: %s" % path]
+    device, because = login_flow(ctx.cfg, ctx.environ)
+    out = ["login: %s" % path, "  %-18s %s (%s)" % ("next login", "device code" if device else
+                                                   "browser sign-in (PKCE)", because)]
     if token is not None:
         left = token.expires - now
         out.append("  %-18s %s" % ("valid until", format_time(token.expires) + (
@@ -4011,11 +4094,11 @@ class Endpoint:
     {"Code", "Message"} and nothing secret. Credentials come from `source`
     (the SSO login, or another endpoint's socket), one fetch at a time."""
 
-    def __init__(self, ctx, source, address=("127.0.0.1", 0), unix_path=None):
+    def __init__(self, ctx, source, address=("127.0.0.1", 0), unix_path=None, path=None):
         import secrets
         import threading
         self.ctx, self.source = ctx, source
-        self.path = "/" + secrets.token_urlsafe(ENDPOINT_SECRET_BYTES)
+        self.path = path or "/" + secrets.token_urlsafe(ENDPOINT_SECRET_BYTES)
         self.token = secrets.token_urlsafe(ENDPOINT_SECRET_BYTES)
         ctx.log.hide(self.path[1:], self.token)
         self.server = Server(self.respond, ctx.log, address, unix_path)
@@ -4260,6 +4343,21 @@ def _serve_until_stopped(endpoint, stop):
         endpoint.server.close()
 
 
+def _shared_path(ctx):
+    """On 169.254.170.2, the secret path the apps beside it were given: the
+    relative URI in this process's own environment (a compose file's .env),
+    if it is there; it must be 128 random bits at least."""
+    path = ctx.environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    if path is None:
+        return None
+    if not (path.startswith("/") and len(path) >= 23 and all(
+            c.isascii() and (c.isalnum() or c in "-_") for c in path[1:])):
+        raise ConfigError("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is the endpoint's only secret on %s: make it "
+                          "/ and 22 or more random letters, digits, - or _ (e.g. / and the output of "
+                          "`openssl rand -hex 32`)" % ECS_ADDRESS)
+    return path
+
+
 def _socket_path(path):
     """--socket's path, in a directory only its owner can enter or list."""
     import os
@@ -4283,7 +4381,8 @@ def run_serve(ctx, opts):
     socket_path = opts.get("socket")
     address = (opts.get("bind", "127.0.0.1"), int(opts.get("port", 80 if opts.get("bind") == ECS_ADDRESS else 0)))
     try:
-        endpoint = Endpoint(ctx, source, address, socket_path and _socket_path(socket_path))
+        endpoint = Endpoint(ctx, source, address, socket_path and _socket_path(socket_path),
+                            _shared_path(ctx) if address[0] == ECS_ADDRESS else None)
     except OSError as e:
         raise ConfigError("cannot serve on %s: %s" % (socket_path or "%s port %d" % address, one_line(e)))
     stopped = []
@@ -4423,21 +4522,6 @@ def run_credentials(ctx, opts):
     return format_credentials(get_credentials(ctx), cfg.account_id, opts.get("format", "process"))
 
 
-def invoked_as():
-    """The command as it was run: the launcher --install wrote (by its name
-    alone when PATH finds it there), or the Python and this file."""
-    import os
-    import shlex
-    import shutil
-    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "-c"
-    if is_our_launcher(argv0):
-        found = shutil.which(os.path.basename(argv0))
-        return os.path.basename(argv0) if found and os.path.samefile(found, argv0) else shlex.quote(argv0)
-    here = os.path.abspath(__file__)
-    shown = argv0 if argv0 != "-c" and os.path.abspath(argv0) == here else here
-    return "%s %s" % (os.path.basename(sys.executable or "python3"), shlex.quote(shown))
-
-
 def show_help(ctx, opts):
     """--help: the module's docstring, with the command as it was run, and
     the credential_process line that runs this copy (the installed command,
@@ -4542,7 +4626,10 @@ def parse_args(argv):
         name, eq, value = arg.partition("=")
         option, fixed = table.get(name, (None, None))
         if option is None or (fixed is not None and eq):
-            raise ConfigError("unrecognized argument %s (see --help)" % quoted(arg))
+            import difflib
+            close = difflib.get_close_matches(name, list(table), 1, 0.75) if name.startswith("-") else []
+            raise ConfigError("unrecognized argument %s (%s)" % (quoted(arg), "did you mean %s?" % close[0] if close
+                                                                 else "see --help"))
         typed[option] = name
         if fixed is not None:
             if opts.get(option, fixed) != fixed:

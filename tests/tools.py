@@ -85,10 +85,118 @@ def demo():
         sb.cleanup()
 
 
-def bench(rounds=40):
-    """Cache-hit cost, side by side with the same interpreter, as ratios."""
+def _timed(commands, env, rounds):
+    """{name: [seconds, ...]} over `rounds` interleaved runs of each command."""
+    times = {name: [] for name, _ in commands}
+    rng = random.Random(1)
+    for _ in range(rounds):
+        order = list(commands)
+        rng.shuffle(order)  # interleaved, so drift hits every command alike
+        for name, cmd in order:
+            started = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def _peak_rss(commands, env):
+    """{name: peak RSS in MB} through GNU time (a child forked from this,
+    larger, process would report this process's size as its own)."""
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    rss = {}
+    for name, cmd in commands if gnu_time else ():
+        peaks = []
+        for _ in range(5):
+            p = subprocess.run([gnu_time, "-f", "%M"] + cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            peaks.append(int(p.stderr.decode().split()[-1]))
+        rss[name] = max(peaks) / 1024
+    return rss
+
+
+def _cache_hit_table(sb, python, label, rounds, extra=()):
+    """The cache-hit table for one interpreter: the bare interpreter, the
+    forms of the line, the installed launcher (installed with this one)."""
     import statistics
-    bindir = os.path.dirname(sys.executable)
+    boot = "import sys; sys.path.insert(0, %r); import aws_sso_credential_process as m; sys.exit(m.main())" % HERE
+    prefix = os.path.join(sb.root, "prefix-" + label)
+    p = subprocess.run([python, SCRIPT, "--install", "--prefix", prefix], env=sb.env, capture_output=True)
+    if p.returncode != 0:
+        raise SystemExit("--install failed: %s" % p.stderr.decode())
+    commands = [
+        ("python3 -c pass (bare interpreter)", [python, "-c", "pass"]),
+        ("python3 -I -S -c pass", [python, "-I", "-S", "-c", "pass"]),
+        ("python3 aws_sso_credential_process.py", [python, SCRIPT, "--profile", "bench"]),
+        ("python3 -I -S -c 'import ...' (cached bytecode)", [python, "-I", "-S", "-c", boot, "--profile", "bench"]),
+        ("installed launcher (--install)", [os.path.join(prefix, "bin", "aws-sso-credential-process"),
+                                            "--profile", "bench"]),
+    ] + list(extra)
+    for name, cmd in commands[2:]:  # warm: every command a cache hit on the same entry
+        p = subprocess.run(cmd, env=sb.env, capture_output=True)
+        if p.returncode != 0:
+            raise SystemExit("%s failed: %s" % (name, p.stderr.decode()))
+    calls = sb.standin.count()
+    times, rss = _timed(commands, sb.env, rounds), _peak_rss(commands, sb.env)
+    if sb.standin.count() != calls:
+        raise SystemExit("the timed runs were not all cache hits")
+    bare, floor = (statistics.median(times[commands[i][0]]) for i in (0, 1))
+    with open(os.path.join(prefix, "bin", "aws-sso-credential-process")) as f:
+        form = "#!" if f.readline().startswith("#!" + python) else "sh"
+    print("Cache hit, %s interpreter %s (Python %s), %d interleaved runs each; the launcher is its %s form\n"
+          % (label, python, sys.version.split()[0], rounds, form))
+    print("%-50s %9s %9s %8s %9s %9s" % ("command", "median", "min", "ratio", "vs -I -S", "peak RSS"))
+    for name, _ in commands:
+        med = statistics.median(times[name])
+        print("%-50s %7.1fms %7.1fms %7.2fx %8.2fx %7s" % (
+            name, med * 1000, min(times[name]) * 1000, med / bare, med / floor,
+            "%.1fMB" % rss[name] if name in rss else "n/a"))
+    print()
+
+
+def _mode_costs(sb, python, rounds=3):
+    """What --logout and --check cost against the size of what they are
+    not about: 100,000 unrelated files in the role cache; 20,000 profiles."""
+    import statistics
+    cache = sb.path(".aws", "cli", "cache")
+    os.makedirs(cache, exist_ok=True)
+
+    def median_run(*args):
+        took, out = [], b""
+        for _ in range(rounds):
+            sb.write_token(START_URL)
+            started = time.perf_counter()
+            p = subprocess.run([python, SCRIPT] + list(args), env=sb.env, capture_output=True)
+            took.append(time.perf_counter() - started)
+            out = p.stdout + p.stderr
+        return statistics.median(took), len(out)
+
+    base, _ = median_run("--logout", "--profile", "bench")
+    for i in range(100000):
+        with open(os.path.join(cache, "unrelated-%06d.json" % i), "w") as f:
+            f.write('{"ProviderType": "sso", "Credentials": {"AccountId": "999999999999"}}')
+    crowded, _ = median_run("--logout", "--profile", "bench")
+    config = sb.path(".aws", "config")
+    with open(config) as f:
+        plain = f.read()
+    small, small_out = median_run("--check", "--profile", "bench")
+    with open(config, "a") as f:
+        for i in range(20000):
+            f.write("\n[profile app%d]\ncredential_process = /usr/bin/python3 /opt/aws_sso_credential_process.py "
+                    "--profile sess%d\nsso_session = nowhere\n" % (i, i))
+    big, big_out = median_run("--check", "--profile", "bench")
+    with open(config, "w") as f:
+        f.write(plain)
+    print("Modes against what they are not about (%s, median of %d):\n" % (python, rounds))
+    print("  --logout, empty role cache            %7.0f ms" % (base * 1000))
+    print("  --logout, 100,000 unrelated entries   %7.0f ms (it reads none of them)" % (crowded * 1000))
+    print("  --check, one profile                  %7.0f ms, %d bytes of report" % (small * 1000, small_out))
+    print("  --check, 20,000 more profiles (60,000 problems) %7.0f ms, %d bytes of report"
+          % (big * 1000, big_out))
+
+
+def bench(rounds=40):
+    """Cache-hit cost side by side, as ratios, with the base interpreter and
+    with this virtualenv's; then the modes' cost against what they are not
+    about."""
     standin = StandIn()
     sb = Sandbox(standin, config="""
         [profile bench]
@@ -99,69 +207,24 @@ def bench(rounds=40):
         """)
     try:
         sb.write_token(START_URL)
-        boot = "import sys; sys.path.insert(0, %r); import aws_sso_credential_process as m; sys.exit(m.main())" % HERE
-        commands = [
-            ("python3 -c pass (bare interpreter)", [sys.executable, "-c", "pass"]),
-            ("python3 -I -S -c pass", [sys.executable, "-I", "-S", "-c", "pass"]),
-            ("python3 aws_sso_credential_process.py", [sys.executable, SCRIPT, "--profile", "bench"]),
-            ("python3 -I -S aws_sso_credential_process.py", [sys.executable, "-I", "-S", SCRIPT, "--profile", "bench"]),
-            ("python3 -I -S -c 'import ...' (cached bytecode)", [sys.executable, "-I", "-S", "-c", boot,
-                                                                 "--profile", "bench"]),
-        ]
-        prefix = os.path.join(sb.root, "prefix")
-        p = subprocess.run([sys.executable, SCRIPT, "--install", "--prefix", prefix], env=sb.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if p.returncode != 0:
-            raise SystemExit("--install failed: %s" % p.stderr.decode())
-        commands.append(("installed launcher (--install)",
-                         [os.path.join(prefix, "bin", "aws-sso-credential-process"), "--profile", "bench"]))
+        base = getattr(sys, "_base_executable", None) or os.path.join(sys.base_prefix, "bin", "python3")
+        bindir = os.path.dirname(sys.executable)
+        older = []
         for name, exe in (("aws-sso-credential-process 0.3.1", "aws-sso-credential-process"),
                           ("aws-sso-util credential-process", "aws-sso-util")):
             path = os.path.join(bindir, exe)
             if os.path.exists(path):
-                commands.append((name, [sys.executable, path] + (["credential-process"] if exe == "aws-sso-util" else [])
-                                 + ["--profile", "bench"]))
+                older.append((name, [sys.executable, path] + (["credential-process"] if exe == "aws-sso-util"
+                                                              else []) + ["--profile", "bench"]))
             else:
                 print("(%s is not installed next to %s; skipped)" % (exe, sys.executable))
-        # Warm every cache: the first run fetches, the others must all hit the same entry.
-        for name, cmd in commands[2:]:
-            p = subprocess.run(cmd, env=sb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            if p.returncode != 0:
-                raise SystemExit("%s failed: %s" % (name, p.stderr.decode()))
-        warm_calls = standin.count()
-        times = {name: [] for name, _ in commands}
-        rng = random.Random(1)
-        for _ in range(rounds):
-            order = list(commands)
-            rng.shuffle(order)  # interleaved, so drift hits every command alike
-            for name, cmd in order:
-                started = time.perf_counter()
-                subprocess.run(cmd, env=sb.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                times[name].append(time.perf_counter() - started)
-        # Peak memory through GNU time: a child forked from this (larger)
-        # process would report this process's size as its own peak.
-        rss = {}
-        gnu_time = shutil.which("time", path="/usr/bin:/bin")
-        for name, cmd in commands if gnu_time else ():
-            peaks = []
-            for _ in range(5):
-                p = subprocess.run([gnu_time, "-f", "%M"] + cmd, env=sb.env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-                peaks.append(int(p.stderr.decode().split()[-1]))
-            rss[name] = max(peaks) / 1024
-        if standin.count() != warm_calls or warm_calls != 1:
-            raise SystemExit("the timed runs were not all cache hits (%d portal calls)" % standin.count())
-        bare, floor = (statistics.median(times[commands[i][0]]) for i in (0, 1))
-        print("Cache hit, %d interleaved runs each, %s (Python %s)\n"
-              % (rounds, sys.executable, sys.version.split()[0]))
-        print("%-50s %9s %9s %8s %9s %9s" % ("command", "median", "min", "ratio", "vs -I -S", "peak RSS"))
-        for name, _ in commands:
-            med = statistics.median(times[name])
-            print("%-50s %7.1fms %7.1fms %7.2fx %8.2fx %7s" % (
-                name, med * 1000, min(times[name]) * 1000, med / bare, med / floor,
-                "%.1fMB" % rss[name] if name in rss else "n/a"))
-        print("\nratio = median / median of the bare interpreter (python3 -c pass); vs -I -S = median / median of "
-              "python3 -I -S -c pass; portal calls during the timed runs: 0")
+        if sys.prefix != sys.base_prefix:  # a virtualenv: the base interpreter first
+            _cache_hit_table(sb, base, "base", rounds)
+        _cache_hit_table(sb, sys.executable, "virtualenv" if sys.prefix != sys.base_prefix else "base", rounds,
+                         older)
+        print("ratio = median / median of the bare interpreter (python3 -c pass); vs -I -S = median / median of "
+              "python3 -I -S -c pass; portal calls during the timed runs: 0\n")
+        _mode_costs(sb, base)
         return 0
     finally:
         standin.close()
