@@ -577,14 +577,14 @@ def json_loads(text):
     The json package imports re at import time, which alone costs about half
     of a bare interpreter start; its C scanner does the same work without it.
     """
+    s = text.strip(" \t\n\r")  # JSON's whitespace
+    if s.count("[") + s.count("{") > JSON_MAX_DEPTH and _json_depth(s) > JSON_MAX_DEPTH:
+        raise ValueError("JSON nested more than %d deep" % JSON_MAX_DEPTH)
     try:
         from _json import make_scanner
     except ImportError:  # pragma: no cover - CPython always has _json
         import json
         return json.loads(text)
-    s = text.strip(" \t\n\r")  # JSON's whitespace
-    if s.count("[") + s.count("{") > JSON_MAX_DEPTH and _json_depth(s) > JSON_MAX_DEPTH:
-        raise ValueError("JSON nested more than %d deep" % JSON_MAX_DEPTH)
     try:
         value, end = make_scanner(_JsonScanner)(s, 0)
         if end == len(s):
@@ -601,6 +601,8 @@ def json_loads(text):
 
 def json_str(value):
     """A JSON string literal, byte-identical to json.dumps()."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return '"%s"' % value  # what json.dumps writes for plain ASCII, without loading _json
     try:
         from _json import encode_basestring_ascii
     except ImportError:  # pragma: no cover
@@ -1258,8 +1260,11 @@ def proxy_for(scheme, netloc, environ):
     list of hosts and domain suffixes matched with and without the port,
     ``*`` meaning all. A URL without a scheme gets http:// as botocore gives it."""
     found = {}
+    # only the names that end in _proxy, in any case (lowering every name of
+    # a large environment was the cache hit's costliest step)
+    candidates = [(k, v) for k, v in environ.items() if len(k) > 6 and k[-6] == "_" and k[-5:].lower() == "proxy"]
     for second_pass in (False, True):
-        for key, value in environ.items():
+        for key, value in candidates:
             lower = key.lower()
             if lower not in (scheme + "_proxy", "no_proxy") or (second_pass and key[-6:] != "_proxy"):
                 continue
@@ -3857,9 +3862,11 @@ def run_logout(ctx, opts):
         said += ["removed %s" % p for p in removed]
         if not removed and failure is None and not said:
             said.append("no cached login or role credentials for %s" % who(cfg))
-        said.append("to log in again: %s (or: %s)" % (login_command(cfg), aws_login_command(cfg)))
         write_stream(ctx.stderr, "".join("%s: %s\n" % (PROG, printable(line)) for line in said))
-    if failure is not None:
+    if failure is None:
+        write_stream(ctx.stderr, "%s: %s\n" % (PROG, printable("to log in again: %s (or: %s)" % (
+            login_command(cfg), aws_login_command(cfg)))))
+    else:
         raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
                             "stays valid at the portal until it expires, at %s" % (
                                 ctx.log.public(failure), format_time(token.expires)))

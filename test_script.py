@@ -53,6 +53,9 @@ from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PE
 from tests.tools import bench, demo
 
 # The real consumer on the other side; make test installs it.
+# What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
+SESS_ADVICE = "--login --profile sess (or: aws sso login --sso-session dev)"
+
 HAVE_BOTOCORE = __import__("importlib.util").util.find_spec("botocore") is not None
 needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
 
@@ -694,7 +697,8 @@ class TestPrecedence(unittest.TestCase):
     def test_profile_never_comes_from_the_environment(self):
         with self.assertRaises(acp.ConfigError) as cm:
             self.resolve([], AWS_PROFILE="p", AWS_DEFAULT_PROFILE="p")
-        self.assertIn("missing account ID", str(cm.exception))
+        self.assertIn("no profile given: name the one with the SSO settings with --profile NAME (never taken "
+                      "from AWS_PROFILE)", str(cm.exception))
 
     def test_flags_and_env_alone_need_no_config_file(self):
         cfg = acp.resolve_config(acp.parse_args(["--account-id", ACCOUNT, "--role-name", ROLE,
@@ -1055,7 +1059,25 @@ class TestConfigErrors(SandboxTest):
         self.assertNotIn("account ID", err)
         self.assertIn("sso_start_url in [sso-session bare]", err)
         self.assertIn("sso_region in [sso-session bare]", err)
-        self.fails(self.sb.call(), 2, "account ID (--account-id, AWS_SSO_ACCOUNT_ID or sso_account_id)")
+        self.fails(self.sb.call("--start-url", START_URL), 2,
+                   "account ID (--account-id, AWS_SSO_ACCOUNT_ID or sso_account_id)")
+
+    def test_what_is_most_likely_wrong_comes_before_the_list(self):
+        # no --profile at all: name --profile and the profiles that could be meant
+        self.fails(self.sb.call(), 2, "no profile given: name the one with the SSO settings with --profile NAME",
+                   "%s has: " % self.sb.path(".aws", "config"), "legacy", "sess")
+        self.sb.write_config("[default]\nregion = us-east-1\n")
+        self.fails(self.sb.call(), 2, "no profile given", "or give --sso-session (or --start-url and --region)")
+        # --profile names the profile holding the credential_process line (the README's own case)
+        for line, phrase in [("%s --profile sess" % SCRIPT, "its line reads --profile sess: name that one "
+                              "(--profile sess)"),
+                             ("%s --interactive" % SCRIPT, ": --profile names the profile with sso_session "
+                              "or sso_start_url")]:
+            with self.subTest(line=line):
+                self.sb.write_config(BASE_CONFIG + "[profile my-app]\ncredential_process = %s\n" % line)
+                err = self.fails(self.sb.call("--profile", "my-app"), 2,
+                                 "profile 'my-app' holds the credential_process line, not the SSO settings", phrase)
+                self.assertNotIn("missing", err)
 
     def test_bad_values(self):
         self.fails(self.sb.call("--profile", "sess", "--account-id", "12345"), 2, "'12345'", "must be 12 digits")
@@ -1437,8 +1459,7 @@ class TestServiceErrors(SandboxTest):
 
     def test_401_means_login_required(self):
         self.standin.tokens.clear()  # logged out elsewhere
-        self.fails(self.run_sess(), 1, "rejected", "UnauthorizedException",
-                   "Run: aws sso login --sso-session dev")
+        self.fails(self.run_sess(), 1, "rejected", "UnauthorizedException", SESS_ADVICE)
         self.assertEqual(self.standin.count(), 1, "401 is not retried")
 
     def test_403_names_role_and_account(self):
@@ -1700,10 +1721,13 @@ class TestTokens(SandboxTest):
                 self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
 
     def test_missing_token(self):
-        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in",
-                         "Run: aws sso login --sso-session dev", self.sb.token_path("dev"))
-        self.assertNotIn("--profile", err)
-        self.fails(self.sb.call("--profile", "legacy"), 1, "Run: aws sso login --profile legacy")
+        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in", SESS_ADVICE,
+                         self.sb.token_path("dev"))
+        # the script's own --login comes first, named as it was run, then the AWS CLI's
+        self.assertIn("Run: %s %s --login" % (os.path.basename(sys.executable), SCRIPT), err)
+        self.assertIn("add --interactive to its line", err)
+        self.fails(self.sb.call("--profile", "legacy"), 1,
+                   "--login --profile legacy (or: aws sso login --profile legacy)")
         self.fails(self.sb.call("--account-id", ACCOUNT, "--role-name", ROLE, "--start-url", START_URL,
                                 "--region", "us-east-1"), 1, "sso_start_url = %s" % START_URL)
 
@@ -1884,19 +1908,18 @@ class TestRefresh(SandboxTest):
         self.standin.session_end = time.time() - 1
         self.refreshable_token(ttl=-60)
         self.fails(self.sb.call("--profile", "sess"), 1, "has ended: it reached its maximum duration",
-                   "InvalidGrantException", "Run: aws sso login --sso-session dev", "--interactive")
+                   "InvalidGrantException", SESS_ADVICE, "--interactive")
 
     def test_registration_expired(self):
         self.refreshable_token(ttl=-60, registration_ttl=-60)
         self.fails(self.sb.call("--profile", "sess"), 1, "cannot be refreshed: its client registration expired",
-                   "Run: aws sso login --sso-session dev")
+                   SESS_ADVICE)
         self.assertEqual(self.standin.count("/token"), 0, "no refresh with an expired registration")
 
     def test_refresh_rejected(self):
         self.refreshable_token(ttl=-60)
         self.standin.clients["cid"] = "rotated"
-        self.fails(self.sb.call("--profile", "sess"), 1, "was rejected", "InvalidClientException",
-                   "Run: aws sso login --sso-session dev")
+        self.fails(self.sb.call("--profile", "sess"), 1, "was rejected", "InvalidClientException", SESS_ADVICE)
 
     def test_failed_refresh_keeps_the_valid_token_and_waits_a_minute(self):
         token = self.refreshable_token(ttl=10 * 60)
@@ -2071,11 +2094,14 @@ class TestLoginPieces(unittest.TestCase):
                         .startswith("https://gw.example/sso-oidc/authorize?"))
 
     def test_local_browser_detection(self):
-        for environ, expected in [({}, False), ({"DISPLAY": ":0"}, not os.path.exists("/.dockerenv")
-                                                and not os.path.exists("/run/.containerenv")),
-                                  ({"DISPLAY": ":0", "container": "podman"}, False),
-                                  ({"BROWSER": "firefox"}, True), ({"SSH_CONNECTION": "x"}, False)]:
-            self.assertEqual(acp.local_browser_possible(environ), expected, environ)
+        inside = os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
+        for environ, expected in [({}, "in a container" if inside else "no display (DISPLAY is unset)"),
+                                  ({"DISPLAY": ":0"}, "in a container" if inside else None),
+                                  ({"DISPLAY": ":0", "container": "podman"}, "in a container"),
+                                  ({"BROWSER": "firefox"}, None),
+                                  ({"SSH_CONNECTION": "x"}, "in a container" if inside else "no display "
+                                   "(DISPLAY is unset)")]:
+            self.assertEqual(acp.no_local_browser(environ), expected, environ)
 
     def test_text_browsers_are_never_started(self):
         tmp = tempfile.mkdtemp()
@@ -2242,8 +2268,8 @@ class TestInteractiveLogin(SandboxTest):
 
     def test_off_by_default_and_says_how_to_turn_it_on(self):
         browser = FakeBrowser()
-        self.fails(self.sb.call("--profile", "sess", browser=browser), 1,
-                   "Run: aws sso login --sso-session dev (or let this script log in: --interactive)")
+        self.fails(self.sb.call("--profile", "sess", browser=browser), 1, SESS_ADVICE + "; to have the "
+                   "credential call log in by itself when needed, add --interactive to its line")
         self.assertEqual(self.standin.count(), 0)
         self.assertEqual(browser.urls, [])
 
@@ -2695,7 +2721,9 @@ class TestLogout(SandboxTest):
         self.assertEqual((r.rc, r.out), (0, ""), r)
         self.assertEqual(r.err.splitlines()[0], "aws-sso-credential-process: logged out of sso-session 'dev' at the "
                                                 "SSO portal")
-        self.assertEqual(sorted(r.err.splitlines()[1:]), sorted(
+        self.assertIn("to log in again: ", r.err.splitlines()[-1])
+        self.assertTrue(r.err.splitlines()[-1].endswith(SESS_ADVICE), r.err)
+        self.assertEqual(sorted(r.err.splitlines()[1:-1]), sorted(
             ["aws-sso-credential-process: removed %s" % p for p in (
                 self.sb.token_path("dev"), self.sb.role_path(session="dev"),
                 self.sb.role_path(session="dev", account="444455556666", role="ReadOnly"))]))
@@ -2793,8 +2821,11 @@ class TestLogout(SandboxTest):
 
     def test_nothing_to_remove(self):
         r = self.sb.call("--logout", "--sso-session", "dev")
-        self.assertEqual((r.rc, r.out, r.err), (0, "", "aws-sso-credential-process: no cached login or role "
-                                                       "credentials for sso-session 'dev'\n"))
+        self.assertEqual((r.rc, r.out), (0, ""))
+        self.assertEqual(r.err.splitlines(), ["aws-sso-credential-process: no cached login or role credentials for "
+                                              "sso-session 'dev'", "aws-sso-credential-process: to log in again: "
+                                              "%s %s --login --sso-session dev (or: aws sso login --sso-session dev)"
+                                              % (os.path.basename(sys.executable), SCRIPT)])
 
     def test_the_portal_failing_is_exit_5_after_removing_locally(self):
         self.sb.write_token("dev")
@@ -3873,6 +3904,15 @@ class TestServe(SandboxTest):
             unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
             "$PY" -c "$FETCH" > wrong-path
             kill $server; wait $server
+            secret=/$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')
+            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=$secret "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" \\
+                --bind 169.254.170.2 > shared-lines 2>> serve-err &
+            server=$!
+            for i in $(seq 100); do [ -s shared-lines ] && break; sleep 0.1; done
+            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=$secret "$PY" -c "$FETCH" > shared
+            kill $server; wait $server
+            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/short "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" \\
+                --bind 169.254.170.2 2> short-err; echo $? > short-rc
             """)
         env = dict(PY=sys.executable, SCRIPT=SCRIPT, SOCK=path, FETCH=FETCH, HOME=os.path.join(self.sb.root, "c"))
         p = subprocess.run(["unshare", "-n", "sh", "-c", inside], cwd=self.sb.root, env=self.sb.environ(env),
@@ -3883,6 +3923,13 @@ class TestServe(SandboxTest):
         got = json.loads(read(os.path.join(self.sb.root, "fetched")))
         self.assertEqual((got["status"], got["doc"]["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
         self.assertEqual(json.loads(read(os.path.join(self.sb.root, "wrong-path")))["status"], 404)
+        # a compose file's .env gives the sidecar and the apps one secret path
+        got = json.loads(read(os.path.join(self.sb.root, "shared")))
+        self.assertEqual(got["status"], 200, got)
+        self.assertIn(got["env"]["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], read(os.path.join(self.sb.root,
+                                                                                              "shared-lines")))
+        self.assertEqual(read(os.path.join(self.sb.root, "short-rc")), "2\n")
+        self.assertIn("is the endpoint's only secret", read(os.path.join(self.sb.root, "short-err")))
 
 
 # ==========================================================================
