@@ -6,7 +6,7 @@ A Consumer runs one SDK's driver (tests/sdk.js for the JS SDKs, tests/sdk.rb,
 tests/go1 and tests/go2, tests/sdk.py for boto3 and the AWS CLI), all
 speaking one protocol: a JSON answer on the last line. SdkMatrix holds what
 every consumer is tested for; test_script.py mixes it into one TestCase per
-consumer. Each test records a cell of one of README.md's two tables (record):
+consumer. Each test records a cell of one of docs/reference.md's two tables (record):
 credential_process (MATRIX_COLUMNS) and the endpoint (ENDPOINT_COLUMNS; its
 relative form runs in a network namespace, tests/netns.py), which sdk_table
 checks and sdk-readme writes. sdk_bench times a cache hit through each
@@ -34,7 +34,7 @@ SDK_PY = os.path.join(HERE, "tests", "sdk.py")
 #: Where make sdk-test put the built and installed consumers (Go drivers,
 #: node_modules); unset, the matrix is skipped (make test stays quick).
 SDK_HOME = os.environ.get("ACP_SDK_MATRIX")
-#: Where the matrix records what it saw, for the README's table.
+#: Where the matrix records what it saw, for docs/reference.md's tables.
 SDK_RESULTS = os.environ.get("ACP_SDK_RESULTS")
 
 
@@ -90,7 +90,7 @@ def _node_env():
     return {"NODE_PATH": os.path.join(SDK_HOME or "", "node_modules"), "NODE_NO_WARNINGS": "1"}
 
 
-#: The consumers, in the README table's order.
+#: The consumers, in the tables' order.
 CONSUMERS = [
     Consumer("boto3", "boto3 / botocore (PyPI)", [sys.executable, SDK_PY, "boto3"],
              native=("sso-session", "legacy"), refreshes=True, probe=[sys.executable, "-c", "import boto3"],
@@ -113,13 +113,13 @@ CONSUMERS = [
              container="Aws::ECSCredentials", full_uri=False),
 ]
 
-#: The README table: (key, column header). Each cell is what a test saw.
+#: The SDK table: (key, column header). Each cell is what a test saw.
 MATRIX_COLUMNS = [
     ("process", "credential_process: credentials and expiry"),
     ("account", "uses `AccountId`"),
     ("runs", "script runs per lookup"),
     ("layout", "README layout with the installed command works"),
-    ("fast", "README fast line works"),
+    ("fast", "the fast line works"),
     ("prompt", "device-code prompt on the terminal while it waits"),
     ("failure", "the script's message on exit 1"),
     ("both", "profile with `credential_process` and `sso_session` + account + role"),
@@ -127,7 +127,25 @@ MATRIX_COLUMNS = [
     ("bare", "... and only `sso_session`"),
     ("native", "its own SSO uses the script's token"),
     ("refresh", "the script uses a token it refreshed"),
+    ("original", "the original tool's quickstart config, as written"),
 ]
+
+#: The original aws-sso-credential-process's (PyPI 0.3) quickstart profile,
+#: as its README gives it: credential_process in the profile that holds the
+#: legacy sso_* keys, running the command from PATH with that same profile.
+ORIGINAL_QUICKSTART = """
+[profile my-sso-profile]
+
+credential_process = aws-sso-credential-process --profile my-sso-profile
+
+region = us-east-2
+output = yaml
+
+sso_start_url = https://something.awsapps.com/start
+sso_region = us-east-2
+sso_account_id = 123456789012
+sso_role_name = MyLeastPrivilegeRole
+"""
 
 
 #: The endpoint's table: (key, column header), as MATRIX_COLUMNS.
@@ -141,14 +159,14 @@ ENDPOINT_COLUMNS = [
 
 
 def record(consumer, key, value):
-    """Write one cell of a README table (the forked workers share a file)."""
+    """Write one cell of a table (the forked workers share a file)."""
     if SDK_RESULTS:
         with open(SDK_RESULTS, "a") as f:
             f.write(json.dumps([consumer.key, key, value]) + "\n")
 
 
 def matrix_table(results_path, columns=MATRIX_COLUMNS):
-    """A README Markdown table from the recorded cells."""
+    """A Markdown table from the recorded cells."""
     cells = {}
     with open(results_path) as f:
         for line in f:
@@ -165,33 +183,35 @@ README_MATRIX = ("<!-- sdk-matrix: made by make sdk-test from what the suite saw
                  "<!-- /sdk-matrix -->\n")
 README_ENDPOINT = ("<!-- sdk-endpoint: made by make sdk-test from what the suite saw; do not edit by hand -->\n",
                    "<!-- /sdk-endpoint -->\n")
-#: README.md's generated tables: (markers, columns, what it is called).
+#: The document that holds the generated tables and figures.
+TABLES_DOC = os.path.join(HERE, "docs", "reference.md")
+#: Its generated tables: (markers, columns, what it is called).
 README_TABLES = [(README_MATRIX, MATRIX_COLUMNS, "table"), (README_ENDPOINT, ENDPOINT_COLUMNS, "endpoint table")]
 
 
 def sdk_table(update=False):
-    """Compare the README's tables with those the suite recorded (or put them in)."""
-    with open(os.path.join(HERE, "README.md")) as f:
+    """Compare docs/reference.md's tables with those the suite recorded (or put them in)."""
+    with open(TABLES_DOC) as f:
         readme = f.read()
     status, updated = 0, readme
     for (begin, end), columns, name in README_TABLES:
         table = matrix_table(SDK_RESULTS, columns)
         if begin not in updated or end not in updated:
-            print("sdk-test: README.md has no %s (its markers: %s ... %s)" % (name, begin.strip(), end.strip()))
+            print("sdk-test: docs/reference.md has no %s (its markers: %s ... %s)" % (name, begin.strip(), end.strip()))
             status = 1
             continue
         start, stop = updated.index(begin) + len(begin), updated.index(end)
         if updated[start:stop] == table:
-            print("sdk-test: README.md's %s matches what the suite saw" % name)
+            print("sdk-test: docs/reference.md's %s matches what the suite saw" % name)
         elif update:
             updated = updated[:start] + table + updated[stop:]
-            print("sdk-test: README.md's %s updated" % name)
+            print("sdk-test: docs/reference.md's %s updated" % name)
         else:
-            print("sdk-test: README.md's %s differs from what the suite saw (make sdk-readme updates it):\n%s"
+            print("sdk-test: docs/reference.md's %s differs from what the suite saw (make sdk-readme updates it):\n%s"
                   % (name, table))
             status = 1
     if updated != readme:
-        with open(os.path.join(HERE, "README.md"), "w") as f:
+        with open(TABLES_DOC, "w") as f:
             f.write(updated)
     return status
 
@@ -360,6 +380,27 @@ class SdkMatrix:
 
     def test_a_legacy_profile_with_both(self):
         record(self.consumer, "both_legacy", self.both("both-legacy"))
+
+    def test_the_original_tools_quickstart_config(self):
+        # Someone coming from the original tool keeps their config and installs this command in its place.
+        prefix = os.path.join(self.sb.root, "prefix")
+        p = subprocess.run([sys.executable, SCRIPT, "--install", "--prefix", prefix], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.sb.write_config(ORIGINAL_QUICKSTART)
+        self.standin.roles.add(("123456789012", "MyLeastPrivilegeRole"))
+        self.sb.write_token("https://something.awsapps.com/start")
+        path = os.path.join(prefix, "bin") + ":" + self.sb.env.get("PATH", "/usr/bin:/bin")
+        before = self.script_runs()
+        got = self.run_consumer("my-sso-profile", env={"PATH": path, "AWS_SDK_LOAD_CONFIG": "1"})
+        shared = ""
+        if not got["ok"] and self.consumer.key == "awscli":  # offline, it answers only from the role cache
+            self.ok(self.sb.call("--profile", "my-sso-profile"))
+            before = self.script_runs()
+            got = self.run_consumer("my-sso-profile", env={"PATH": path})
+            shared = " (from the role cache the script filled: it cannot reach the stand-in)"
+        self.assert_issued(got)
+        record(self.consumer, "original", ("works: runs the script" if self.script_runs() > before else
+                                           "works: its own SSO") + shared)
 
     def test_a_profile_with_only_an_sso_session_besides(self):
         # credential_process plus `sso_session = dev`, and no token for dev
@@ -622,8 +663,8 @@ def sdk_awscli(mode, profile, n=None):
 
 
 def fast_line(profile):
-    """The README's fast credential_process line, for this checkout."""
-    with open(os.path.join(HERE, "README.md")) as f:
+    """The reference's fast credential_process line, for this checkout."""
+    with open(TABLES_DOC) as f:
         [line] = [l.strip() for l in f if l.strip().startswith("credential_process = ") and "sys.path[:0]" in l]
     return (line.split("=", 1)[1].strip().replace("/usr/bin/python3", sys.executable)
             .replace("/home/me/lib/aws-sso-credential-process", HERE)
@@ -710,10 +751,10 @@ def sdk_bench(rounds=10, update=False):
               "line | endpoint / fastest line | measured |\n|---|---|---|---|---|---|---|---|---|\n"
               + "\n".join(endpoint_rows) + "\n")
         if update:
-            with open(os.path.join(HERE, "README.md")) as f:
+            with open(TABLES_DOC) as f:
                 readme = f.read()
             start = readme.index(README_FIGURES[0]) + len(README_FIGURES[0])
-            with open(os.path.join(HERE, "README.md"), "w") as f:
+            with open(TABLES_DOC, "w") as f:
                 f.write(readme[:start] + table + readme[readme.index(README_FIGURES[1]):])
         return 0
     finally:
