@@ -4,6 +4,7 @@
 # machine needs only `make test`.
 #
 #   make test       the suite on python3 from PATH, in parallel (about 15 s)
+#   make test-slow  the suite with every Python it starts 2 s late (CI runs it)
 #   make test-all   the suite under every CPython 3.8-3.13 found, plus the
 #                   AWS CLI's own code (installs Debian's awscli as root); CI runs it
 #   make fuzz       1,000 hostile inputs of each kind (FUZZ_EXAMPLES to change)
@@ -15,7 +16,7 @@
 #                   SDKs v2 and v3, the Go SDKs v1 and v2, Ruby (installs them as
 #                   root from Debian and npm), by credential_process and through
 #                   --exec's and --serve's endpoint (its relative form in a network
-#                   namespace, as root); checks README.md's tables of results
+#                   namespace, as root); checks docs/reference.md's tables of results
 #   make sdk-bench  per consumer, a cache hit through the script vs its own SSO,
 #                   and a lookup through the endpoint
 #   make install    the command, with python3 from PATH (PREFIX=DIR for --prefix DIR)
@@ -43,7 +44,7 @@ python_for = $(or $(shell ls -d $(PYENV_ROOT)/versions/$(1).*/bin/python3 2>/dev
 # Requirements that must be present, not skipped, when the whole matrix runs.
 REQUIRE := botocore,hypothesis,awscli,fish
 
-.PHONY: test test-all fuzz coverage demo bench lint awscli sdk-apt sdk-test sdk-readme sdk-bench install uninstall \
+.PHONY: test test-slow test-all fuzz coverage demo bench lint awscli sdk-apt sdk-test sdk-readme sdk-bench install uninstall \
 	version clean
 
 # The SDK matrix's consumers: Debian packages (the Go SDKs are built from
@@ -72,6 +73,13 @@ $(VENV)/py%/.stamp: Makefile
 
 test: $(VENV)/default/.stamp
 	@$(VENV)/default/bin/python test_script.py suite $(JOBS)
+
+# The suite with every Python it starts beginning 2 s late (tests/slow-python,
+# copied next to the virtualenv's python so that it stays the virtualenv):
+# shows any test that lets a real process race the fake clock or wall time.
+test-slow: $(VENV)/default/.stamp
+	@cp tests/slow-python $(VENV)/default/bin/python-slow
+	@$(VENV)/default/bin/python-slow test_script.py suite $(JOBS)
 
 # Every interpreter found; fails if any fails, or if none ran. A missing
 # interpreter is reported, not failed: not every machine has all six.
@@ -120,12 +128,12 @@ sdk-test: sdk-apt $(VENV)/default/.stamp
 	@ACP_SDK_RESULTS=$(CURDIR)/$(SDK)/results.jsonl $(VENV)/default/bin/python test_script.py sdk-table
 
 # Per consumer: a cache-hit lookup through the script (plain and fast line)
-# next to its own SSO support, into README.md.
+# next to its own SSO support, into docs/reference.md.
 sdk-bench: sdk-apt $(VENV)/default/.stamp
 	@$(MAKE) -s $(SDK)/node_modules/.stamp $(SDK)/go1 $(SDK)/go2
 	@ACP_SDK_MATRIX=$(CURDIR)/$(SDK) $(VENV)/default/bin/python test_script.py sdk-bench --readme
 
-# After a run of make sdk-test: put the table it saw into README.md.
+# After a run of make sdk-test: put the table it saw into docs/reference.md.
 sdk-readme:
 	@ACP_SDK_RESULTS=$(CURDIR)/$(SDK)/results.jsonl $(VENV)/default/bin/python test_script.py sdk-readme
 

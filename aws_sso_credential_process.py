@@ -202,7 +202,7 @@ SETTINGS = (
     Setting("sso_session", "sso-session", "--sso-session", "AWS_SSO_SESSION", "sso_session"),
     Setting("interactive", "interactive login", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth",
             "switch", False),
-    Setting("use_device_code", "device code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code",
+    Setting("use_device_code", "always device code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code",
             "switch", False),
     Setting("no_browser", "no browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", rule="switch", default=False),
     Setting("debug", "debug log", "--debug", "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", rule="switch", default=False),

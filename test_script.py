@@ -27,6 +27,7 @@ README.md's table, sdk-bench), tests/tools.py (demo, bench) and
 tests/runner.py (the parallel runner).
 """
 
+import glob
 import io
 import json
 import os
@@ -47,7 +48,7 @@ import aws_sso_credential_process as acp
 from tests.browser import fake_browser
 from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, Sandbox, SandboxTest, Terminal,
-                           read, utc)
+                           read, read_lines, utc)
 from tests.runner import run_suite
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 from tests.tools import bench, demo
@@ -2274,7 +2275,10 @@ class TestInteractiveLogin(SandboxTest):
         self.assertEqual(browser.urls, [])
 
     def test_device_flow_end_to_end(self):
-        r = self.sb.call("--profile", "legacy", "-i", env=self.sb.browser(), browser="real")
+        def sleep(seconds):  # the fake clock waits for the person: the browser is a real, maybe slow, process
+            self.sb.visits(1, wait=120, done=True)
+            self.sb.clock.sleep(seconds)
+        r = self.sb.call("--profile", "legacy", "-i", env=self.sb.browser(), browser="real", sleep=sleep)
         doc = self.ok(r, prompt=True)
         self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
         [visit] = self.sb.visits(1)
@@ -3809,20 +3813,7 @@ class TestServe(SandboxTest):
     def start_serving(self, *args, env=None):
         proc = self.sb.start("--serve", *args, env=env)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        lines = []
-        if "--socket" not in args:
-            import select
-            deadline, data, fd = time.monotonic() + 30, b"", proc.stdout.fileno()
-            while data.count(b"\n") < 2:
-                if not select.select([fd], [], [], max(0, deadline - time.monotonic()))[0]:
-                    proc.kill()
-                    self.fail("--serve printed no lines: %r" % (self.sb.finish(proc),))
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    self.fail("--serve ended: %r" % (self.sb.finish(proc),))
-                data += chunk
-            lines = data.decode().splitlines(True)
-        return proc, lines
+        return proc, [] if "--socket" in args else read_lines(proc, 2)
 
     def test_serve_prints_the_lines_and_stops_cleanly(self):
         self.sb.write_token("dev")
@@ -3990,6 +3981,70 @@ class TestCommandLine(SandboxTest):
         with mock.patch.object(acp, "get_credentials", side_effect=KeyboardInterrupt):
             r = self.sb.call("--profile", "sess")
         self.assertEqual((r.rc, r.out, r.err), (130, "", "aws-sso-credential-process: interrupted\n"))
+
+
+class TestFirstHour(SandboxTest):
+    """What a newcomer without the AWS CLI meets first: a typo, --login where
+    there is no terminal, what --check says of the next login, an
+    interpreter too old."""
+
+    def test_a_mistyped_flag_names_the_closest(self):
+        for typed, says in [("--profle", "(did you mean --profile?)"), ("--intractive", "(did you mean --interactive?)"),
+                            ("--force-refesh", "(did you mean --force-refresh?)"), ("--logn", "(did you mean --login?)"),
+                            ("--zzz", "(see --help)"), ("profile", "(see --help)")]:
+            with self.subTest(typed=typed):
+                r = self.sb.call(typed, "sess")
+                self.assertEqual((r.rc, r.out), (2, ""), r)
+                self.assertEqual(r.err, "aws-sso-credential-process: unrecognized argument '%s' %s\n" % (typed, says))
+
+    def test_login_without_a_terminal_shows_the_link_on_stderr_and_waits(self):
+        # docker run without -t, a CI step, ssh without -t: stderr is the person's channel
+        self.standin.auto_approve = 3
+        r = self.sb.call("--login", "--profile", "sess", "--use-device-code", "--no-browser", terminal=None)
+        self.assertEqual((r.rc, r.out), (0, ""), r)
+        [start] = self.standin.calls_to("/device_authorization")
+        self.assertIn("open %s/device and enter the code" % self.standin.url, r.err)
+        self.assertIn("logged in to sso-session 'dev'; valid until", r.err)
+        self.assertGreaterEqual(self.standin.count("/token"), 3, "it waited for the approval")
+        self.assertNotIn("--interactive", r.err)
+        self.assertNotIn("no terminal", r.err)
+        self.assertTrue(os.path.exists(self.sb.token_path("dev")))
+
+    def test_check_names_the_next_login_and_why(self):
+        self.sb.write_config(BASE_CONFIG + "[profile dc]\nsso_session = dev\nsso_account_id = %s\n"
+                             "sso_role_name = %s\nsso_use_device_code = true\n" % (ACCOUNT, ROLE))
+        inside = os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
+        no_display = "device code (%s)" % ("in a container" if inside else "no display (DISPLAY is unset)")
+        for args, env, says in [
+                (["--profile", "legacy"], {"BROWSER": "x"}, "device code (a legacy profile: the browser redirect "
+                                                            "needs an sso-session)"),
+                (["--profile", "sess"], {}, no_display),
+                (["--profile", "sess"], {"container": "docker", "DISPLAY": ":0"}, "device code (in a container)"),
+                (["--profile", "sess"], {"BROWSER": "x"}, "browser sign-in (PKCE) (an sso-session, and a browser "
+                                                          "here)"),
+                (["--profile", "sess", "--use-device-code"], {"BROWSER": "x"}, "device code (--use-device-code "
+                                                                               "asks for it)"),
+                (["--profile", "dc"], {"BROWSER": "x"}, "device code (sso_use_device_code in profile 'dc' asks "
+                                                        "for it)")]:
+            with self.subTest(args=args, env=env):
+                r = self.sb.call("--check", *args, env=env)
+                self.assertIn("  next login         %s\n" % says, r.out)
+                self.assertIn("  always device code %s (" % ("true" if "device" in says.split("(")[1] and "asks" in says else "false"), r.out)
+
+    PYTHONS = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[67].*/bin/python3")))
+
+    @unittest.skipUnless(PYTHONS, "no Python 3.6 or 3.7 here (~/.pyenv/versions)")
+    def test_an_interpreter_too_old_says_which_it_needs(self):
+        for python in self.PYTHONS:
+            for args in (["--profile", "sess"], ["--install", "--prefix", self.sb.path("prefix")], ["--help"]):
+                with self.subTest(python=python, args=args):
+                    r = subprocess.run([python, SCRIPT] + args, env=self.sb.environ(), capture_output=True,
+                                       text=True)
+                    version = os.path.basename(os.path.dirname(os.path.dirname(python)))[:3]
+                    self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", "aws-sso-credential-process: "
+                                     "needs Python 3.8 or newer, and %s is Python %s; run it with python3.8 or "
+                                     "newer\n" % (python, version)))
+        self.assertFalse(os.path.exists(self.sb.path("prefix")))
 
 
 class TestExportFormats(SandboxTest):
@@ -4328,6 +4383,10 @@ class TestInterrupts(SandboxTest):
     slow = 1
     script = SCRIPT
 
+    # The interpreter itself, not a wrapper around it (make test-slow's late
+    # starter): the aim is at this project's run, not at a wrapper's sleep.
+    INTERPRETER = getattr(sys, "_base_executable", None) or sys.executable
+
     def interrupt_at_random(self, command, tries=60):
         """SIGINT at a random moment of each of `tries` runs (within as long as
         a run takes: measured first, then shortened whenever a run ends first). Python compiles the file it runs (the
@@ -4355,7 +4414,8 @@ class TestInterrupts(SandboxTest):
             import re
             frames = re.findall(r'File "([^"]*)", line (\d+)', err)
             ours = [(f, n) for f, n in frames if f.endswith(("aws_sso_credential_process.py", "/aws-sso-credential-process"))]
-            if err and "KeyboardInterrupt" in err and all(int(n) <= self.first_line(f) for f, n in ours):
+            own_start = "KeyboardInterrupt" in err or err.startswith("Fatal Python error: init")
+            if own_start and all(int(n) <= self.first_line(f) for f, n in ours):
                 seen.add("the interpreter's own start")  # before this file's first line ran: no program can help
                 if p.returncode == 0:
                     self.assertEqual(json.loads(out)["Version"], 1)
@@ -4398,7 +4458,7 @@ class TestInterrupts(SandboxTest):
 
     def test_ctrl_c_at_any_moment_of_the_installed_command(self):
         prefix = os.path.join(self.sb.root, "prefix")
-        subprocess.run([sys.executable, self.script, "--install", "--prefix", prefix], env=self.sb.environ(),
+        subprocess.run([self.INTERPRETER, self.script, "--install", "--prefix", prefix], env=self.sb.environ(),
                        capture_output=True, check=True)
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))  # later runs are cache hits: short, so every moment is hit
@@ -4409,7 +4469,7 @@ class TestInterrupts(SandboxTest):
     def test_ctrl_c_at_any_moment_of_the_plain_form(self):
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
-        seen = self.interrupt_at_random([sys.executable, self.script, "--profile", "sess"])
+        seen = self.interrupt_at_random([self.INTERPRETER, self.script, "--profile", "sess"])
         self.assertTrue(seen - {0}, "no run was interrupted: the test did not test")
 
 
@@ -4761,12 +4821,15 @@ class TestLockHolders(SandboxTest):
         # Go SDK v2 kills the `sh -c` it ran the command with, then waits for the pipes to close.
         holder = self.hold_login_lock()
         try:
-            sdk = subprocess.Popen(["sh", "-c", "%s %s --profile legacy -i --no-browser & echo $!; wait"
+            sdk = subprocess.Popen(["sh", "-c", "%s %s --profile legacy -i --no-browser --debug & echo $!; wait"
                                     % (shlex.quote(sys.executable), shlex.quote(SCRIPT))],
                                    env=self.sb.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    start_new_session=True)
             pid = int(sdk.stdout.readline())
-            time.sleep(0.5)  # waiting for the holder's lock by now (or about to: either way it must let go)
+            log, deadline = acp.home_path(self.sb.environ(), acp.LOG_FILE), time.monotonic() + 120
+            while "waiting for " not in (read(log) if os.path.exists(log) else ""):  # a slow start is no race
+                self.assertLess(time.monotonic(), deadline, "the second process never waited on the lock")
+                time.sleep(0.05)
             sdk.kill()  # the shell, not the script
             out, err = sdk.communicate(timeout=15)  # returns once every copy of the pipes is closed
             self.assertEqual(out, b"", "nothing delivered to a caller that is gone")
@@ -4788,6 +4851,108 @@ class TestLockHolders(SandboxTest):
         finally:
             holder.kill()
             holder.communicate()
+
+
+class TestReadme(SandboxTest):
+    """README.md's user path, run as written, block after block, by a
+    newcomer without the AWS CLI: a sandbox HOME, `python3` and the commands
+    from PATH, the stand-in as the SSO service. What cannot run here is
+    swapped, and only that: the download (the file is copied), pipx (a stand-in that
+    removes the original's command), terraform (a program that fetches
+    credentials as an SDK does), and the person who approves the login."""
+
+    slow = 2
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(HERE, "README.md")) as f:
+            self.readme = f.read()
+        import re
+        self.blocks = re.findall(r"```(sh|ini)\n(.*?)```", self.readme, re.S)
+        self.bin = self.sb.path("tools")
+        os.makedirs(self.bin)
+        self.work = self.sb.path("download")
+        os.makedirs(self.work)
+        for name, text in [
+                ("aws", "echo 'the README sent the user to the AWS CLI' >&2; exit 99"),
+                ("pipx", "[ \"$*\" = 'uninstall aws-sso-credential-process' ] && rm \"$HOME/.local/bin/$2\""),
+                ("terraform", "exec %s -c %s" % (shlex.quote(sys.executable), shlex.quote(FETCH)))]:
+            with open(os.path.join(self.bin, name), "w") as f:
+                f.write("#!/bin/sh\n%s\n" % text)
+            os.chmod(os.path.join(self.bin, name), 0o755)
+        path = os.pathsep.join([os.path.join(self.sb.home, ".local", "bin"), self.bin,
+                                os.path.dirname(sys.executable), "/usr/bin", "/bin"])
+        self.env = self.sb.environ({"PATH": path})
+        self.standin.auto_approve = 2  # the person approves the code the login prints (polled once before)
+
+    def sh(self, name, wanted=0):
+        """Run the README's sh block that starts with `name`, as written."""
+        [text] = [t for kind, t in self.blocks if kind == "sh" and t.startswith(name)]
+        r = subprocess.run(["sh", "-ec", text], cwd=self.work, env=self.env, capture_output=True, text=True,
+                           timeout=120, start_new_session=True)  # no terminal: a CI step, docker run without -t
+        self.assertEqual(r.returncode, wanted, (text, r))
+        self.assertNotIn("Traceback", r.stderr)
+        return r
+
+    def test_the_readme_user_path_runs_as_written(self):
+        kinds = [kind for kind, _ in self.blocks]
+        self.assertEqual(kinds, ["sh", "sh", "ini", "sh", "sh", "sh", "sh", "sh", "sh"], "blocks added or removed: "
+                         "give each a run here")
+        # Install, over the original tool installed with pipx: --install names the way out, and it works
+        launcher = os.path.join(self.sb.home, ".local", "bin", "aws-sso-credential-process")
+        os.makedirs(os.path.dirname(launcher))
+        with open(launcher, "w") as f:
+            f.write(TestInstall.ORIGINAL % "/usr/bin/python3")
+        shutil.copy(SCRIPT, self.work)  # downloaded
+        r = self.sh("python3 aws_sso_credential_process.py --install", wanted=2)
+        self.assertIn("is the original aws-sso-credential-process", r.stderr)
+        r = self.sh("pipx uninstall")
+        self.assertIn("credential_process = %s --profile" % launcher, r.stdout + r.stderr)
+        share = os.path.join(self.sb.home, ".local", "share", "aws-sso-credential-process")
+        self.assertIn("`python3 %s/aws_sso_credential_process.py --install`" % share.replace(self.sb.home, "~"),
+                      self.readme, "Troubleshooting names the installed copy")
+        self.assertTrue(os.path.exists(os.path.join(share, "aws_sso_credential_process.py")))
+        # Configure: the config as written, with the path --install printed
+        [config] = [t for kind, t in self.blocks if kind == "ini"]
+        self.assertTrue(config.startswith("# ~/.aws/config\n"))
+        self.sb.write_config(config.replace("/home/me", self.sb.home))
+        # Log in: no terminal, no display: the link and code on stderr, then boto3 through my-app
+        r = self.sh("aws-sso-credential-process --login")
+        self.assertIn("enter the code", r.stderr)
+        self.assertIn("logged in to sso-session 'corp'", r.stderr)
+        if HAVE_BOTOCORE:
+            self.assertEqual(self.sh("python3 -c").stdout.strip(), self.issued()["accessKeyId"])
+        # Everyday use: the env lines set the credentials in the shell; --check is ready, --list, --logout
+        [everyday] = [t for kind, t in self.blocks if kind == "sh" and t.startswith("aws-sso-credential-process --check")]
+        [line] = [t for t in everyday.splitlines() if t.startswith("eval")]
+        self.assertEqual(subprocess.run(["sh", "-c", line + '\nprintf %s "$AWS_ACCESS_KEY_ID"'], env=self.env,
+                                        capture_output=True, text=True).stdout, self.issued()["accessKeyId"])
+        r = self.sh("aws-sso-credential-process --check")
+        self.assertIn("verdict: ready\n", r.stdout)
+        self.assertIn("111122223333", r.stdout.split("verdict: ready\n")[1], "--list lists the account")
+        self.assertFalse(os.path.exists(self.sb.token_path("corp")), "--logout removed the login")
+        # --exec: a long job gets credentials through the endpoint
+        self.sh("aws-sso-credential-process --login")
+        got = json.loads(self.sh("aws-sso-credential-process --exec").stdout)
+        self.assertEqual((got["status"], got["doc"]["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
+        # --serve: prints the two variables, serves, stops on Ctrl-C
+        [serve] = [t for kind, t in self.blocks if kind == "sh" and t.startswith("aws-sso-credential-process --serve")]
+        proc = subprocess.Popen(["sh", "-c", "exec " + serve], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        lines = read_lines(proc, 2)
+        env = dict(line.split(" ", 1)[1].strip().split("=", 1) for line in lines)
+        got = json.loads(subprocess.run([sys.executable, "-c", FETCH], env=self.sb.environ(env), capture_output=True,
+                                        text=True, timeout=30).stdout)
+        self.assertEqual(got["status"], 200)
+        import signal
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        # More: the developer's two commands are make's (make test runs this very test)
+        self.assertEqual(self.blocks[-1][1].split(), ["make", "demo", "#", "boto3", "gets", "credentials", "through",
+                                                      "the", "script,", "from", "a", "local", "stand-in", "for",
+                                                      "AWS", "make", "test", "#", "the", "suite,", "in", "parallel"])
 
 
 # ==========================================================================

@@ -277,12 +277,13 @@ class Sandbox:
                 "FAKE_BROWSER_LOG": self.visits_file, "FAKE_BROWSER_ACTION": action,
                 "FAKE_BROWSER_LINGER": str(linger)}
 
-    def visits(self, expected=None, wait=10):
-        """The fake browser's visits (waiting up to `wait` s for `expected` of them)."""
+    def visits(self, expected=None, wait=10, done=False):
+        """The fake browser's visits (waiting up to `wait` s for `expected` of
+        them); done: what it saw, once each visit has finished acting."""
         deadline = time.monotonic() + wait
         while True:
             try:
-                with open(self.visits_file) as f:
+                with open(self.visits_file + (".seen" if done else "")) as f:
                     found = [json.loads(line) for line in f if line.strip()]
             except (AttributeError, OSError):
                 found = []
@@ -428,3 +429,19 @@ class SandboxTest(unittest.TestCase):
         """Temporary files left anywhere under HOME."""
         return [os.path.join(d, n) for d, _, names in os.walk(self.sb.home) for n in names
                 if n.endswith(".tmp")]
+
+
+def read_lines(proc, count, wait=30):
+    """The first `count` lines a running process prints on stdout (a server
+    that prints its settings and goes on running), failing after `wait` s."""
+    import select
+    deadline, data, fd = time.monotonic() + wait, b"", proc.stdout.fileno()
+    while data.count(b"\n") < count:
+        if not select.select([fd], [], [], max(0, deadline - time.monotonic()))[0]:
+            proc.kill()
+            raise AssertionError("no %d lines in %ss: %r" % (count, wait, proc.communicate()))
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise AssertionError("it ended after %r: %r" % (data, proc.communicate()))
+        data += chunk
+    return data.decode().splitlines(True)
