@@ -27,7 +27,6 @@ README.md's table, sdk-bench), tests/tools.py (demo, bench) and
 tests/runner.py (the parallel runner).
 """
 
-import io
 import json
 import os
 import random
@@ -46,6 +45,7 @@ import unittest
 import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.browser import fake_browser
+from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
 from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
                            read, utc)
@@ -3456,86 +3456,8 @@ class TestInstall(SandboxTest):
 # The credentials endpoint: --exec and --serve
 # ==========================================================================
 
-#: What an SDK does with the container-credentials variables, on the standard
-#: library: fetch FULL_URI (or 169.254.170.2 + RELATIVE_URI) with the token
-#: from the file (else the variable), and print the status, the answer and
-#: the AWS_* environment it was given.
-FETCH = textwrap.dedent("""\
-    import json, os, sys, urllib.error, urllib.request
-    env = os.environ
-    uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
-        "http://169.254.170.2" + env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/"))
-    headers = {}
-    if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
-        with open(env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]) as f:
-            headers["Authorization"] = f.read()
-    elif env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
-        headers["Authorization"] = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        status, doc = 200, json.load(opener.open(urllib.request.Request(uri, headers=headers), timeout=10))
-    except urllib.error.HTTPError as e:
-        status, doc = e.code, json.load(e)
-    print(json.dumps({"status": status, "doc": doc, "env": {k: v for k, v in env.items() if k.startswith("AWS_")},
-                      "argv": open("/proc/self/cmdline").read().split("\\0")}))
-    sys.exit(int(sys.argv[1]) if sys.argv[1:] else 0)
-    """)
-
-
-def http_get(address, target, headers=(), method="GET", body=b"", raw=None, timeout=10):
-    """(status, parsed JSON body or None, raw answer) of one request to an endpoint."""
-    data = raw if raw is not None else ("%s %s HTTP/1.1\r\n%s\r\n" % (method, target, "".join(
-        "%s: %s\r\n" % h for h in headers))).encode("latin-1") + body
-    if isinstance(address, str):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(address)
-    else:
-        sock = socket.create_connection(address, timeout=timeout)
-    with sock:
-        sock.sendall(data)
-        chunks = []
-        try:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except OSError:
-            pass
-    answer = b"".join(chunks).decode("latin-1")
-    if not answer:
-        return None, None, ""
-    head, _, payload = answer.partition("\r\n\r\n")
-    try:
-        doc = json.loads(payload)
-    except ValueError:
-        doc = None
-    return int(head.split()[1]), doc, answer
-
-
-class TestEndpoint(SandboxTest):
+class TestEndpoint(InProcessEndpoint, SandboxTest):
     """The endpoint itself, in-process: who it answers, and what."""
-
-    def serve(self, interactive=False, **endpoint):
-        ctx = acp.Context(acp.Config(self.sb.environ()), now=self.sb.clock.now, monotonic=self.sb.clock.monotonic,
-                          sleep=self.sb.clock.sleep, stderr=io.StringIO(), open_terminal=lambda: None,
-                          open_browser=lambda url: False)
-        ctx.watching, ctx.attended = False, True  # as run_serve has them
-        ctx.configure({"mode": "serve", "profile": "sess"})
-        ctx.cfg.interactive = False
-        ep = acp.Endpoint(ctx, acp.local_source(ctx, interactive), **endpoint)
-        threading.Thread(target=ep.server.serve_forever, daemon=True).start()
-        self.addCleanup(ep.server.close)
-        self.addCleanup(ep.server.shutdown)
-        self.ctx = ctx
-        return ep
-
-    def ask(self, ep, **kwargs):
-        headers = kwargs.pop("headers", None)
-        if headers is None:
-            headers = [("Host", ep.host), ("Authorization", ep.token)]
-        return http_get(ep.server.address, kwargs.pop("target", ep.path), headers, **kwargs)
 
     def test_an_sdk_gets_the_credentials_once_fetched(self):
         self.sb.write_token("dev")
@@ -3802,28 +3724,10 @@ class TestExec(SandboxTest):
         self.assertLess(time.monotonic() - started, 30, "the endpoint's process held the pipe")
 
 
-class TestServe(SandboxTest):
+class TestServe(Serving, SandboxTest):
     """--serve, as a real process: on 127.0.0.1, on a Unix socket, forwarded."""
 
     slow = 1
-
-    def start_serving(self, *args, env=None):
-        proc = self.sb.start("--serve", *args, env=env)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        lines = []
-        if "--socket" not in args:
-            import select
-            deadline, data, fd = time.monotonic() + 30, b"", proc.stdout.fileno()
-            while data.count(b"\n") < 2:
-                if not select.select([fd], [], [], max(0, deadline - time.monotonic()))[0]:
-                    proc.kill()
-                    self.fail("--serve printed no lines: %r" % (self.sb.finish(proc),))
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    self.fail("--serve ended: %r" % (self.sb.finish(proc),))
-                data += chunk
-            lines = data.decode().splitlines(True)
-        return proc, lines
 
     def test_serve_prints_the_lines_and_stops_cleanly(self):
         self.sb.write_token("dev")
@@ -3844,19 +3748,11 @@ class TestServe(SandboxTest):
         self.assertTrue(all(l.startswith("set -gx AWS_CONTAINER_") for l in lines), lines)
         self.fails(self.sb.run("--serve", "--profile", "sess", "--format", "process"), 2, "--format must be one of")
 
-    def socket_dir(self):
-        directory = os.path.join(self.sb.root, "run")
-        os.mkdir(directory, 0o700)
-        return directory
-
     def test_a_socket_for_containers_and_the_forwarder_inside_them(self):
         self.sb.write_token("dev")
         path = os.path.join(self.socket_dir(), "aws.sock")
         proc, _ = self.start_serving("--profile", "sess", "--socket", path)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path):
-            self.assertLess(time.monotonic(), deadline, "no socket")
-            time.sleep(0.05)
+        self.wait_for_socket(path)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         status, doc, _ = http_get(path, "/", [("Host", "localhost")])
         self.assertEqual((status, doc["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
@@ -3891,32 +3787,9 @@ class TestServe(SandboxTest):
         self.sb.write_token("dev")
         path = os.path.join(self.socket_dir(), "aws.sock")
         self.start_serving("--profile", "sess", "--socket", path)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path):
-            self.assertLess(time.monotonic(), deadline, "no socket")
-            time.sleep(0.05)
-        inside = textwrap.dedent("""\
-            ip link set lo up && ip addr add 169.254.170.2/32 dev lo || exit 99
-            "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" --bind 169.254.170.2 > lines 2> serve-err &
-            server=$!
-            for i in $(seq 100); do [ -s lines ] && break; sleep 0.1; done
-            . ./lines
-            "$PY" -c "$FETCH" > fetched
-            unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
-            "$PY" -c "$FETCH" > wrong-path
-            kill $server; wait $server
-            secret=/$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')
-            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=$secret "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" \\
-                --bind 169.254.170.2 > shared-lines 2>> serve-err &
-            server=$!
-            for i in $(seq 100); do [ -s shared-lines ] && break; sleep 0.1; done
-            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=$secret "$PY" -c "$FETCH" > shared
-            kill $server; wait $server
-            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/short "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" \\
-                --bind 169.254.170.2 2> short-err; echo $? > short-rc
-            """)
+        self.wait_for_socket(path)
         env = dict(PY=sys.executable, SCRIPT=SCRIPT, SOCK=path, FETCH=FETCH, HOME=os.path.join(self.sb.root, "c"))
-        p = subprocess.run(["unshare", "-n", "sh", "-c", inside], cwd=self.sb.root, env=self.sb.environ(env),
+        p = subprocess.run(["unshare", "-n", "sh", "-c", RELATIVE_FORM], cwd=self.sb.root, env=self.sb.environ(env),
                            capture_output=True, text=True, timeout=90)
         self.assertEqual(p.returncode, 0, (p, read(os.path.join(self.sb.root, "serve-err"))))
         with open(os.path.join(self.sb.root, "lines")) as f:
