@@ -46,9 +46,11 @@ import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.browser import fake_browser
 from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
-from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
+from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
                            read, utc)
+from tests.processes import (AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
+                             LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import run_suite
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 from tests.tools import bench, demo
@@ -3134,43 +3136,11 @@ class TestCheck(SandboxTest):
 # ==========================================================================
 
 
-class TestInstall(SandboxTest):
+class TestInstall(InstallHarness, SandboxTest):
     """--install writes a launcher and the script with its bytecode; the
     launcher runs it isolated (-I -S) from that bytecode."""
 
     slow = 1
-
-    def setUp(self):
-        super().setUp()
-        self.use_prefix(os.path.join(self.sb.root, "prefix"))
-
-    def use_prefix(self, prefix):
-        self.prefix = prefix
-        self.launcher = os.path.join(prefix, "bin", "aws-sso-credential-process")
-        self.share = os.path.join(prefix, "share", "aws-sso-credential-process")
-
-    def install(self, *args, python=None, script=SCRIPT, env=None):
-        p = subprocess.run([python or sys.executable, script, "--install", "--prefix", self.prefix] + list(args),
-                           env=self.sb.environ(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root,
-                           start_new_session=True)
-        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
-
-    def launch(self, *args, env=None):
-        p = subprocess.run([self.launcher] + list(args), env=self.sb.environ(env),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
-        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
-
-    def tree(self):
-        return sorted(os.path.relpath(os.path.join(d, n), self.prefix)
-                      for d, dirs, files in os.walk(self.prefix) for n in dirs + files)
-
-    #: What an install leaves under its prefix.
-    INSTALLED = ["bin", "bin/aws-sso-credential-process", "share", "share/aws-sso-credential-process",
-                 "share/aws-sso-credential-process/__pycache__",
-                 "share/aws-sso-credential-process/__pycache__/aws_sso_credential_process.%s.pyc"
-                 % sys.implementation.cache_tag,
-                 "share/aws-sso-credential-process/aws_sso_credential_process.py",
-                 "share/aws-sso-credential-process/install-record.json"]
 
     @needs_botocore
     def test_install_and_run_boto3_through_the_printed_line(self):
@@ -3331,11 +3301,6 @@ class TestInstall(SandboxTest):
         self.fails(self.install(), 2, "%s exists and --install did not write it; remove or rename it, or choose "
                                       "another --prefix" % self.launcher)
         self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process"], "nothing written")
-
-    #: The console script pip and pipx write for the original tool (PyPI 0.3.1).
-    ORIGINAL = ("#!%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom aws_sso_credential_process."
-                "aws_sso_credential_process import main\nif __name__ == '__main__':\n    sys.argv[0] = re.sub("
-                "r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
 
     def test_the_original_tool_is_recognised_and_the_way_out_named(self):
         os.makedirs(os.path.dirname(self.launcher))
@@ -3866,42 +3831,8 @@ class TestCommandLine(SandboxTest):
         self.assertEqual((r.rc, r.out, r.err), (130, "", "aws-sso-credential-process: interrupted\n"))
 
 
-class TestExportFormats(SandboxTest):
+class TestExportFormats(ShellHarness, SandboxTest):
     """--format: the credentials as a shell's variables, for CI jobs and eval."""
-
-    NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-             "AWS_ACCOUNT_ID")
-    #: What a hostile or broken portal could send: every shell's metacharacters.
-    HOSTILE = {"accessKeyId": "ASIA'\"$(touch pwned)`touch pwned`",
-               "secretAccessKey": "s'e\\c\"r$HOME;et %PATH% !x! ^&|<> {a,b} * \\'",
-               "sessionToken": "tok'en$(id)\\' -- #"}
-
-    def hostile_portal(self, creds=None):
-        body = json.dumps({"roleCredentials": dict(creds or self.HOSTILE,
-                                                   expiration=int((time.time() + 3600) * 1000))})
-        self.standin.fail("/federation/credentials", headers=[("Content-Type", "application/json")],
-                          raw=body.encode())
-
-    def in_shell(self, fmt, shell):
-        """Run --format fmt, load its output in shell, and return the variables it set."""
-        r = self.sb.call("--profile", "sess", "--format", fmt)
-        self.assertEqual((r.rc, r.err), (0, ""), r)
-        script = os.path.join(self.sb.root, "creds." + fmt)
-        with open(script, "w") as f:
-            f.write(r.out)
-        show = "%s -c 'import json, os; print(json.dumps([os.environ.get(n) for n in %s]))'" % (
-            shlex.quote(sys.executable), json.dumps(self.NAMES))
-        if shell == "fish":
-            argv = ["fish", "--no-config", "-c", "source %s; and %s" % (shlex.quote(script), show)]
-        else:
-            argv = [shell, "-c", '. %s && export %s && %s' % (shlex.quote(script), " ".join(self.NAMES), show)]
-        p = subprocess.run(argv, env=self.sb.env, cwd=self.sb.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.assertEqual((p.returncode, p.stderr), (0, b""))
-        return json.loads(p.stdout.decode())
-
-    def expected(self, creds):
-        return [creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"],
-                acp.format_time(creds["expiration"] // 1000)[:-1] + "+00:00", ACCOUNT]
 
     def test_each_shell_gets_exactly_the_credentials(self):
         self.sb.write_token("dev")
@@ -4001,44 +3932,9 @@ class TestFailuresOnTheTerminal(SandboxTest):
         self.assertIn("not logged in", result.err)
 
 
-class TestBackgroundJobs(SandboxTest):
+class TestBackgroundJobs(BackgroundJobHarness, SandboxTest):
     """`terraform plan > log 2>&1 &` under `stty tostop`: no terminal write may
     stop the script (SIGTTOU), or its caller would wait for ever."""
-
-    script = SCRIPT  # the script under test (a test can point this at another copy)
-
-    LEADER = textwrap.dedent("""\
-        import os, sys, termios
-        slave, stderr_to, python, script = sys.argv[1:5]
-        os.setsid()
-        tty = os.open(slave, os.O_RDWR)  # the session's controlling terminal
-        attrs = termios.tcgetattr(tty)
-        attrs[3] |= termios.TOSTOP
-        termios.tcsetattr(tty, termios.TCSANOW, attrs)
-        pid = os.fork()
-        if pid == 0:  # a background job: a process group that is not the terminal's foreground one
-            os.setpgid(0, 0)
-            os.dup2(tty if stderr_to == "tty" else os.open(stderr_to, os.O_WRONLY | os.O_CREAT, 0o600), 2)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            os.execv(python, [python, script] + sys.argv[5:])
-        _, status = os.waitpid(pid, os.WUNTRACED)
-        if os.WIFSTOPPED(status):
-            os.kill(pid, 9)
-            print("stopped by signal %d" % os.WSTOPSIG(status))
-        else:
-            print("exit %d" % os.WEXITSTATUS(status))
-        """)
-
-    def run_in_background(self, stderr_to, *args):
-        import pty
-        master, slave = pty.openpty()
-        self.addCleanup(os.close, master)
-        name = os.ttyname(slave)
-        os.close(slave)
-        p = subprocess.run([sys.executable, "-c", self.LEADER, name, stderr_to, sys.executable, self.script]
-                           + list(args),
-                           env=self.sb.environ(), capture_output=True, text=True, timeout=60)
-        return p.stdout.strip()
 
     def test_a_failure_from_a_background_job_under_tostop(self):
         log = os.path.join(self.sb.root, "log")
@@ -4055,23 +3951,8 @@ class TestBackgroundJobs(SandboxTest):
             self.assertIn("enter the code", f.read(), "the prompt went to stderr")
 
 
-class TestStandardStreams(SandboxTest):
+class TestStandardStreams(StreamHarness, SandboxTest):
     """stdout or stderr closed or full: the documented code, never a traceback."""
-
-    def run_with(self, redirect, *args):
-        """Run the script under sh with these redirections ($ERR names a file
-        for stderr); (exit code, what reached that file)."""
-        err = os.path.join(self.sb.root, "stderr.txt")
-        command = "%s %s %s %s" % (shlex.quote(sys.executable), shlex.quote(SCRIPT),
-                                   " ".join(shlex.quote(a) for a in args), redirect)
-        p = subprocess.run(["sh", "-c", command], env=self.sb.environ({"ERR": err}), cwd=self.sb.root,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        text = ""
-        if os.path.exists(err):
-            with open(err) as f:
-                text = f.read()
-            os.remove(err)
-        return p.returncode, text
 
     def test_closed_or_full_stdout(self):
         self.sb.write_token("dev")
@@ -4131,39 +4012,12 @@ class TestStandardStreams(SandboxTest):
         self.assertNotIn("Exception ignored", err)
 
 
-class TestDiskFull(SandboxTest):
+class TestDiskFull(FullDiskHarness, SandboxTest):
     """On a full disk only the caching is lost (a tiny tmpfs in a private mount namespace)."""
-
-    def setUp(self):
-        super().setUp()
-        if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], stderr=subprocess.DEVNULL).returncode:
-            self.skipTest("unshare -m is not available here (needs root or user namespaces)")
 
     def test_credentials_still_arrive(self):
         self.sb.write_token("dev")
-        with open(self.sb.path(".aws", "config")) as f:
-            config = f.read()
-        token = read(self.sb.token_path("dev"))
-        script = textwrap.dedent("""
-            set -e
-            mount -t tmpfs -o size=64k tmpfs "$HOME"
-            mkdir -p "$HOME/.aws/sso/cache"
-            printf '%s' "$CONFIG" > "$HOME/.aws/config"
-            printf '%s' "$TOKEN" > "$HOME/.aws/sso/cache/$TOKEN_NAME"
-            head -c 1000000 /dev/zero > "$HOME/filler" 2>/dev/null || true
-            set +e
-            "$PYTHON" "$SCRIPT" --profile sess --debug > "$OUT" 2> "$ERR"
-            echo $? > "$RC"
-            ls -a "$HOME/.aws/cli/cache" "$HOME/.aws/sso/cache" > "$LS" 2>&1
-            """)
-        files = {name: os.path.join(self.sb.root, name) for name in ("out", "err", "rc", "ls")}
-        env = self.sb.environ(dict(CONFIG=config, TOKEN=token, TOKEN_NAME=os.path.basename(self.sb.token_path("dev")),
-                                   PYTHON=sys.executable, SCRIPT=SCRIPT, OUT=files["out"], ERR=files["err"],
-                                   RC=files["rc"], LS=files["ls"]))
-        p = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, start_new_session=True)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        seen = {name: read(path) for name, path in files.items()}
+        seen = self.on_a_full_disk()
         self.assertEqual(seen["rc"].strip(), "0", seen)
         doc = self.ok(Result(0, seen["out"], ""))
         self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
@@ -4194,67 +4048,12 @@ class TestAsAnSdkRunsIt(SandboxTest):
             self.assertNotIn("warning", f.read())
 
 
-class TestInterrupts(SandboxTest):
+class TestInterrupts(InterruptHarness, SandboxTest):
     """Ctrl-C at any moment: exit 130 and one line, never a traceback. (Before
     the interpreter has set up its own handler, SIGINT kills any Python
     program outright: that death by signal is allowed.)"""
 
     slow = 1
-    script = SCRIPT
-
-    def interrupt_at_random(self, command, tries=60):
-        """SIGINT at a random moment of each of `tries` runs (within as long as
-        a run takes: measured first, then shortened whenever a run ends first). Python compiles the file it runs (the
-        plain form, or the launcher) before running a line of it, and a
-        Ctrl-C meanwhile is Python's own traceback, at line 0.
-        Before that, while the interpreter starts, a Ctrl-C kills it, or it
-        says "KeyboardInterrupt", "Fatal Python error: init..." or shows a
-        traceback of its own start-up (site, its frozen modules): those are
-        the interpreter's, before any line of this project runs."""
-        import signal
-        rng = random.Random(7)
-        seen = set()
-        started = time.monotonic()
-        subprocess.run(command, env=self.sb.environ(), capture_output=True, check=True)
-        took = time.monotonic() - started
-        for i in range(tries):
-            p = subprocess.Popen(command, env=self.sb.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 start_new_session=True)
-            time.sleep(rng.uniform(0, took))
-            if p.poll() is not None:  # finished first: aim earlier (the machine's speed changes under load)
-                took *= 0.7
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=30)
-            out, err = out.decode(), err.decode()
-            import re
-            frames = re.findall(r'File "([^"]*)", line (\d+)', err)
-            ours = [(f, n) for f, n in frames if f.endswith(("aws_sso_credential_process.py", "/aws-sso-credential-process"))]
-            if err and "KeyboardInterrupt" in err and all(int(n) <= self.first_line(f) for f, n in ours):
-                seen.add("the interpreter's own start")  # before this file's first line ran: no program can help
-                if p.returncode == 0:
-                    self.assertEqual(json.loads(out)["Version"], 1)
-                continue
-            seen.add(p.returncode)
-            self.assertNotIn("Traceback", err, (i, out, err))
-            self.assertIn(p.returncode, (0, 130, -signal.SIGINT), (i, out, err))
-            if p.returncode == 130:
-                self.assertEqual(err, "aws-sso-credential-process: interrupted\n", (i, out, err))
-            if out:
-                self.assertEqual(json.loads(out)["Version"], 1, "whole, or not at all")
-        return seen
-
-    @staticmethod
-    def first_line(path):
-        """The line of a file (the script, or the launcher) that takes Ctrl-C
-        over: a KeyboardInterrupt raised before or on it is Python's own."""
-        try:
-            with open(path) as f:
-                for number, line in enumerate(f, 1):
-                    if "signal(2" in line:
-                        return number
-        except OSError:
-            pass
-        return 0
 
     def test_ctrl_c_while_waiting_is_exit_130_and_one_line(self):
         import signal
@@ -4440,28 +4239,13 @@ class TestWithBotocore(SandboxTest):
                          .replace(json.loads(cli_file)["Credentials"]["Expiration"], doc["Expiration"]))
 
 
-DEBIAN_CLI = "/usr/bin/python3"
-
-
-def have_debian_cli():
-    return os.path.exists(DEBIAN_CLI) and subprocess.run(
-        [DEBIAN_CLI, "-c", "import awscli.customizations.sso.logout"], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL).returncode == 0
-
-
 @unittest.skipUnless(have_debian_cli(), "the AWS CLI v2 (Debian's awscli package) is not installed here; "
                                         "make test-all installs it")
-class TestWithTheAwsCli(SandboxTest):
+class TestWithTheAwsCli(AwsCliHarness, SandboxTest):
     """The AWS CLI's own code (Debian's awscli 2.9), run on the files we write.
     It cannot be pointed at the stand-in, so nothing here makes a request."""
 
     slow = 2
-
-    def cli(self, code):
-        p = subprocess.run([DEBIAN_CLI, "-c", textwrap.dedent(code)], env=self.sb.environ(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=self.sb.root)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        return json.loads(p.stdout.decode())
 
     def test_sso_logout_sweeps_our_files(self):
         # `aws sso logout` (awscli/customizations/sso/logout.py): the real sweepers, with a
@@ -4610,17 +4394,8 @@ class TestOneOfEach(SandboxTest):
         self.assertEqual(result.err, "", "nothing on stderr: botocore would only show it after a failure")
 
 
-class TestLockHolders(SandboxTest):
+class TestLockHolders(LockHolderHarness, SandboxTest):
     slow = 2
-
-    def hold_login_lock(self):
-        """Start a process that takes the token lock and waits on a login nobody approves."""
-        holder = self.sb.start("--profile", "legacy", "-i", "--no-browser")
-        deadline = time.monotonic() + 30
-        while self.standin.count("/device_authorization") < 1:
-            self.assertLess(time.monotonic(), deadline, "the holder never started its login")
-            time.sleep(0.05)
-        return holder
 
     def test_sigkilled_holder_does_not_block(self):
         holder = self.hold_login_lock()
@@ -4769,7 +4544,7 @@ class TestSdkJs2Config(SandboxTest):
 
     def setUp(self):
         super().setUp()
-        self.js2 = [c for c in CONSUMERS if c.key == "js2"][0]
+        self.js2 = consumer_named("js2")
         if self.js2.missing():
             self.skipTest(self.js2.missing())
         self.sb.write_token("dev")
@@ -4791,7 +4566,7 @@ class TestSdkJs2Config(SandboxTest):
         self.assertTrue(got["ok"], got)
 
 
-class TestSdkGoTimeouts(SandboxTest):
+class TestSdkGoTimeouts(GoTimeoutHarness, SandboxTest):
     """The Go SDKs' one-minute limit on a credential process, shortened."""
 
     slow = 2
@@ -4799,40 +4574,11 @@ class TestSdkGoTimeouts(SandboxTest):
     def setUp(self):
         super().setUp()
         for key in ("go1", "go2"):
-            why = [c for c in CONSUMERS if c.key == key][0].missing()
+            why = consumer_named(key).missing()
             if why:
                 self.skipTest(why)
         self.line = self.sb.credential_process_line("--profile", "legacy", "-i", "--use-device-code", "--no-browser")
         self.sb.write_config(BASE_CONFIG + "\n[profile app-login]\ncredential_process = %s\n" % self.line)
-
-    def give_up(self, key):
-        """Run the consumer with a 2 s process timeout while a login waits;
-        (seconds until it answered, its answer)."""
-        consumer = [c for c in CONSUMERS if c.key == key][0]
-        env = consumer.environ(self.sb, {"SDK_TEST_PROCESS_TIMEOUT": "2", "SDK_TEST_PROCESS_COMMAND": self.line,
-                                         "AWS_SSO_LOGIN_TIMEOUT": "60"})
-        started = time.monotonic()
-        p = subprocess.Popen(consumer.argv + ["process", "app-login"], env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.sb.root,
-                             start_new_session=True)
-        answer = json.loads(p.stdout.readline().decode())
-        p.stdout.close()
-        p.wait(60)
-        return time.monotonic() - started, answer
-
-    def approve_and_wait_for_the_login(self):
-        deadline = time.monotonic() + 30
-        while not self.standin.devices:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.05)
-        [device] = list(self.standin.devices.values())
-        device["status"] = "approved"
-        while not os.path.exists(self.sb.token_path(START_URL)):
-            self.assertLess(time.monotonic(), deadline, "the login did not finish in the background")
-            time.sleep(0.05)
-        # and the next run needs no login
-        self.ok(self.sb.call("--profile", "legacy"))
-        self.assertEqual(self.standin.count("/device_authorization"), 1)
 
     def test_go_v2_kills_its_shell_and_gets_its_answer_at_once(self):
         seconds, answer = self.give_up("go2")

@@ -596,6 +596,45 @@ class SdkMatrix:
         record(self.consumer, "gone", where + how)
 
 
+def consumer_named(key):
+    return [c for c in CONSUMERS if c.key == key][0]
+
+
+class GoTimeoutHarness:
+    """For TestSdkGoTimeouts: a Go consumer that gives up on a credential
+    process waiting for a login (self.line runs it), and the login finishing
+    after it did."""
+
+    def give_up(self, key):
+        """Run the consumer with a 2 s process timeout while a login waits;
+        (seconds until it answered, its answer)."""
+        consumer = consumer_named(key)
+        env = consumer.environ(self.sb, {"SDK_TEST_PROCESS_TIMEOUT": "2", "SDK_TEST_PROCESS_COMMAND": self.line,
+                                         "AWS_SSO_LOGIN_TIMEOUT": "60"})
+        started = time.monotonic()
+        p = subprocess.Popen(consumer.argv + ["process", "app-login"], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.sb.root,
+                             start_new_session=True)
+        answer = json.loads(p.stdout.readline().decode())
+        p.stdout.close()
+        p.wait(60)
+        return time.monotonic() - started, answer
+
+    def approve_and_wait_for_the_login(self):
+        deadline = time.monotonic() + 30
+        while not self.standin.devices:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        [device] = list(self.standin.devices.values())
+        device["status"] = "approved"
+        while not os.path.exists(self.sb.token_path(START_URL)):
+            self.assertLess(time.monotonic(), deadline, "the login did not finish in the background")
+            time.sleep(0.05)
+        # and the next run needs no login
+        self.ok(self.sb.call("--profile", "legacy"))
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
+
+
 #: Seconds from the issue of role credentials to the SDK's refresh window.
 RENEWAL_MARGIN = 20
 
