@@ -27,11 +27,18 @@ README.md's table, sdk-bench), tests/tools.py (demo, bench) and
 tests/runner.py (the parallel runner).
 """
 
+import configparser
+import datetime
+import fcntl
+import importlib.util
+import itertools
 import json
 import os
 import random
+import re
 import shlex
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -41,32 +48,35 @@ import textwrap
 import threading
 import time
 import unittest
+import urllib.request
+import venv
+from unittest import mock
 
 import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.browser import fake_browser
 from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
-from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
-from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
-                           read, utc)
+from tests.matrix import (CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, sdk_awscli, sdk_bench,
+                          sdk_boto3, sdk_table, trap_profiles)
 from tests.processes import (AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import run_suite
+from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
+                           read, token_on_disk, utc)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 from tests.tools import bench, demo
 
-# The real consumer on the other side; make test installs it.
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
 SESS_ADVICE = "--login --profile sess (or: aws sso login --sso-session dev)"
 
-HAVE_BOTOCORE = __import__("importlib.util").util.find_spec("botocore") is not None
+# The real consumer on the other side; make test installs it.
+HAVE_BOTOCORE = importlib.util.find_spec("botocore") is not None
 needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
 
 
 # ==========================================================================
 # Constants and errors
 # ==========================================================================
-
 
 class TestErrors(unittest.TestCase):
     CLASSES = (acp.Error, acp.ConfigError, acp.LoginRequired, acp.LoginFailed, acp.AccessDenied,
@@ -88,10 +98,8 @@ class TestErrors(unittest.TestCase):
 # Small pure helpers: time, hashing, JSON, text, paths
 # ==========================================================================
 
-
 class TestTimestamps(unittest.TestCase):
     def test_every_form_the_sdks_write(self):
-        import datetime
         expected = datetime.datetime(2026, 11, 25, 17, 43, 19, tzinfo=datetime.timezone.utc).timestamp()
         for text, extra in [("2026-11-25T17:43:19Z", 0), ("2026-11-25T17:43:19UTC", 0),
                             ("2026-11-25T17:43:19+00:00", 0), ("2026-11-25T17:43:19.000Z", 0),
@@ -103,7 +111,6 @@ class TestTimestamps(unittest.TestCase):
                 self.assertAlmostEqual(acp.parse_time(text), expected + extra, places=5)
 
     def test_agrees_with_datetime_over_the_calendar(self):
-        import datetime
         rng = random.Random(7)
         for _ in range(2000):
             epoch = rng.randint(0, 253402300799)
@@ -235,7 +242,6 @@ class TestText(unittest.TestCase):
 
 class TestPaths(unittest.TestCase):
     def test_variables_expand_as_os_path_expandvars_does(self):
-        from unittest import mock
         env = {"A": "/x", "B_1": "y", "EMPTY": "", "\u00e9": "no"}
         for path in ["$A/c", "${A}/c", "$A$B_1", "/tmp/a$$b", "$", "$$", "${", "${}", "${A", "$UNSET/c",
                      "${UNSET}x", "~/$A", "$A-$B_1.txt", "$EMPTY/c", "$\u00e9", "a$1b", "${B_1}${A}"]:
@@ -248,7 +254,6 @@ class TestPaths(unittest.TestCase):
 # ==========================================================================
 # Files: bounded reads, atomic writes, no symlink games, the debug log
 # ==========================================================================
-
 
 class TestFiles(unittest.TestCase):
     def setUp(self):
@@ -311,7 +316,6 @@ class TestFiles(unittest.TestCase):
                                                                "tmpabc123.tmp"]))
 
     def test_a_failed_write_leaves_nothing(self):
-        from unittest import mock
         with mock.patch.object(os, "fsync", side_effect=OSError(28, "No space left on device")):
             self.assertRaises(OSError, acp.write_file_atomic, self.path("entry.json"), "{}")
         self.assertEqual(os.listdir(self.tmp), [])
@@ -404,7 +408,6 @@ class TestDebugLog(SandboxTest):
         self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644, "not chmod'ed")
 
     def test_a_log_that_fills_up_is_dropped_with_a_warning(self):
-        from unittest import mock
         self.sb.write_token("dev")
         path = self.sb.path(*self.LOG)
         real_write = os.write
@@ -451,7 +454,6 @@ class TestDebugLog(SandboxTest):
 # ==========================================================================
 # Configuration: arguments, the config file, precedence, endpoints, proxies
 # ==========================================================================
-
 
 class TestArgs(unittest.TestCase):
     def test_forms(self):
@@ -517,7 +519,6 @@ class TestIniParser(unittest.TestCase):
 
     def parse_both(self, text):
         """(fast result or 'fallback', configparser result or an exception class)."""
-        import configparser
         try:
             fast = acp._ini_fast(text)
         except acp._IniFallback:
@@ -960,8 +961,6 @@ class TestProxies(SandboxTest):
     ]
 
     def test_agrees_with_urllib(self):
-        import urllib.request
-        from unittest import mock
         for env, url in self.CASES:
             with self.subTest(env=env, url=url):
                 with mock.patch.dict(os.environ, env, clear=True):
@@ -1116,7 +1115,6 @@ class TestConfigErrors(SandboxTest):
 # ==========================================================================
 # On-disk caches shared with the AWS CLI
 # ==========================================================================
-
 
 class TestCacheKeys(unittest.TestCase):
     """SPEC.md section 11 test vectors, and agreement with botocore itself."""
@@ -1300,11 +1298,9 @@ class TestRoleCache(SandboxTest):
 # Locks shared by every copy of this script, and the failure note
 # ==========================================================================
 
-
 class TestLocks(SandboxTest):
     def hold(self, path):
         """Take the lock at path, as another process in the middle of a login or a fetch holds it."""
-        import fcntl
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -1312,7 +1308,6 @@ class TestLocks(SandboxTest):
 
     def caller_leaves_after(self, checks):
         """parent and release seams: the caller is there for `checks` looks, then gone."""
-        import itertools
         looks, released = itertools.count(), []
         return dict(parent=lambda: 1000 if next(looks) < checks else 1, release=lambda: released.append(True)), \
             released
@@ -1414,7 +1409,6 @@ class TestLocks(SandboxTest):
                 self.assertTrue(str(cm.exception).startswith(str(error)))
 
     def test_a_note_that_cannot_be_written_is_only_lost(self):
-        from unittest import mock
         self.sb.write_token("dev")
         real_write = os.write
 
@@ -1448,7 +1442,6 @@ class TestLocks(SandboxTest):
 # ==========================================================================
 # HTTP: TLS, proxies, bounded time and size, retries, no redirects
 # ==========================================================================
-
 
 class TestServiceErrors(SandboxTest):
     slow = 1
@@ -1619,7 +1612,6 @@ class TestHttpLimits(SandboxTest):
         self.fails(self.sb.call("--profile", "sess", env=env), 5, "timed out")
 
     def test_a_slow_name_lookup_counts_against_the_connect_timeout(self):
-        from unittest import mock
         real = socket.getaddrinfo
 
         def slow(host, *args, **kwargs):  # a resolver that answers after 0.6 s
@@ -1706,13 +1698,6 @@ class TestTls(SandboxTest):
 # ==========================================================================
 # SSO: the cached token and its refresh
 # ==========================================================================
-
-
-def token_on_disk(sb, name="dev"):
-    with open(sb.token_path(name)) as f:
-        text = f.read()
-    return text, json.loads(text)
-
 
 class TestTokens(SandboxTest):
     def test_every_timestamp_form(self):
@@ -1974,7 +1959,6 @@ class TestRefresh(SandboxTest):
                 os.remove(self.sb.token_path("dev") + ".lock")
 
     def test_a_token_that_cannot_be_saved_still_serves_the_run(self):
-        from unittest import mock
         old = self.refreshable_token(ttl=-60)
         with mock.patch.object(acp, "write_file_atomic", side_effect=PermissionError(13, "Read-only")):
             doc = self.ok(self.sb.call("--profile", "sess"))
@@ -1986,7 +1970,6 @@ class TestRefresh(SandboxTest):
 # ==========================================================================
 # SSO: role credentials
 # ==========================================================================
-
 
 class TestCredentials(SandboxTest):
     def test_sso_session_profile(self):
@@ -2073,7 +2056,6 @@ class TestCredentials(SandboxTest):
 # ==========================================================================
 # Interactive login: device code and authorization code with PKCE
 # ==========================================================================
-
 
 class TestLoginPieces(unittest.TestCase):
     def test_pkce_challenge_vector(self):
@@ -2593,7 +2575,6 @@ class TestCallbackServer(SandboxTest):
 # Stand-alone modes: --login, --logout, --list, --check
 # ==========================================================================
 
-
 class TestLogin(SandboxTest):
     """--login: log in on purpose, with nothing on stdout."""
 
@@ -2763,7 +2744,6 @@ class TestLogout(SandboxTest):
         self.assertFalse(os.path.exists(path), "found through ListAccounts and ListAccountRoles")
 
     def test_only_the_files_it_can_name_are_read(self):
-        from unittest import mock
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
         cache = self.sb.path(".aws", "cli", "cache")
@@ -2791,7 +2771,6 @@ class TestLogout(SandboxTest):
     def test_a_file_that_cannot_be_removed_is_said_after_what_was_done(self):
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
-        from unittest import mock
         real = os.unlink
         with mock.patch.object(os, "unlink", side_effect=lambda p, *a, **k: real(p) if p.endswith(".json") and
                                "/cli/" in p else (_ for _ in ()).throw(PermissionError(13, "Permission denied"))):
@@ -2947,7 +2926,6 @@ class TestList(SandboxTest):
         self.assertIn("[profile Production-111122223333.Data-Eng-2]", names)
         self.assertIn("# [profile Production-111122223333.Admin] is in %s already: keep one of the two"
                       % self.sb.path(".aws", "config"), r.out)
-        import configparser
         configparser.ConfigParser().read_string(r.out)  # no duplicate section
 
     def test_config_lines_keep_the_flags_that_overrode_the_profile(self):
@@ -3135,7 +3113,6 @@ class TestCheck(SandboxTest):
 # Install and uninstall: the command on PATH, with its bytecode compiled
 # ==========================================================================
 
-
 class TestInstall(InstallHarness, SandboxTest):
     """--install writes a launcher and the script with its bytecode; the
     launcher runs it isolated (-I -S) from that bytecode."""
@@ -3171,17 +3148,16 @@ class TestInstall(InstallHarness, SandboxTest):
     def test_the_bytecode_is_used_and_checked_by_hash(self):
         self.assertEqual(self.install().rc, 0)
         module = os.path.join(self.share, "aws_sso_credential_process.py")
-        from importlib.util import cache_from_source
-        with open(cache_from_source(module), "rb") as f:
+        with open(importlib.util.cache_from_source(module), "rb") as f:
             flags = int.from_bytes(f.read(8)[4:8], "little")
         self.assertEqual(flags, 0b11, "a checked-hash pyc (PEP 552): valid whatever the file times")
         p = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", "-c",
                             "import sys; sys.path[:0] = [%r]; import aws_sso_credential_process" % self.share],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.assertEqual(p.returncode, 0)
-        mtime = os.stat(cache_from_source(module)).st_mtime_ns
+        mtime = os.stat(importlib.util.cache_from_source(module)).st_mtime_ns
         self.assertEqual(self.launch("--version").rc, 0)
-        self.assertEqual(os.stat(cache_from_source(module)).st_mtime_ns, mtime, "not recompiled")
+        self.assertEqual(os.stat(importlib.util.cache_from_source(module)).st_mtime_ns, mtime, "not recompiled")
 
     def test_upgrade_while_twenty_processes_call_it(self):
         self.assertEqual(self.install().rc, 0)
@@ -3224,7 +3200,7 @@ class TestInstall(InstallHarness, SandboxTest):
         with open(module, "w") as f:  # the bytecode is the program: the source is not even read
             f.write("raise SystemExit('the source was run')\n")
         self.ok(self.launch("--profile", "sess"))
-        pyc = __import__("importlib.util").util.cache_from_source(module)
+        pyc = importlib.util.cache_from_source(module)
         with open(pyc, "r+b") as f:  # bytecode of another Python: the source is compiled instead
             f.write(b"\0\0\0\0")
         r = self.launch("--profile", "sess")
@@ -3348,7 +3324,6 @@ class TestInstall(InstallHarness, SandboxTest):
         self.ok(self.launch("--profile", "sess"))  # the command the message names mends it
 
     def test_a_virtualenv_interpreter_and_the_default_prefix(self):
-        import venv
         env_dir = os.path.join(self.sb.root, "my venv")
         venv.create(env_dir, with_pip=False, symlinks=True)
         python = os.path.join(env_dir, "bin", "python")
@@ -3625,7 +3600,6 @@ class TestExec(SandboxTest):
         self.assertEqual(p.stdout, "143\n", p)
 
     def test_every_signal_reaches_the_command(self):
-        import signal
         self.sb.write_token("dev")
         names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
         log = os.path.join(self.sb.root, "signals")
@@ -3775,7 +3749,6 @@ class TestServe(Serving, SandboxTest):
 # Output and command line
 # ==========================================================================
 
-
 class TestCommandLine(SandboxTest):
     def test_version_and_help(self):
         r = self.sb.call("--version")
@@ -3789,7 +3762,6 @@ class TestCommandLine(SandboxTest):
         self.assertIn("credential_process = %s %s --profile my-sso\n" % (sys.executable, SCRIPT), r.out)
 
     def test_every_flag_variable_and_key_is_documented(self):
-        import re
         with open(SCRIPT) as f:
             source = f.read()
         with open(os.path.join(HERE, "README.md")) as f:
@@ -3810,7 +3782,6 @@ class TestCommandLine(SandboxTest):
             self.assertIn("%d " % cls.exit_code, acp.__doc__.split("Exit codes:")[1])
 
     def test_an_unexpected_error_is_exit_70_with_one_line(self):
-        from unittest import mock
         self.sb.write_token("dev")
         with mock.patch.object(acp, "format_output", side_effect=KeyError("boom")):
             r = self.sb.call("--profile", "sess")
@@ -3824,7 +3795,6 @@ class TestCommandLine(SandboxTest):
                                                                     "aws-sso-credential-process-log.txt")))
 
     def test_interrupted(self):
-        from unittest import mock
         self.sb.write_token("dev")
         with mock.patch.object(acp, "get_credentials", side_effect=KeyboardInterrupt):
             r = self.sb.call("--profile", "sess")
@@ -3913,7 +3883,6 @@ class TestFailuresOnTheTerminal(SandboxTest):
         self.assertIn("profile 'nosuch' not found", terminal.getvalue())
 
     def test_not_for_what_needs_no_action(self):
-        from unittest import mock
         self.sb.write_token("dev")
         for error in (acp.Busy("waited"), acp.OutputError("stdout closed"), KeyboardInterrupt()):
             with self.subTest(error=error):
@@ -4029,7 +3998,6 @@ class TestDiskFull(FullDiskHarness, SandboxTest):
 # The contract an SDK sees: real processes
 # ==========================================================================
 
-
 class TestAsAnSdkRunsIt(SandboxTest):
     def test_success_and_failure(self):
         self.sb.write_token("dev")
@@ -4056,7 +4024,6 @@ class TestInterrupts(InterruptHarness, SandboxTest):
     slow = 1
 
     def test_ctrl_c_while_waiting_is_exit_130_and_one_line(self):
-        import signal
         proc = self.sb.start("--profile", "legacy", "-i", "--no-browser")  # a device login nobody approves
         deadline = time.monotonic() + 30
         while self.standin.count("/device_authorization") < 1:

@@ -62,6 +62,12 @@ def read(path):
         return f.read()
 
 
+def token_on_disk(sb, name="dev"):
+    """The cached token of a sandbox: (the file's text, what it holds)."""
+    text = read(sb.token_path(name))
+    return text, json.loads(text)
+
+
 class Clock:
     """The wall and monotonic clocks of an in-process run, shared with the
     stand-in: sleeping records the delay and moves both forward at once.
