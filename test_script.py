@@ -62,7 +62,7 @@ from tests.processes import (AwsCliHarness, BackgroundJobHarness, FullDiskHarnes
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import run_suite
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
-                           read, token_on_disk, utc)
+                           read, read_json, token_on_disk, utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 from tests.tools import bench, demo
 
@@ -285,20 +285,17 @@ class TestFiles(unittest.TestCase):
     def test_atomic_write_leaves_one_private_file(self):
         target = self.path("entry.json")
         acp.write_file_atomic(target, "{\"a\": 1}")
-        with open(target) as f:
-            self.assertEqual(f.read(), "{\"a\": 1}")
+        self.assertEqual(read(target), "{\"a\": 1}")
         self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o600)
         self.assertEqual(os.listdir(self.tmp), ["entry.json"])
 
     def test_a_link_at_the_target_is_replaced_not_followed(self):
         victim = self.path("victim")
-        with open(victim, "w") as f:
-            f.write("untouched")
+        write(victim, "untouched")
         os.symlink(victim, self.path("entry.json"))
         acp.write_file_atomic(self.path("entry.json"), "new")
         self.assertFalse(os.path.islink(self.path("entry.json")))
-        with open(victim) as f:
-            self.assertEqual(f.read(), "untouched")
+        self.assertEqual(read(victim), "untouched")
 
     def test_stale_temp_files_are_swept_by_the_next_write(self):
         # What a writer killed mid-write leaves: a recognisable name, maybe credentials inside.
@@ -306,8 +303,7 @@ class TestFiles(unittest.TestCase):
         fresh = self.path("other.json.4343.cafebabe" + acp.TEMP_SUFFIX)
         foreign = self.path("tmpabc123.tmp")  # botocore's own temp name: not ours to remove
         for path in (stale, fresh, foreign):
-            with open(path, "w") as f:
-                f.write("{\"Credentials\": {\"SecretAccessKey\": \"s\"")
+            write(path, "{\"Credentials\": {\"SecretAccessKey\": \"s\"")
         old = time.time() - acp.STALE_TEMP_SECONDS - 5
         os.utime(stale, (old, old))
         os.utime(foreign, (old, old))
@@ -322,8 +318,7 @@ class TestFiles(unittest.TestCase):
 
     def test_private_files_never_follow_links(self):
         victim = self.path("victim")
-        with open(victim, "w") as f:
-            f.write("untouched")
+        write(victim, "untouched")
         os.chmod(victim, 0o644)
         link = self.path("x.json.lock")
         os.symlink(victim, link)
@@ -332,14 +327,12 @@ class TestFiles(unittest.TestCase):
         os.write(fd, b"note")
         os.close(fd)
         self.assertFalse(os.path.islink(link))
-        with open(victim) as f:
-            self.assertEqual(f.read(), "untouched")
+        self.assertEqual(read(victim), "untouched")
         self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644, "the link's target was not chmod'ed")
 
     def test_private_files_get_mode_0600(self):
         loose = self.path("loose.lock")
-        with open(loose, "w") as f:
-            f.write("{}")
+        write(loose, "{}")
         os.chmod(loose, 0o666)
         os.close(acp.open_private(loose, os.O_RDWR))
         self.assertEqual(stat.S_IMODE(os.stat(loose).st_mode), 0o600)
@@ -353,8 +346,7 @@ class TestDebugLog(SandboxTest):
     def log_text(self):
         path = self.sb.path(*self.LOG)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
-        with open(path) as f:
-            return f.read()
+        return read(path)
 
     def test_log_shows_decisions_and_no_secrets(self):
         token = self.sb.write_token("dev", refreshToken="refresh-secret-value", clientId="cid",
@@ -374,8 +366,7 @@ class TestDebugLog(SandboxTest):
     def test_errors_and_log_file_mode(self):
         path = self.sb.path(*self.LOG)
         os.makedirs(os.path.dirname(path))
-        with open(path, "w") as f:
-            f.write("an old world-readable log\n")
+        write(path, "an old world-readable log\n")
         os.chmod(path, 0o644)
         self.fails(self.sb.call("--profile", "sess", "--debug"), 1, "not logged in")
         self.assertIn("error (exit 1)", self.log_text())
@@ -726,8 +717,7 @@ class TestRegistrationScopes(unittest.TestCase):
     def scopes(self, config, argv=("--profile", "p")):
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
-        with open(os.path.join(tmp, "config"), "w") as f:
-            f.write(textwrap.dedent(config))
+        write(os.path.join(tmp, "config"), textwrap.dedent(config))
         return acp.resolve_config(acp.parse_args(list(argv)),
                                   {"AWS_CONFIG_FILE": os.path.join(tmp, "config"), "HOME": tmp}).scopes
 
@@ -1183,8 +1173,7 @@ class TestRoleCache(SandboxTest):
         self.sb.write_token("dev")
         doc = self.ok(self.sb.call("--profile", "sess"))
         path = self.sb.role_path(session="dev")
-        with open(path) as f:
-            text = f.read()
+        text = read(path)
         expected = json.dumps({"ProviderType": "sso", "Credentials": {
             "AccessKeyId": doc["AccessKeyId"], "SecretAccessKey": doc["SecretAccessKey"],
             "SessionToken": doc["SessionToken"], "Expiration": doc["Expiration"], "AccountId": ACCOUNT}})
@@ -1213,8 +1202,7 @@ class TestRoleCache(SandboxTest):
         self.sb.write_role_cache(path, ttl=14 * 60)
         doc = self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
-        with open(path) as f:
-            self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
+        self.assertEqual(read_json(path)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
 
     def test_cached_expiration_in_other_formats(self):
         self.sb.write_token("dev")
@@ -1254,11 +1242,9 @@ class TestRoleCache(SandboxTest):
                                                  "SessionToken": "T", "Expiration": "soon"}}),
                      "[" * 100000 + "]" * 100000, "\xff\xfe"):
             with self.subTest(junk=junk[:40]):
-                with open(path, "w") as f:
-                    f.write(junk)
+                write(path, junk)
                 doc = self.ok(self.sb.call("--profile", "sess"))
-                with open(path) as f:
-                    self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
+                self.assertEqual(read_json(path)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
 
     def test_special_files_at_the_cache_path(self):
         self.sb.write_token("dev")
@@ -1275,8 +1261,7 @@ class TestRoleCache(SandboxTest):
 
     def test_unwritable_cache_still_returns_credentials(self):
         os.makedirs(self.sb.path(".aws", "cli"))
-        with open(self.sb.path(".aws", "cli", "cache"), "w") as f:
-            f.write("a file where the directory should be")
+        write(self.sb.path(".aws", "cli", "cache"), "a file where the directory should be")
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
 
@@ -1285,8 +1270,7 @@ class TestRoleCache(SandboxTest):
         path = self.sb.role_path(session="dev")
         os.makedirs(os.path.dirname(path))
         leftover = "%s.999.0badf00d%s" % (path, acp.TEMP_SUFFIX)
-        with open(leftover, "w") as f:
-            f.write("{\"ProviderType\": \"sso\", \"Credentials\": {\"SecretAccessKey\": \"leaked")
+        write(leftover, "{\"ProviderType\": \"sso\", \"Credentials\": {\"SecretAccessKey\": \"leaked")
         old = time.time() - 3600
         os.utime(leftover, (old, old))
         self.ok(self.sb.call("--profile", "sess"))
@@ -1338,15 +1322,13 @@ class TestLocks(SandboxTest):
     def test_a_link_at_the_lock_path_is_not_followed(self):
         self.sb.write_token("dev")
         victim = os.path.join(self.sb.root, "victim")
-        with open(victim, "w") as f:
-            f.write("precious")
+        write(victim, "precious")
         os.chmod(victim, 0o644)
         lock = self.sb.role_path(session="dev") + ".lock"
         os.makedirs(os.path.dirname(lock))
         os.symlink(victim, lock)
         self.ok(self.sb.call("--profile", "sess"))
-        with open(victim) as f:
-            self.assertEqual(f.read(), "precious")
+        self.assertEqual(read(victim), "precious")
         self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644)
         self.assertFalse(os.path.islink(lock))
         self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
@@ -1355,8 +1337,7 @@ class TestLocks(SandboxTest):
         self.sb.write_token("dev")
         lock = self.sb.role_path(session="dev") + ".lock"
         os.makedirs(os.path.dirname(lock))
-        with open(lock, "w") as f:
-            f.write("{}")
+        write(lock, "{}")
         os.chmod(lock, 0o666)
         self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
@@ -1372,8 +1353,7 @@ class TestLocks(SandboxTest):
             self.assertIn("is a FIFO, not a file); going on without it", f.read())
 
     def note(self, lock_path):
-        with open(lock_path) as f:
-            return json.load(f)
+        return read_json(lock_path)
 
     def test_the_note_is_redacted_like_stderr(self):
         # An endpoint that echoes the request back in its error message.
@@ -1433,8 +1413,7 @@ class TestLocks(SandboxTest):
                      json.dumps({"failure": {"key": "login", "kind": "Error", "message": "boom", "at": time.time()}}),
                      json.dumps({"failure": {"key": "login", "kind": "LoginFailed", "message": "m", "at": future}}),
                      json.dumps({"failure": {"key": "login", "kind": "LoginFailed", "message": "m", "at": 1e300}})):
-            with open(lock_path, "w") as f:
-                f.write(note)
+            write(lock_path, note)
             with acp.Lock(lock_path, ctx, "testing") as lock:
                 acp.FailureNote(lock, ctx).replay("login")  # nothing to replay, nothing raised
 
@@ -1636,8 +1615,7 @@ class TestHttpLimits(SandboxTest):
                                  "aws sso login --sso-session dev")
                 self.assertNotIn("Injected", err)
                 self.assertNotIn("\u20ac", err)
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
+        log = read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))
         self.assertNotIn("Injected", log)
         self.assertEqual(self.standin.count(), 0)
 
@@ -1649,8 +1627,7 @@ class TestTls(SandboxTest):
         super().setUp()
         self.sb.write_token("dev")
         self.ca = os.path.join(self.sb.root, "ca.pem")
-        with open(self.ca, "w") as f:
-            f.write(TEST_CA_PEM)
+        write(self.ca, TEST_CA_PEM)
 
     def test_ca_bundle_from_env_and_profile(self):
         self.ok(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": self.ca}))
@@ -1689,8 +1666,7 @@ class TestTls(SandboxTest):
         self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": "/nonexistent.pem"}), 2,
                    "cannot load the CA bundle /nonexistent.pem (from AWS_CA_BUNDLE)")
         broken = os.path.join(self.sb.root, "broken.pem")
-        with open(broken, "w") as f:
-            f.write("not a certificate\n")
+        write(broken, "not a certificate\n")
         self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": broken}), 2,
                    "cannot load the CA bundle %s" % broken)
 
@@ -1752,8 +1728,7 @@ class TestTokens(SandboxTest):
         os.symlink("/dev/zero", self.sb.token_path("dev"))  # endless: must not be read without bound
         self.fails(self.sb.call("--profile", "sess"), 1, "is a device, not a file")
         os.remove(self.sb.token_path("dev"))
-        with open(self.sb.token_path("dev"), "w") as f:
-            f.write(" " * (acp.CACHE_FILE_LIMIT + 1))
+        write(self.sb.token_path("dev"), " " * (acp.CACHE_FILE_LIMIT + 1))
         self.fails(self.sb.call("--profile", "sess"), 1, "larger than")
 
     def test_token_file_is_never_modified(self):
@@ -1761,8 +1736,7 @@ class TestTokens(SandboxTest):
         path = self.sb.token_path("dev")
 
         def state():
-            with open(path) as f:
-                return f.read(), os.stat(path).st_mtime_ns, stat.S_IMODE(os.stat(path).st_mode)
+            return read(path), os.stat(path).st_mtime_ns, stat.S_IMODE(os.stat(path).st_mode)
         before = state()
         self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(state(), before)
@@ -1772,14 +1746,12 @@ class TestTokens(SandboxTest):
         path = self.sb.token_path("dev")
         whole = json.dumps({"accessToken": self.standin.add_token(), "expiresAt": utc(time.time() + 3600)})
         os.makedirs(os.path.dirname(path))
-        with open(path, "w") as f:
-            f.write(whole[:17])
+        write(path, whole[:17])
         sleeps = []
 
         def sleep(seconds):  # the concurrent writer finishes while we wait
             sleeps.append(seconds)
-            with open(path, "w") as f:
-                f.write(whole)
+            write(path, whole)
 
         self.ok(self.sb.call("--profile", "sess", sleep=sleep))
         self.assertEqual(sleeps, [0.05])
@@ -2093,8 +2065,7 @@ class TestLoginPieces(unittest.TestCase):
         self.addCleanup(shutil.rmtree, tmp)
         marker = os.path.join(tmp, "ran")
         for name in ("lynx", "w3m"):
-            with open(os.path.join(tmp, name), "w") as f:
-                f.write("#!/bin/sh\ntouch %s\n" % marker)
+            write(os.path.join(tmp, name), "#!/bin/sh\ntouch %s\n" % marker)
             os.chmod(os.path.join(tmp, name), 0o755)
         lines = []
         log = lambda msg, *args: lines.append(msg % args)  # noqa: E731
@@ -2109,8 +2080,7 @@ class TestLoginPieces(unittest.TestCase):
         self.addCleanup(shutil.rmtree, tmp)
         marker = os.path.join(tmp, "ran")
         script = os.path.join(tmp, "browser")
-        with open(script, "w") as f:
-            f.write("#!/bin/sh\ntouch %s\n" % marker)
+        write(script, "#!/bin/sh\ntouch %s\n" % marker)
         os.chmod(script, 0o755)
         lines = []
         bad = ("javascript:alert(1)", "file:///etc/passwd", "-new-window http://x", "smb://host/share",
@@ -2286,8 +2256,7 @@ class TestInteractiveLogin(SandboxTest):
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path(START_URL)).st_mode), 0o600)
         # the registration is cached under the CLI's legacy key, in its shape
         reg_path = self.sb.path(".aws", "sso", "cache", "c7029af06842ab71c7d71a4f2d85fc584e0c5528.json")
-        with open(reg_path) as f:
-            registration = json.load(f)
+        registration = read_json(reg_path)
         self.assertEqual(list(registration), ["clientId", "clientSecret", "expiresAt", "scopes"])
         self.assertEqual(registration["expiresAt"], token["registrationExpiresAt"])
         # the prompt went to stderr (no terminal here); stdout held only the JSON
@@ -2381,15 +2350,13 @@ class TestInteractiveLogin(SandboxTest):
                              browser=FakeBrowser()), prompt=True)
         self.assertEqual(self.standin.count("/client/register"), 2)
         reg_path = self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")
-        with open(reg_path) as f:
-            self.assertNotIn("grantTypes", json.load(f))
+        self.assertNotIn("grantTypes", read_json(reg_path))
         os.remove(self.sb.token_path("dev"))
         self.ok(self.sb.call("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
                              browser=FakeBrowser()), prompt=True)
         self.assertEqual(self.standin.count("/client/register"), 2, "a live device registration is reused")
         # one with less than 15 minutes left is replaced
-        with open(reg_path) as f:
-            registration = json.load(f)
+        registration = read_json(reg_path)
         registration["expiresAt"] = utc(self.sb.clock.now() + 10 * 60)
         with open(reg_path, "w") as f:
             json.dump(registration, f)
@@ -2409,8 +2376,7 @@ class TestInteractiveLogin(SandboxTest):
         for junk in ("[" * 100000, "{\"clientId\": \"c\"}", "{\"clientId\": \"c\", \"clientSecret\": \"s\", "
                      "\"expiresAt\": \"10000-01-01T00:00:00Z\"}"):
             with self.subTest(junk=junk[:30]):
-                with open(reg_path, "w") as f:
-                    f.write(junk)
+                write(reg_path, junk)
                 self.standin.auto_approve = 2
                 self.ok(self.sb.call("--profile", "legacy", "-i", "--no-browser", "--force-refresh"), prompt=True)
                 os.remove(self.sb.token_path(START_URL))
@@ -2419,15 +2385,13 @@ class TestInteractiveLogin(SandboxTest):
         self.ok(self.sb.call("--profile", "sess", "-i", "--debug", browser=FakeBrowser()), prompt=True)
         _, token = token_on_disk(self.sb)
         [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
+        log = read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))
         self.assertIn("interactive login for sso-session 'dev' with the PKCE flow", log)
         for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"], exchange["code"],
                        exchange["codeVerifier"], self.issued()["secretAccessKey"], self.issued()["sessionToken"]):
             self.assertNotIn(secret, log)
         self.ok(self.sb.call("--profile", "legacy", "-i", "--debug", browser=FakeBrowser()), prompt=True)
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
+        log = read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))
         device_code = [json.loads(c.body)["deviceCode"] for c in self.standin.calls_to("/token")
                        if json.loads(c.body)["grantType"] == acp.DEVICE_GRANT][0]
         self.assertNotIn(device_code, log)
@@ -2587,8 +2551,7 @@ class TestLogin(SandboxTest):
         terminal = Terminal()
         r = self.login(terminal=terminal)
         self.assertEqual((r.rc, r.out, r.err), (0, "", ""), r)
-        with open(self.sb.token_path("dev")) as f:
-            token = json.load(f)
+        token = read_json(self.sb.token_path("dev"))
         self.assertEqual(list(token), ["startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
                                        "registrationExpiresAt", "refreshToken"])
         self.assertTrue(terminal.getvalue().endswith(
@@ -2621,8 +2584,7 @@ class TestLogin(SandboxTest):
         r = self.login("--force-refresh")
         self.assertEqual((r.rc, r.out), (0, ""))
         self.assertEqual(self.standin.count("/device_authorization"), 1, "a new login")
-        with open(self.sb.token_path("dev")) as f:
-            self.assertNotEqual(json.load(f)["accessToken"], old)
+        self.assertNotEqual(read_json(self.sb.token_path("dev"))["accessToken"], old)
 
     def test_a_refreshable_login_is_refreshed_without_a_browser(self):
         self.sb.refreshable_token(ttl=5 * 60)
@@ -2646,8 +2608,7 @@ class TestLogin(SandboxTest):
                                  "--use-device-code", "--no-browser", terminal=Terminal())
                 self.assertEqual((r.rc, r.out), (0, ""), r)
                 path = self.sb.token_path(START_URL if name == "legacy" else "dev")
-                with open(path) as f:
-                    token = json.load(f)
+                token = read_json(path)
                 self.assertNotEqual(token["accessToken"], before)
                 self.assertGreater(acp.parse_time(token["expiresAt"]), self.sb.clock.now() + 3600)
         self.assertEqual(self.standin.count("/device_authorization"), 2)
@@ -3226,8 +3187,7 @@ class TestInstall(InstallHarness, SandboxTest):
     def test_a_file_it_did_not_write_is_neither_replaced_nor_removed(self):
         os.makedirs(self.share)
         mine = os.path.join(self.share, "aws_sso_credential_process.py")
-        with open(mine, "w") as f:
-            f.write("# my own checkout\n")
+        write(mine, "# my own checkout\n")
         self.fails(self.install(), 2, "%s exists and --install did not write it" % mine)
         os.remove(mine)
         self.assertEqual(self.install().rc, 0)
@@ -3272,8 +3232,7 @@ class TestInstall(InstallHarness, SandboxTest):
     def test_a_command_that_is_not_ours_is_never_replaced(self):
         # pip install --user aws-sso-credential-process (the PyPI tool) puts its own command there
         os.makedirs(os.path.dirname(self.launcher))
-        with open(self.launcher, "w") as f:
-            f.write("#!/usr/bin/python3\n# some other command\n")
+        write(self.launcher, "#!/usr/bin/python3\n# some other command\n")
         self.fails(self.install(), 2, "%s exists and --install did not write it; remove or rename it, or choose "
                                       "another --prefix" % self.launcher)
         self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process"], "nothing written")
@@ -3297,8 +3256,7 @@ class TestInstall(InstallHarness, SandboxTest):
 
     def test_uninstall_leaves_a_launcher_that_is_not_ours(self):
         os.makedirs(os.path.dirname(self.launcher))
-        with open(self.launcher, "w") as f:
-            f.write("#!/bin/sh\necho someone else's\n")
+        write(self.launcher, "#!/bin/sh\necho someone else's\n")
         self.assertEqual(subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix],
                                         stdout=subprocess.PIPE).returncode, 0)
         self.assertTrue(os.path.exists(self.launcher))
@@ -3332,8 +3290,7 @@ class TestInstall(InstallHarness, SandboxTest):
                            stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("credential_process = %s --profile NAME\n" % self.launcher, p.stdout.decode())
-        with open(self.launcher) as f:
-            self.assertIn("python='%s'" % python, f.read(), "the virtualenv's own path, not the one it links to")
+        self.assertIn("python='%s'" % python, read(self.launcher), "the virtualenv's own path, not the one it links to")
         self.sb.write_token("dev")
         self.ok(self.launch("--profile", "sess"))
         r = self.launch("--uninstall")
@@ -3386,8 +3343,7 @@ class TestInstall(InstallHarness, SandboxTest):
         self.fails(self.sb.call("--prefix", "/tmp"), 2,
                    "--prefix goes only with --install or --uninstall, not with the credential call")
         blocked = os.path.join(self.sb.root, "a-file")
-        with open(blocked, "w") as f:
-            f.write("not a directory")
+        write(blocked, "not a directory")
         self.use_prefix(blocked)
         self.fails(self.install(), 2, "cannot install into %s" % blocked, "choose another --prefix")
 
@@ -3624,8 +3580,7 @@ class TestExec(SandboxTest):
             time.sleep(0.1)
         r = self.sb.finish(proc)
         self.assertEqual(r.rc, 0, r)
-        with open(log) as f:
-            self.assertEqual(f.read().split(), list(names))
+        self.assertEqual(read(log).split(), list(names))
 
     def test_nesting_a_missing_command_and_no_login(self):
         self.sb.write_token("dev")
@@ -3762,10 +3717,8 @@ class TestCommandLine(SandboxTest):
         self.assertIn("credential_process = %s %s --profile my-sso\n" % (sys.executable, SCRIPT), r.out)
 
     def test_every_flag_variable_and_key_is_documented(self):
-        with open(SCRIPT) as f:
-            source = f.read()
-        with open(os.path.join(HERE, "README.md")) as f:
-            readme = f.read()
+        source = read(SCRIPT)
+        readme = read(os.path.join(HERE, "README.md"))
         env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
         flags = ({s.flag for s in acp.SETTINGS if s.flag} | set(acp.OPTIONS) | {"--help", "--version"}
                  | {mode.flag for mode in acp.MODES.values() if mode.flag})
@@ -3908,16 +3861,14 @@ class TestBackgroundJobs(BackgroundJobHarness, SandboxTest):
     def test_a_failure_from_a_background_job_under_tostop(self):
         log = os.path.join(self.sb.root, "log")
         self.assertEqual(self.run_in_background(log, "--profile", "sess"), "exit 1")
-        with open(log) as f:
-            self.assertIn("aws-sso-credential-process: not logged in", f.read(), "the message still goes to stderr")
+        self.assertIn("aws-sso-credential-process: not logged in", read(log), "the message still goes to stderr")
         self.assertEqual(self.run_in_background("tty", "--profile", "sess"), "exit 1", "stderr is the terminal")
 
     def test_a_login_prompt_from_a_background_job_under_tostop(self):
         log = os.path.join(self.sb.root, "log")
         self.standin.auto_approve = 2
         self.assertEqual(self.run_in_background(log, "--profile", "legacy", "-i", "--no-browser"), "exit 0")
-        with open(log) as f:
-            self.assertIn("enter the code", f.read(), "the prompt went to stderr")
+        self.assertIn("enter the code", read(log), "the prompt went to stderr")
 
 
 class TestStandardStreams(StreamHarness, SandboxTest):
@@ -4012,8 +3963,7 @@ class TestAsAnSdkRunsIt(SandboxTest):
         r = self.sb.run("--profile", "sess", "--debug", stderr=subprocess.DEVNULL,
                         preexec_fn=lambda: os.close(2))
         self.ok(Result(r.rc, r.out, ""))
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            self.assertNotIn("warning", f.read())
+        self.assertNotIn("warning", read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")))
 
 
 class TestInterrupts(InterruptHarness, SandboxTest):
@@ -4140,8 +4090,7 @@ class TestWithBotocore(SandboxTest):
             print(json.dumps(c.access_key))
             """)
         self.assertEqual(self.standin.count("/token"), 1, "botocore refreshed the token")
-        with open(self.sb.token_path("dev")) as f:
-            written = json.load(f)
+        written = read_json(self.sb.token_path("dev"))
         self.assertNotEqual(written["accessToken"], old)
         self.assertNotIn(old, self.standin.tokens, "the old token no longer works")
         self.ok(self.sb.run("--profile", "sess"))
@@ -4184,8 +4133,7 @@ class TestWithBotocore(SandboxTest):
         cli = self.sb.python(self.CLI_STYLE)
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
         path = self.sb.role_path(session="dev")
-        with open(path) as f:
-            cli_file = f.read()
+        cli_file = read(path)
         doc = self.ok(self.sb.run("--profile", "sess"))
         self.assertEqual([doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]], cli)
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
@@ -4193,8 +4141,7 @@ class TestWithBotocore(SandboxTest):
         os.remove(path)
         doc = self.ok(self.sb.run("--profile", "sess"))
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
-        with open(path) as f:
-            ours = f.read()
+        ours = read(path)
         self.assertEqual(self.sb.python(self.CLI_STYLE),
                          [doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]])
         self.assertEqual(self.standin.count("/federation/credentials"), 2)

@@ -62,6 +62,15 @@ def read(path):
         return f.read()
 
 
+def read_json(path):
+    return json.loads(read(path))
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def token_on_disk(sb, name="dev"):
     """The cached token of a sandbox: (the file's text, what it holds)."""
     text = read(sb.token_path(name))
