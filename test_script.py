@@ -54,17 +54,14 @@ from unittest import mock
 
 import aws_sso_credential_process as acp
 from tests import fuzz
-from tests.browser import fake_browser
 from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
-from tests.matrix import (CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, sdk_awscli, sdk_bench,
-                          sdk_boto3, sdk_table, trap_profiles)
+from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, trap_profiles
 from tests.processes import (AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
-from tests.runner import run_suite
+from tests.runner import main
 from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
                            read, read_json, token_on_disk, utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
-from tests.tools import bench, demo
 
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
 SESS_ADVICE = "--login --profile sess (or: aws sso login --sso-session dev)"
@@ -4525,24 +4522,8 @@ class TestRequirements(unittest.TestCase):
 # ==========================================================================
 # The entry point: make test (suite), make sdk-test (sdk-boto3, sdk-awscli,
 # sdk-table, sdk-readme), make sdk-bench, make demo, make bench; the
-# machinery for each is under tests/
+# commands are tests/runner.py's main, the machinery for each is under tests/
 # ==========================================================================
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["fake-browser"]:
-        sys.exit(fake_browser(sys.argv[2]))
-    if sys.argv[1:2] == ["demo"]:
-        sys.exit(demo())
-    if sys.argv[1:2] == ["bench"]:
-        sys.exit(bench())
-    if sys.argv[1:2] == ["suite"]:
-        sys.exit(run_suite(sys.modules[__name__], int(sys.argv[2]) if sys.argv[2:] else 8, sys.argv[3:]))
-    if sys.argv[1:2] == ["sdk-boto3"]:
-        sys.exit(sdk_boto3(*sys.argv[2:4]))
-    if sys.argv[1:2] == ["sdk-awscli"]:
-        sys.exit(sdk_awscli(*sys.argv[2:4]))
-    if sys.argv[1:2] == ["sdk-bench"]:
-        sys.exit(sdk_bench(update="--readme" in sys.argv))
-    if sys.argv[1:2] in (["sdk-table"], ["sdk-readme"]):
-        sys.exit(sdk_table(update=sys.argv[1] == "sdk-readme"))
-    unittest.main()
+    main(sys.modules[__name__], sys.argv[1:])
