@@ -59,8 +59,8 @@ from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named,
 from tests.processes import (AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import main
-from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, SandboxTest, Terminal,
-                           read, read_json, token_on_disk, utc, write)
+from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HERE, NATIVE_PROFILE, SCRIPT, Clock, FakeBrowser,
+                           Result, SandboxTest, Terminal, read, read_json, token_on_disk, utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
@@ -2311,8 +2311,7 @@ class TestInteractiveLogin(SandboxTest):
             self.assertEqual(list(json.load(f)), ["clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"])
         _, token = token_on_disk(self.sb)
         # botocore, natively, uses the token we wrote, and refreshes it with our registration
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
+        self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "ReadOnly")
         self.sb.python("""
             import json, boto3
             print(json.dumps(boto3.Session(profile_name="native").get_credentials().get_frozen_credentials().access_key))
@@ -2636,11 +2635,7 @@ class TestLogin(SandboxTest):
                                 terminal=Terminal()), 5, "StartDeviceAuthorization")
 
     def test_no_account_or_role_needed(self):
-        self.sb.write_config("""
-            [sso-session dev]
-            sso_start_url = https://d-abc123.awsapps.com/start
-            sso_region = us-east-1
-            """)
+        self.sb.write_config(DEV_SESSION)
         self.standin.auto_approve = 1
         r = self.sb.call("--login", "--sso-session", "dev", "--use-device-code", "--no-browser", terminal=Terminal())
         self.assertEqual((r.rc, r.out, r.err), (0, "", ""))
@@ -2932,8 +2927,7 @@ class TestCheck(SandboxTest):
     def test_all_well(self):
         token = self.sb.refreshable_token(ttl=3600)
         self.ok(self.sb.call("--profile", "sess"))
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         r = self.check("--profile", "sess", "--online")
         self.assertEqual((r.rc, r.err), (0, ""), r)
         for line in ["  account ID         111122223333 (sso_account_id in profile 'sess')",
@@ -3059,8 +3053,7 @@ class TestCheck(SandboxTest):
         self.assertNotIn("login:", r.out)
 
     def test_the_profile_that_runs_credential_process_is_pointed_away(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         r = self.check("--profile", "app")
         self.assertEqual(r.rc, 2, r)
         self.assertIn("verdict: NOT READY (exit 2): profile 'app' is the one that runs credential_process; check "
@@ -4046,8 +4039,7 @@ class TestWithBotocore(SandboxTest):
 
     def test_boto3_runs_the_script_as_credential_process(self):
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         got = self.sb.python("""
             import json, boto3
             creds = boto3.Session(profile_name="app").get_credentials()
@@ -4065,8 +4057,7 @@ class TestWithBotocore(SandboxTest):
         self.assertTrue(got["expiry"].startswith(utc(issued["expiration"] // 1000)[:-1]))
 
     def test_failure_reaches_boto3_as_one_clear_line(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         got = self.sb.python("""
             import json, boto3
             try:
@@ -4079,8 +4070,7 @@ class TestWithBotocore(SandboxTest):
 
     def test_reads_a_token_botocore_refreshed(self):
         old = self.sb.refreshable_token(ttl=10 * 60)
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
+        self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "ReadOnly")
         self.sb.python("""
             import json, boto3
             c = boto3.Session(profile_name="native").get_credentials().get_frozen_credentials()
@@ -4097,7 +4087,7 @@ class TestWithBotocore(SandboxTest):
     def test_the_fast_form_from_the_readme(self):
         command = fast_line("sess")
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n" % command)
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % command)
         got = self.sb.python("""
             import json, boto3
             c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
@@ -4124,8 +4114,7 @@ class TestWithBotocore(SandboxTest):
 
     def test_shares_the_cli_role_cache_both_ways(self):
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+        self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "Admin")
         # the CLI first: we reuse its entry
         cli = self.sb.python(self.CLI_STYLE)
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
@@ -4190,8 +4179,7 @@ class TestWithTheAwsCli(AwsCliHarness, SandboxTest):
         # The CLI runs the script through credential_process and prints the
         # same credentials in its own forms: ours must be those lines exactly.
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         for fmt in ("env", "env-no-export", "powershell", "windows-cmd"):
             with self.subTest(fmt=fmt):
                 p = subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", "app",
@@ -4462,7 +4450,7 @@ class TestSdkJs2Config(SandboxTest):
         self.line = self.sb.credential_process_line("--profile", "sess")
 
     def test_config_file_needs_aws_sdk_load_config(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n" % self.line)
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.line)
         got = self.js2.run(self.sb, "chain", "app", env={"AWS_SDK_LOAD_CONFIG": None})
         self.assertFalse(got["ok"], got)
         self.assertIn("Could not load credentials from any providers", got["error"])

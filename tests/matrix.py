@@ -25,7 +25,7 @@ import time
 import aws_sso_credential_process as acp
 
 from . import netns
-from .sandbox import BASE_CONFIG, HERE, SCRIPT, Sandbox, Terminal, read, utc
+from .sandbox import BASE_CONFIG, HERE, NATIVE_PROFILE, SCRIPT, Sandbox, Terminal, read, utc
 from .sdk import main as sdk_py
 from .standin import ACCOUNT, START_URL, StandIn
 
@@ -377,8 +377,7 @@ class SdkMatrix:
             return
         if self.consumer.native == ("role cache",):  # the AWS CLI: offline, it can only share the cache
             self.sb.write_token("dev")
-            self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                                 "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+            self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "Admin")
             ours = self.ok(self.sb.call("--profile", "sess"))
             got = self.run_consumer("native")
             self.assertTrue(got["ok"], got)

@@ -33,17 +33,20 @@ from .standin import ACCOUNT, ROLE, START_URL, StandIn
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(HERE, "aws_sso_credential_process.py")
 
+#: The sso-session of the fixture's profile sess (BASE_CONFIG adds its scopes).
+DEV_SESSION = """
+[sso-session dev]
+sso_start_url = https://d-abc123.awsapps.com/start
+sso_region = us-east-1
+"""
+
 #: The config every sandbox starts with: an sso-session profile and a legacy one.
 BASE_CONFIG = """
 [profile sess]
 sso_session = dev
 sso_account_id = 111122223333
 sso_role_name = Admin
-
-[sso-session dev]
-sso_start_url = https://d-abc123.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
+""" + DEV_SESSION + """sso_registration_scopes = sso:account:access
 
 [profile legacy]
 sso_start_url = https://d-abc123.awsapps.com/start
@@ -51,6 +54,11 @@ sso_region = us-east-1
 sso_account_id = 111122223333
 sso_role_name = Admin
 """
+
+#: Profiles to add to BASE_CONFIG: one that runs a credential_process line
+#: (% the line), and one botocore serves with its own SSO (% the role name).
+APP_PROFILE = "\n[profile app]\ncredential_process = %s\n"
+NATIVE_PROFILE = "\n[profile native]\nsso_session = dev\nsso_account_id = 111122223333\nsso_role_name = %s\n"
 
 
 def utc(epoch):
