@@ -2312,10 +2312,7 @@ class TestInteractiveLogin(SandboxTest):
         _, token = token_on_disk(self.sb)
         # botocore, natively, uses the token we wrote, and refreshes it with our registration
         self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "ReadOnly")
-        self.sb.python("""
-            import json, boto3
-            print(json.dumps(boto3.Session(profile_name="native").get_credentials().get_frozen_credentials().access_key))
-            """)
+        self.sb.boto3("native")
         self.assertEqual(self.standin.grants(), ["authorization_code", "refresh_token"])
         _, refreshed = token_on_disk(self.sb)
         self.assertNotEqual(refreshed["accessToken"], token["accessToken"])
@@ -2841,17 +2838,10 @@ class TestList(SandboxTest):
                       r.out)
         self.assertIn("[profile Sand-box-test-x-1.Admin]", r.out)
         self.sb.write_config(BASE_CONFIG + r.out)
-        got = self.sb.python("""
-            import json, boto3
-            out = {}
-            for name in ("Production.ReadOnly", "Sand-box-test-x-1.Admin", "Sand-box-test-x-1.Ops-touch-pwned-id"):
-                c = boto3.Session(profile_name=name).get_credentials().get_frozen_credentials()
-                out[name] = [c.access_key, getattr(c, "account_id", None)]
-            print(json.dumps(out))
-            """)
-        self.assertEqual(got["Production.ReadOnly"][1], ACCOUNT)
-        self.assertEqual(got["Sand-box-test-x-1.Admin"][1], "444455556666")
-        self.assertEqual(sorted(c["accessKeyId"] for c in self.standin.issued), sorted(v[0] for v in got.values()))
+        got = self.sb.boto3("Production.ReadOnly", "Sand-box-test-x-1.Admin", "Sand-box-test-x-1.Ops-touch-pwned-id")
+        self.assertEqual(got["Production.ReadOnly"]["account"], ACCOUNT)
+        self.assertEqual(got["Sand-box-test-x-1.Admin"]["account"], "444455556666")
+        self.assertEqual(sorted(c["accessKeyId"] for c in self.standin.issued), sorted(v["key"] for v in got.values()))
         self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].query["role_name"],
                          "Ops;touch'pwned'$(id)", "the role name reached the portal intact")
         self.assertNotIn("pwned", os.listdir(self.sb.root))
@@ -3087,12 +3077,8 @@ class TestInstall(InstallHarness, SandboxTest):
         self.assertEqual(self.launch("--version").out, "aws-sso-credential-process %s\n" % acp.__version__)
         self.sb.write_token("dev")
         self.sb.write_config(BASE_CONFIG + "\n[profile app]\n" + line.replace("NAME", "sess") + "\n")
-        got = self.sb.python("""
-            import json, boto3
-            c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
-            print(json.dumps([c.access_key, getattr(c, "account_id", None)]))
-            """)
-        self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
+        got = self.sb.boto3("app")["app"]
+        self.assertEqual([got["key"], got["account"]], [self.issued()["accessKeyId"], ACCOUNT])
         r = self.install(env={"PATH": os.path.dirname(self.launcher)})
         self.assertEqual(r.err, "", "no PATH note when the bin directory is on PATH")
 
@@ -4040,15 +4026,7 @@ class TestWithBotocore(SandboxTest):
     def test_boto3_runs_the_script_as_credential_process(self):
         self.sb.write_token("dev")
         self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
-        got = self.sb.python("""
-            import json, boto3
-            creds = boto3.Session(profile_name="app").get_credentials()
-            frozen = creds.get_frozen_credentials()
-            print(json.dumps({"method": creds.method, "key": frozen.access_key,
-                              "secret": frozen.secret_key, "token": frozen.token,
-                              "account": getattr(frozen, "account_id", None),
-                              "expiry": creds._expiry_time.isoformat()}))
-            """)
+        got = self.sb.boto3("app")["app"]
         issued = self.issued()
         self.assertEqual(got["method"], "custom-process")
         self.assertEqual((got["key"], got["secret"], got["token"]),
@@ -4071,11 +4049,7 @@ class TestWithBotocore(SandboxTest):
     def test_reads_a_token_botocore_refreshed(self):
         old = self.sb.refreshable_token(ttl=10 * 60)
         self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "ReadOnly")
-        self.sb.python("""
-            import json, boto3
-            c = boto3.Session(profile_name="native").get_credentials().get_frozen_credentials()
-            print(json.dumps(c.access_key))
-            """)
+        self.sb.boto3("native")
         self.assertEqual(self.standin.count("/token"), 1, "botocore refreshed the token")
         written = read_json(self.sb.token_path("dev"))
         self.assertNotEqual(written["accessToken"], old)
@@ -4088,17 +4062,13 @@ class TestWithBotocore(SandboxTest):
         command = fast_line("sess")
         self.sb.write_token("dev")
         self.sb.write_config(BASE_CONFIG + APP_PROFILE % command)
-        got = self.sb.python("""
-            import json, boto3
-            c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
-            print(json.dumps([c.access_key, getattr(c, "account_id", None)]))
-            """)
-        self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
+        got = self.sb.boto3("app")["app"]
+        self.assertEqual([got["key"], got["account"]], [self.issued()["accessKeyId"], ACCOUNT])
         # and by hand, through sh -c as the Go, Java and JS SDKs run it
         p = subprocess.run(["sh", "-c", command], env=self.sb.env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"],
-                         got[0])
+                         got["key"])
 
     CLI_STYLE = """
         import json, os, botocore.session

@@ -289,6 +289,20 @@ class Sandbox:
             raise AssertionError("python failed (%d): %s" % (p.returncode, p.stderr.decode()))
         return json.loads(p.stdout.decode())
 
+    def boto3(self, *profiles):
+        """What boto3 gets for each profile, in a process of its own:
+        {profile: {method, key, secret, token, account, expiry}}."""
+        return self.python("""
+            import json, boto3
+            out = {}
+            for name in %r:
+                creds = boto3.Session(profile_name=name).get_credentials()
+                c = creds.get_frozen_credentials()
+                out[name] = {"method": creds.method, "key": c.access_key, "secret": c.secret_key, "token": c.token,
+                             "account": getattr(c, "account_id", None), "expiry": creds._expiry_time.isoformat()}
+            print(json.dumps(out))
+            """ % (profiles,))
+
     def credential_process_line(self, *args):
         return " ".join(shlex.quote(a) for a in (sys.executable, SCRIPT) + args)
 
