@@ -56,7 +56,8 @@ import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
 from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, trap_profiles
-from tests.processes import (AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
+from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
+                             AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import main
 from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HERE, NATIVE_PROFILE, SCRIPT, Clock, FakeBrowser,
@@ -3178,18 +3179,13 @@ class TestInstall(InstallHarness, SandboxTest):
     def test_an_install_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
         # os.replace is every rename --install makes (the record, the bytecode, the script, the
         # launcher, the record again): killed just before each, then after the last.
-        killer = ("import os, sys\nK = int(sys.argv.pop(1))\nreal, n = os.replace, [0]\n"
-                  "def replace(a, b):\n    n[0] += 1\n    if n[0] == K:\n        os._exit(9)\n    return real(a, b)\n"
-                  "os.replace = replace\nsys.argv[0] = %r\n"
-                  "exec(compile(open(%r).read(), %r, 'exec'), {'__name__': '__main__', '__file__': %r})\n"
-                  % ((SCRIPT,) * 4))
         for upgrade in (False, True):
             for k in range(1, 10):
                 with self.subTest(upgrade=upgrade, killed_at=k):
                     shutil.rmtree(self.prefix, ignore_errors=True)
                     if upgrade:
                         self.assertEqual(self.install().rc, 0)
-                    p = subprocess.run([sys.executable, "-c", killer, str(k), "--install", "--prefix", self.prefix],
+                    p = subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
                                        env=self.sb.environ(), capture_output=True)
                     self.assertIn(p.returncode, (0, 9), p)
                     if p.returncode == 0:  # no rename left to be killed at
@@ -3199,7 +3195,7 @@ class TestInstall(InstallHarness, SandboxTest):
                                        env=self.sb.environ(), capture_output=True, text=True)
                     self.assertEqual(r.returncode, 0, r)
                     self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.stdout)
-                    p = subprocess.run([sys.executable, "-c", killer, str(k), "--install", "--prefix", self.prefix],
+                    p = subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
                                        env=self.sb.environ(), capture_output=True)
                     self.assertEqual(self.install().rc, 0)
                     self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
@@ -3535,17 +3531,7 @@ class TestExec(SandboxTest):
         self.sb.write_token("dev")
         names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
         log = os.path.join(self.sb.root, "signals")
-        child = textwrap.dedent("""\
-            import signal, sys, time
-            got = []
-            for name in %r:
-                signal.signal(getattr(signal, name), lambda n, f: got.append(signal.Signals(n).name))
-            open(%r + ".ready", "w").close()
-            deadline = time.monotonic() + 30
-            while len(got) < len(%r) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            open(%r, "w").write(" ".join(got))
-            """ % (names, log, names, log))
+        child = SIGNAL_RECORDER % (names, log, names, log)
         proc = self.sb.start("--exec", "--profile", "sess", "--", sys.executable, "-c", child)
         deadline = time.monotonic() + 30
         while not os.path.exists(log + ".ready"):
@@ -4070,23 +4056,11 @@ class TestWithBotocore(SandboxTest):
         self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"],
                          got["key"])
 
-    CLI_STYLE = """
-        import json, os, botocore.session
-        from botocore.utils import JSONFileCache
-        # What the AWS CLI v2 does at start-up (awscli/customizations/sso/__init__.py):
-        # the SSO provider's cache becomes JSONFileCache(~/.aws/cli/cache).
-        session = botocore.session.Session(profile="native")
-        provider = session.get_component("credential_provider").get_provider("sso")
-        provider.cache = JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")))
-        c = session.get_credentials().get_frozen_credentials()
-        print(json.dumps([c.access_key, c.secret_key, c.token]))
-        """
-
     def test_shares_the_cli_role_cache_both_ways(self):
         self.sb.write_token("dev")
         self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "Admin")
         # the CLI first: we reuse its entry
-        cli = self.sb.python(self.CLI_STYLE)
+        cli = self.sb.python(CLI_STYLE)
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
         path = self.sb.role_path(session="dev")
         cli_file = read(path)
@@ -4098,7 +4072,7 @@ class TestWithBotocore(SandboxTest):
         doc = self.ok(self.sb.run("--profile", "sess"))
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
         ours = read(path)
-        self.assertEqual(self.sb.python(self.CLI_STYLE),
+        self.assertEqual(self.sb.python(CLI_STYLE),
                          [doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]])
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
         self.assertEqual(json.loads(ours).keys(), json.loads(cli_file).keys())
@@ -4126,20 +4100,7 @@ class TestWithTheAwsCli(AwsCliHarness, SandboxTest):
         cache = self.sb.path(".aws", "cli", "cache")
         with open(os.path.join(cache, "assume-role-entry.json"), "w") as f:
             json.dump({"ProviderType": "assume-role", "Credentials": {}}, f)
-        swept = self.cli("""
-            import json, os
-            from awscli.customizations.sso.logout import SSOCredentialSweeper, SSOTokenSweeper
-            class Portal:  # the Logout call, recorded instead of sent
-                calls = []
-                def create_client(self, service, region_name):
-                    return self
-                def logout(self, accessToken):
-                    Portal.calls.append(accessToken)
-            home = os.environ["HOME"]
-            SSOTokenSweeper(Portal()).delete_credentials(os.path.join(home, ".aws", "sso", "cache"))
-            SSOCredentialSweeper().delete_credentials(os.path.join(home, ".aws", "cli", "cache"))
-            print(json.dumps(Portal.calls))
-            """)
+        swept = self.cli(AWSCLI_LOGOUT_SWEEP)
         self.assertEqual(len(swept), 1, "the token was logged out once")
         self.assertEqual([n for n in self.sb.files(".aws", "cli", "cache") if not n.endswith(".json.lock")],
                          ["assume-role-entry.json"], "only our lock files stay, and they hold no credentials")
@@ -4174,21 +4135,7 @@ class TestWithTheAwsCli(AwsCliHarness, SandboxTest):
                   "sso_role_name = Admin\nsso_registration_scopes = a, b\n" % START_URL,
                 path=os.path.join(self.sb.root, name))
         cases = [(path, profile) for path in paths.values() for profile in ("sess", "leg2")]
-        theirs = self.cli("""
-            import json, os
-            from awscli.botocore.session import Session
-            from awscli.botocore.utils import SSOTokenFetcher
-            from awscli.customizations.sso.utils import BaseSSOCommand
-            found = []
-            for path, profile in %r:
-                os.environ["AWS_CONFIG_FILE"] = path
-                config = BaseSSOCommand(Session(profile=profile))._get_sso_config()
-                fetcher = SSOTokenFetcher(config["sso_region"], client_creator=None)
-                key = fetcher._registration_cache_key(config["sso_start_url"], config.get("session_name"),
-                                                      config.get("registration_scopes"))
-                found.append([key, config.get("registration_scopes")])
-            print(json.dumps(found))
-            """ % cases)
+        theirs = self.cli(AWSCLI_REGISTRATION_KEYS % (cases,))
         for (path, profile), expected in zip(cases, theirs):
             with self.subTest(path=os.path.basename(path), profile=profile):
                 cfg = acp.resolve_config({"profile": profile}, self.sb.environ({"AWS_CONFIG_FILE": path}))

@@ -273,6 +273,82 @@ class LockHolderHarness:
         return holder
 
 
+# ---- programs the tests run in other processes, and in other interpreters
+
+#: Profile native's credentials through botocore set up as the AWS CLI v2
+#: sets it up; prints [key, secret, token].
+CLI_STYLE = """
+    import json, os, botocore.session
+    from botocore.utils import JSONFileCache
+    # What the AWS CLI v2 does at start-up (awscli/customizations/sso/__init__.py):
+    # the SSO provider's cache becomes JSONFileCache(~/.aws/cli/cache).
+    session = botocore.session.Session(profile="native")
+    provider = session.get_component("credential_provider").get_provider("sso")
+    provider.cache = JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")))
+    c = session.get_credentials().get_frozen_credentials()
+    print(json.dumps([c.access_key, c.secret_key, c.token]))
+    """
+
+#: `aws sso logout` (awscli/customizations/sso/logout.py): the real sweepers on
+#: the sandbox's caches, with a stand-in for the one network call (the
+#: portal's Logout) they would make. Prints the tokens that call was given.
+AWSCLI_LOGOUT_SWEEP = """
+    import json, os
+    from awscli.customizations.sso.logout import SSOCredentialSweeper, SSOTokenSweeper
+    class Portal:  # the Logout call, recorded instead of sent
+        calls = []
+        def create_client(self, service, region_name):
+            return self
+        def logout(self, accessToken):
+            Portal.calls.append(accessToken)
+    home = os.environ["HOME"]
+    SSOTokenSweeper(Portal()).delete_credentials(os.path.join(home, ".aws", "sso", "cache"))
+    SSOCredentialSweeper().delete_credentials(os.path.join(home, ".aws", "cli", "cache"))
+    print(json.dumps(Portal.calls))
+    """
+
+#: The AWS CLI's registration cache key and scopes for each (config file,
+#: profile) in the list it is formatted with (%r); prints [[key, scopes], ...].
+AWSCLI_REGISTRATION_KEYS = """
+    import json, os
+    from awscli.botocore.session import Session
+    from awscli.botocore.utils import SSOTokenFetcher
+    from awscli.customizations.sso.utils import BaseSSOCommand
+    found = []
+    for path, profile in %r:
+        os.environ["AWS_CONFIG_FILE"] = path
+        config = BaseSSOCommand(Session(profile=profile))._get_sso_config()
+        fetcher = SSOTokenFetcher(config["sso_region"], client_creator=None)
+        key = fetcher._registration_cache_key(config["sso_start_url"], config.get("session_name"),
+                                              config.get("registration_scopes"))
+        found.append([key, config.get("registration_scopes")])
+    print(json.dumps(found))
+    """
+
+#: A command that records the signals it gets (% (names, log, names, log)):
+#: it touches LOG.ready once its handlers are set, then writes the names to
+#: LOG once it has them all (or after 30 s).
+SIGNAL_RECORDER = textwrap.dedent("""\
+    import signal, sys, time
+    got = []
+    for name in %r:
+        signal.signal(getattr(signal, name), lambda n, f: got.append(signal.Signals(n).name))
+    open(%r + ".ready", "w").close()
+    deadline = time.monotonic() + 30
+    while len(got) < len(%r) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    open(%r, "w").write(" ".join(got))
+    """)
+
+#: The script's --install with the K-th os.replace (its first argument)
+#: killed just before it happens (exit 9): an install killed at that rename.
+INSTALL_KILLED_AT = ("import os, sys\nK = int(sys.argv.pop(1))\nreal, n = os.replace, [0]\n"
+                     "def replace(a, b):\n    n[0] += 1\n    if n[0] == K:\n        os._exit(9)\n    return real(a, b)\n"
+                     "os.replace = replace\nsys.argv[0] = %r\n"
+                     "exec(compile(open(%r).read(), %r, 'exec'), {'__name__': '__main__', '__file__': %r})\n"
+                     % ((SCRIPT,) * 4))
+
+
 DEBIAN_CLI = "/usr/bin/python3"
 
 
