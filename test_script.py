@@ -55,6 +55,7 @@ from unittest import mock
 import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
+from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
 from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, trap_profiles
 from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
                              AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
@@ -473,65 +474,18 @@ class TestArgs(unittest.TestCase):
 class TestIniParser(unittest.TestCase):
     """The fast INI reader must agree with configparser (and botocore) exactly."""
 
-    CORPUS = [
-        "[default]\nregion = us-east-1\n",
-        "[profile a]\nSSO_Region : eu-west-1\nsso_start_url=https://x/start # not a comment\n",
-        "# c\n; c\n[profile a]\n  # indented comment\nk = v\n\n\n[profile b]\nk=\n",
-        "[services s]\nsso =\n  endpoint_url = http://127.0.0.1:1\n\n  other = 2\nsso_oidc =\n"
-        "  endpoint_url = http://127.0.0.1:2\n",
-        "[profile a]\nk = line1\n  line2\n\n  line3\n\n\n",
-        "[profile a]\nk = v\n\t tabbed continuation\nj = w\n",
-        "[profile \"with space\"]\nk = v\n[profile 'single q']\nk = w\n",
-        "[profile a b c]\nk = v\n[profilex]\nk = v\n[profiles p]\nk = v\n",
-        "[default]\nk = 1\n[profile default]\nk = 2\n",
-        "[profile default]\nk = 2\n[default]\nk = 1\n",
-        "[sso-session s]\nsso_start_url = u\n[sso-sessionx]\nk = v\n",
-        "[profile a]\nk = v = w : x\nz: y = q\n",
-        "[profile a]\n  k = indented first option\n  j = second\n",
-        "[DEFAULT]\nregion = r\n[profile a]\nk = v\n",
-        "[profile a]\nk = v\n[profile a]\nj = w\n",
-        "[profile a]\nk = v\nK = w\n",
-        "k = v\n[profile a]\n",
-        "[profile a]\njust a line\n",
-        "[profile a]\n= no name\n",
-        "[profile a] trailing\nk = v\n",
-        "[a]]\nk = v\n",
-        "[]\nk = v\n",
-        "\r\n[profile a]\r\nk = v\r\n",
-        "[profile a]\rk = v\rj = w\r[profile b]\rk = x\r",
-        "[profile \"unbalanced]\nk = v\n",
-        "[profile a]\nk = v\n[profile \u00e9]\nk = w\n",
-        "[profile a]\ns3 =\n  not key value\n",
-        "[sso-session s]\nnested =\n  a = 1\n  broken\n",
-        "",
-    ]
-
-    def parse_both(self, text):
-        """(fast result or 'fallback', configparser result or an exception class)."""
-        try:
-            fast = acp._ini_fast(text)
-        except acp._IniFallback:
-            fast = "fallback"
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read_string(text)
-            slow = {s: {k: parser.get(s, k) for k in parser.options(s)} for s in parser.sections()}
-        except configparser.Error as e:
-            slow = type(e)
-        return fast, slow
-
     def test_corpus_matches_configparser(self):
-        for text in self.CORPUS:
+        for text in INI_CORPUS:
             with self.subTest(text=text):
-                fast, slow = self.parse_both(text)
+                fast, slow = parse_both(text)
                 if fast != "fallback":
                     self.assertEqual(fast, slow)
 
     def test_fallback_cases_are_the_unusual_ones(self):
-        fallbacks = [t for t in self.CORPUS if self.parse_both(t)[0] == "fallback"]
+        fallbacks = [t for t in INI_CORPUS if parse_both(t)[0] == "fallback"]
         self.assertIn("[DEFAULT]\nregion = r\n[profile a]\nk = v\n", fallbacks)
         self.assertIn("[profile a]\nk = v\n[profile a]\nj = w\n", fallbacks)
-        self.assertNotIn(self.CORPUS[4], fallbacks)  # continuations stay on the fast path
+        self.assertNotIn(INI_CORPUS[4], fallbacks)  # continuations stay on the fast path
 
     def test_random_files_match_configparser(self):
         rng = random.Random(11)
@@ -541,7 +495,7 @@ class TestIniParser(unittest.TestCase):
         for _ in range(1500):
             lines = [rng.choice(shapes).replace("%d", str(rng.randrange(3))) for _ in range(rng.randrange(12))]
             text = "\n".join(lines) + rng.choice(["", "\n"])
-            fast, slow = self.parse_both(text)
+            fast, slow = parse_both(text)
             if fast != "fallback":
                 self.assertEqual(fast, slow, text)
 
@@ -552,7 +506,7 @@ class TestIniParser(unittest.TestCase):
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp)
         refused = 0
-        for i, text in enumerate(self.CORPUS):
+        for i, text in enumerate(INI_CORPUS):
             path = os.path.join(tmp, "c%d" % i)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -637,25 +591,7 @@ class TestPrecedence(unittest.TestCase):
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp)
         self.config = os.path.join(self.tmp, "config")
-        with open(self.config, "w") as f:
-            f.write(textwrap.dedent("""
-                [profile p]
-                sso_session = from-profile
-                sso_account_id = 111111111111
-                sso_role_name = ProfileRole
-
-                [sso-session from-profile]
-                sso_start_url = https://profile-session.awsapps.com/start
-                sso_region = eu-west-1
-
-                [sso-session from-env]
-                sso_start_url = https://env-session.awsapps.com/start
-                sso_region = eu-west-2
-
-                [sso-session from-flag]
-                sso_start_url = https://flag-session.awsapps.com/start
-                sso_region = eu-west-3
-                """))
+        write(self.config, textwrap.dedent(PRECEDENCE_CONFIG))
 
     def resolve(self, argv, **env):
         environ = {"AWS_CONFIG_FILE": self.config, "HOME": self.tmp}
@@ -742,12 +678,7 @@ class TestRegistrationScopes(unittest.TestCase):
 
 class TestEndpoints(unittest.TestCase):
     def endpoint(self, region, service="sso", profile=None, file=None, **env):
-        cfg = acp.Config(env)
-        cfg.profile = "p"
-        file = dict(file or {"profiles": {}, "sso_sessions": {}, "services": {}})
-        file["profiles"] = {"p": profile or {}}
-        acp.resolve_settings(cfg, {"region": region}, file)
-        acp.resolve_network(cfg)
+        cfg = network_config(region, profile, file, env)
         return cfg.portal_url if service == "sso" else cfg.oidc_url
 
     def test_partitions(self):
@@ -888,12 +819,7 @@ class TestBooleans(unittest.TestCase):
     """Settings botocore also reads are true exactly when botocore says so."""
 
     def fips(self, env=None, profile=None):
-        cfg = acp.Config(env or {})
-        cfg.profile = "p"
-        acp.resolve_settings(cfg, {"region": "us-east-1"},
-                             {"profiles": {"p": profile or {}}, "sso_sessions": {}, "services": {}})
-        acp.resolve_network(cfg)
-        return cfg.fips
+        return network_config("us-east-1", profile, None, env or {}).fips
 
     @needs_botocore
     def test_agrees_with_botocore(self):
@@ -924,32 +850,8 @@ class TestBooleans(unittest.TestCase):
 class TestProxies(SandboxTest):
     """Proxies are picked and bypassed by urllib's rules, as botocore picks them."""
 
-    CASES = [  # (environment, URL)
-        ({"HTTPS_PROXY": "http://p:3128"}, "https://portal.sso.us-east-1.amazonaws.com"),
-        ({"https_proxy": "http://p:1", "HTTPS_PROXY": "http://p:2"}, "https://h.example"),
-        ({"https_proxy": "", "HTTPS_PROXY": "http://p:2"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "example"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": ".example"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "xample"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "*"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "h.example:8443"}, "https://h.example:8443"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "h.example:443"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "[::1]"}, "https://[::1]:8443"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "[::1]"}, "https://[::1]"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "::1"}, "https://[::1]:8443"),
-        ({"HTTPS_PROXY": "http://p:2", "no_proxy": "", "NO_PROXY": "h.example"}, "https://h.example"),
-        ({"HTTP_PROXY": "http://p:2", "REQUEST_METHOD": "GET"}, "http://h.example"),
-        ({"http_proxy": "http://p:2", "REQUEST_METHOD": "GET"}, "http://h.example"),
-        ({"HTTP_PROXY": "p:2"}, "http://h.example"),
-        ({"HTTP_PROXY": "//p:2"}, "http://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": " H.Example , other"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:1", "HTTPS_proxy": ""}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "example.com", "No_proxy": ""}, "https://h.example.com"),
-        ({"HTTPS_Proxy": "http://p:3", "hTTPS_proxy": "http://p:4"}, "https://h.example"),
-    ]
-
     def test_agrees_with_urllib(self):
-        for env, url in self.CASES:
+        for env, url in PROXY_CASES:
             with self.subTest(env=env, url=url):
                 with mock.patch.dict(os.environ, env, clear=True):
                     proxies = urllib.request.getproxies_environment()
@@ -1759,19 +1661,6 @@ class TestTokenState(unittest.TestCase):
     """What to do with a cached token, as botocore's SSOTokenProvider decides,
     for what each mode needs from it."""
 
-    def state(self, left, refreshable=False, registration_left=3600, rejected=False, need=acp.USABLE):
-        cfg = acp.Config()
-        cfg.sso_session, cfg.start_url = "dev", START_URL
-        ctx = acp.Context(cfg, now=lambda: 1000000.0)
-        doc = {"accessToken": "tok"}
-        if refreshable:
-            doc.update(refreshToken="r", clientId="c", clientSecret="s",
-                       registrationExpiresAt=acp.format_time(1000000 + registration_left))
-        token = acp.Token(doc, 1000000.0 + left)
-        refused = ("tok", acp.LoginRequired("refused")) if rejected else None
-        action, why = acp.token_action(ctx, token, None, need, refused)
-        return action, str(why) if why else None
-
     def test_table(self):
         U, F, N, A = acp.USABLE, acp.FRESH, acp.NEW, acp.ALIVE
         for kwargs, expected in [
@@ -1789,7 +1678,7 @@ class TestTokenState(unittest.TestCase):
                 (dict(left=3600, rejected=True, refreshable=True), ("refresh", "refresh", "login", "refresh"))]:
             for need, action in zip((U, F, N, A), expected):
                 with self.subTest(need=need, **kwargs):
-                    self.assertEqual(self.state(need=need, **kwargs)[0], action)
+                    self.assertEqual(token_state(need=need, **kwargs)[0], action)
 
     def test_no_token(self):
         cfg = acp.Config()
@@ -1799,10 +1688,10 @@ class TestTokenState(unittest.TestCase):
         self.assertEqual(acp.token_action(ctx, None, why, acp.ALIVE), ("none", why))
 
     def test_why_it_is_dead(self):
-        self.assertEqual(self.state(3600, rejected=True)[1], "refused")
-        self.assertIn("expired at", self.state(-5)[1])
+        self.assertEqual(token_state(3600, rejected=True)[1], "refused")
+        self.assertIn("expired at", token_state(-5)[1])
         self.assertIn("its client registration expired at",
-                      self.state(-5, refreshable=True, registration_left=-1)[1])
+                      token_state(-5, refreshable=True, registration_left=-1)[1])
         cfg = acp.Config()
         cfg.sso_session = "dev"
         ctx = acp.Context(cfg, now=lambda: 1000000.0)
