@@ -265,8 +265,7 @@ class TestFiles(unittest.TestCase):
     def test_reads_only_regular_files_and_never_blocks(self):
         os.mkfifo(self.path("fifo"))  # opening it for reading would block without O_NONBLOCK
         os.mkdir(self.path("dir"))
-        for path, kind in [(self.path("fifo"), "a FIFO"), (self.path("dir"), "a directory"),
-                           ("/dev/zero", "a device")]:
+        for path, kind in [(self.path("fifo"), "a FIFO"), (self.path("dir"), "a directory"), ("/dev/zero", "a device")]:
             with self.subTest(path=path):
                 with self.assertRaises(acp.NotAFile) as cm:
                     acp.read_regular_file(path, 100)
@@ -307,8 +306,7 @@ class TestFiles(unittest.TestCase):
         os.utime(stale, (old, old))
         os.utime(foreign, (old, old))
         acp.write_file_atomic(self.path("entry.json"), "{}")
-        self.assertEqual(sorted(os.listdir(self.tmp)), sorted(["entry.json", os.path.basename(fresh),
-                                                               "tmpabc123.tmp"]))
+        self.assertEqual(sorted(os.listdir(self.tmp)), sorted(["entry.json", os.path.basename(fresh), "tmpabc123.tmp"]))
 
     def test_a_failed_write_leaves_nothing(self):
         with mock.patch.object(os, "fsync", side_effect=OSError(28, "No space left on device")):
@@ -433,8 +431,7 @@ class TestDebugLog(SandboxTest):
         self.sb.write_token("dev")
         self.standin.fail("/federation/credentials", status=400, error="Evil\x1b]0;pwned\x07",
                           message="bad\x1b[2J\rrequest")
-        self.fails(self.sb.call("--profile", "sess", "--debug"), 5, "Evil\\x1b]0;pwned\\x07",
-                   "bad\\x1b[2J request")
+        self.fails(self.sb.call("--profile", "sess", "--debug"), 5, "Evil\\x1b]0;pwned\\x07", "bad\\x1b[2J request")
         text = self.log_text()
         self.assertNotIn("\x1b", text)
         self.assertNotIn("\x07", text)
@@ -765,8 +762,7 @@ class TestEndpoints(unittest.TestCase):
         self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services,
                                        AWS_ENDPOINT_URL="http://env-global"), "http://env-global")
         self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services), "http://services-sso")
-        self.assertEqual(self.endpoint("us-east-1", "sso-oidc", profile=profile, file=services),
-                         "http://services-oidc")
+        self.assertEqual(self.endpoint("us-east-1", "sso-oidc", profile=profile, file=services), "http://services-oidc")
         self.assertEqual(self.endpoint("us-east-1", profile={"endpoint_url": "http://profile-global"}),
                          "http://profile-global")
         ignored = dict(profile, ignore_configured_endpoint_urls="true")
@@ -923,8 +919,7 @@ class TestConfigErrors(SandboxTest):
     def test_sso_session_not_found(self):
         self.sb.write_config(BASE_CONFIG + "\n[profile orphan]\nsso_session = ghost\n"
                              "sso_account_id = 111122223333\nsso_role_name = Admin\n")
-        self.fails(self.sb.call("--profile", "orphan"), 2, "sso-session 'ghost'", "not found",
-                   "[sso-session ghost]")
+        self.fails(self.sb.call("--profile", "orphan"), 2, "sso-session 'ghost'", "not found", "[sso-session ghost]")
         self.fails(self.sb.call("--profile", "sess", "--sso-session", "ghost2"), 2, "sso-session 'ghost2'",
                    "--sso-session")
 
@@ -973,8 +968,7 @@ class TestConfigErrors(SandboxTest):
 
     def test_bad_values(self):
         self.fails(self.sb.call("--profile", "sess", "--account-id", "12345"), 2, "'12345'", "must be 12 digits")
-        self.fails(self.sb.call("--profile", "sess", "--region", "us-east-1.evil.com/"), 2,
-                   "not a region name")
+        self.fails(self.sb.call("--profile", "sess", "--region", "us-east-1.evil.com/"), 2, "not a region name")
         for region in ("a" * 64, "-us-east-1", "us-east-1-", "us.east", "us_east_1"):
             self.fails(self.sb.call("--profile", "sess", "--region", region), 2, "not a region name")
         self.fails(self.sb.call("--profile", "sess", "--region", "a" * 63), 1, "not logged in")
@@ -1045,11 +1039,9 @@ class TestCacheKeys(unittest.TestCase):
         for session, url, role in [("dév ü", "https://x.awsapps.com/start#/", "Role/With\"Quote"),
                                    (None, "https://é.awsapps.com/start", "A:B")]:
             cfg = self.cfg(session=session, start_url=url, role=role)
-            fetcher = SSOCredentialFetcher(url, "us-east-1", role, ACCOUNT, None,
-                                           sso_session_name=session)
+            fetcher = SSOCredentialFetcher(url, "us-east-1", role, ACCOUNT, None, sso_session_name=session)
             self.assertEqual(acp.role_cache_key(cfg), fetcher._create_cache_key())
-            self.assertEqual(acp.token_cache_key(cfg),
-                             loader._generate_cache_key(url, session_name=session))
+            self.assertEqual(acp.token_cache_key(cfg), loader._generate_cache_key(url, session_name=session))
 
 
 class TestRoleCache(SandboxTest):
@@ -1347,8 +1339,7 @@ class TestServiceErrors(SandboxTest):
         self.fails(self.run_sess(), 4, "no access to role Admin", "Could not find role")
 
     def test_other_4xx_is_a_service_error(self):
-        self.standin.fail("/federation/credentials", status=400, error="InvalidRequestException",
-                          message="bad")
+        self.standin.fail("/federation/credentials", status=400, error="InvalidRequestException", message="bad")
         self.fails(self.run_sess(), 5, "GetRoleCredentials failed (InvalidRequestException: bad)")
 
     def test_throttling_and_5xx_are_retried(self):
@@ -1536,8 +1527,7 @@ class TestTls(SandboxTest):
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
 
     def test_untrusted_certificate(self):
-        self.fails(self.sb.call("--profile", "sess"), 5, "TLS certificate verification failed",
-                   "AWS_CA_BUNDLE")
+        self.fails(self.sb.call("--profile", "sess"), 5, "TLS certificate verification failed", "AWS_CA_BUNDLE")
         self.assertEqual(self.standin.count(), 0)
 
     def test_https_through_a_connect_proxy(self):
@@ -1585,8 +1575,7 @@ class TestTokens(SandboxTest):
                 self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
 
     def test_missing_token(self):
-        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in", SESS_ADVICE,
-                         self.sb.token_path("dev"))
+        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in", SESS_ADVICE, self.sb.token_path("dev"))
         # the script's own --login comes first, named as it was run, then the AWS CLI's
         self.assertIn("Run: %s %s --login" % (os.path.basename(sys.executable), SCRIPT), err)
         self.assertIn("add --interactive to its line", err)
@@ -1690,8 +1679,7 @@ class TestTokenState(unittest.TestCase):
     def test_why_it_is_dead(self):
         self.assertEqual(token_state(3600, rejected=True)[1], "refused")
         self.assertIn("expired at", token_state(-5)[1])
-        self.assertIn("its client registration expired at",
-                      token_state(-5, refreshable=True, registration_left=-1)[1])
+        self.assertIn("its client registration expired at", token_state(-5, refreshable=True, registration_left=-1)[1])
         cfg = acp.Config()
         cfg.sso_session = "dev"
         ctx = acp.Context(cfg, now=lambda: 1000000.0)
@@ -1772,8 +1760,7 @@ class TestRefresh(SandboxTest):
         token = self.refreshable_token(ttl=10 * 60)
         self.standin.fail("/token", status=400, error="InvalidRequestException", message="try later")
         self.ok(self.sb.call("--profile", "sess"))
-        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
-                         token)
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"], token)
         self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
         self.assertEqual(self.standin.count("/token"), 1, "no second attempt within 60 s")
         self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], token)
@@ -2147,8 +2134,7 @@ class TestInteractiveLogin(SandboxTest):
         self.assertEqual(list(registration), ["clientId", "clientSecret", "expiresAt", "scopes"])
         self.assertEqual(registration["expiresAt"], token["registrationExpiresAt"])
         # the prompt went to stderr (no terminal here); stdout held only the JSON
-        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]),
-                      r.err)
+        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]), r.err)
 
     def test_prompt_goes_to_the_terminal_not_the_captured_streams(self):
         self.standin.auto_approve = 2
@@ -2210,8 +2196,7 @@ class TestInteractiveLogin(SandboxTest):
                          (token["clientId"], token["registrationExpiresAt"]))
         # and the CLI's registration is reused by a second login (CLI rules: 15 min left, auth-code grant)
         os.remove(self.sb.token_path("dev"))
-        self.ok(self.sb.call("--profile", "sess", "-i", "--role-name", "ReadOnly", browser=FakeBrowser()),
-                prompt=True)
+        self.ok(self.sb.call("--profile", "sess", "-i", "--role-name", "ReadOnly", browser=FakeBrowser()), prompt=True)
         self.assertEqual(self.standin.count("/client/register"), 1)
 
     def test_callback_server_binds_loopback_only_and_serves_one_path(self):
@@ -3627,8 +3612,7 @@ class TestExportFormats(ShellHarness, SandboxTest):
             with self.subTest(fmt=fmt, shell=shell):
                 self.hostile_portal()
                 got = self.in_shell(fmt, shell)
-                self.assertEqual(got[:3], [self.HOSTILE[k] for k in ("accessKeyId", "secretAccessKey",
-                                                                     "sessionToken")])
+                self.assertEqual(got[:3], [self.HOSTILE[k] for k in ("accessKeyId", "secretAccessKey", "sessionToken")])
                 self.assertEqual(os.listdir(self.sb.root).count("pwned"), 0, "nothing in a value ran")
                 os.remove(self.sb.role_path(session="dev"))  # the next case fetches (hostile) credentials again
 
@@ -3811,8 +3795,7 @@ class TestAsAnSdkRunsIt(SandboxTest):
     def test_closed_standard_fds_are_never_reused_for_files(self):
         # With fd 2 closed, the first file opened would become "stderr".
         self.sb.write_token("dev")
-        r = self.sb.run("--profile", "sess", "--debug", stderr=subprocess.DEVNULL,
-                        preexec_fn=lambda: os.close(2))
+        r = self.sb.run("--profile", "sess", "--debug", stderr=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
         self.ok(Result(r.rc, r.out, ""))
         self.assertNotIn("warning", read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")))
 
@@ -3942,8 +3925,7 @@ class TestWithBotocore(SandboxTest):
         # and by hand, through sh -c as the Go, Java and JS SDKs run it
         p = subprocess.run(["sh", "-c", command], env=self.sb.env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, start_new_session=True)
-        self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"],
-                         got["key"])
+        self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"], got["key"])
 
     def test_shares_the_cli_role_cache_both_ways(self):
         self.sb.write_token("dev")
@@ -3961,8 +3943,7 @@ class TestWithBotocore(SandboxTest):
         doc = self.ok(self.sb.run("--profile", "sess"))
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
         ours = read(path)
-        self.assertEqual(self.sb.python(CLI_STYLE),
-                         [doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]])
+        self.assertEqual(self.sb.python(CLI_STYLE), [doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]])
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
         self.assertEqual(json.loads(ours).keys(), json.loads(cli_file).keys())
         self.assertEqual(ours, cli_file.replace(json.loads(cli_file)["Credentials"]["AccessKeyId"],
@@ -4183,8 +4164,7 @@ class TestFuzz(fuzz.FuzzTest):
                 self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before)
 
         @fuzz.fuzz_settings()
-        @fuzz.given(path=fuzz.HTTP_PATHS, status=fuzz.HTTP_STATUSES, error_type=fuzz.ERROR_TYPES,
-                    body=fuzz.HTTP_BODIES)
+        @fuzz.given(path=fuzz.HTTP_PATHS, status=fuzz.HTTP_STATUSES, error_type=fuzz.ERROR_TYPES, body=fuzz.HTTP_BODIES)
         def test_http_answers(self, path, status, error_type, body):
             with self.sandbox("HTTP answers") as sb:
                 if path == "/token":  # a refresh
