@@ -56,21 +56,18 @@ import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
 from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
-from tests.matrix import CONSUMERS, GoTimeoutHarness, SdkMatrix, consumer_named, fast_line, trap_profiles
+from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
 from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
                              AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import main
-from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HERE, NATIVE_PROFILE, SCRIPT, Clock, FakeBrowser,
-                           Result, SandboxTest, Terminal, read, read_json, token_on_disk, utc, write)
+from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HAVE_BOTOCORE, HERE, NATIVE_PROFILE, SCRIPT, Clock,
+                           FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, token_on_disk,
+                           utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
 SESS_ADVICE = "--login --profile sess (or: aws sso login --sso-session dev)"
-
-# The real consumer on the other side; make test installs it.
-HAVE_BOTOCORE = importlib.util.find_spec("botocore") is not None
-needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
 
 
 # ==========================================================================
@@ -4215,11 +4212,7 @@ class TestFuzz(fuzz.FuzzTest):
 
 # One test class per consumer (TestSdkBoto3, TestSdkJs3, ...), each running
 # SdkMatrix's tests; the consumers and the README table are in tests/matrix.py.
-for _consumer in CONSUMERS:
-    globals()["TestSdk" + _consumer.key.capitalize()] = type(
-        "TestSdk" + _consumer.key.capitalize(), (SdkMatrix, SandboxTest), {"consumer": _consumer,
-                                                                          "__module__": __name__})
-del _consumer
+globals().update(sdk_test_classes(__name__))
 
 
 class TestSdkJs2Config(SandboxTest):

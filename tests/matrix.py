@@ -25,7 +25,7 @@ import time
 import aws_sso_credential_process as acp
 
 from . import netns
-from .sandbox import BASE_CONFIG, HERE, NATIVE_PROFILE, SCRIPT, Sandbox, Terminal, read, utc
+from .sandbox import BASE_CONFIG, HERE, NATIVE_PROFILE, SCRIPT, Sandbox, SandboxTest, Terminal, read, utc
 from .sdk import main as sdk_py
 from .standin import ACCOUNT, START_URL, StandIn
 
@@ -593,6 +593,13 @@ class SdkMatrix:
         else:
             where = "not shown (the SDK's error: %s)" % clip_error(got["error"])
         record(self.consumer, "gone", where + how)
+
+
+def sdk_test_classes(module):
+    """One TestCase per consumer (TestSdkBoto3, TestSdkJs3, ...), each running
+    SdkMatrix's tests, by name, for the namespace of the module named."""
+    return {"TestSdk" + c.key.capitalize(): type("TestSdk" + c.key.capitalize(), (SdkMatrix, SandboxTest),
+                                                 {"consumer": c, "__module__": module}) for c in CONSUMERS}
 
 
 def consumer_named(key):

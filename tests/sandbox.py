@@ -7,9 +7,11 @@ process (run, start, run_in_terminal), writes configs and caches as the AWS
 CLI would, and sets up fake browsers (FakeBrowser in-process, the
 tests/browser.py program for real processes). SandboxTest is the base class:
 a fresh StandIn and Sandbox per test, and ok / fails to assert what a user
-would see. Importing this module sets TZ far from UTC, for every test.
+would see; needs_botocore skips a test where boto3 is not installed.
+Importing this module sets TZ far from UTC, for every test.
 """
 
+import importlib.util
 import io
 import json
 import os
@@ -32,6 +34,10 @@ from .standin import ACCOUNT, ROLE, START_URL, StandIn
 #: The checkout, and the script under test.
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(HERE, "aws_sso_credential_process.py")
+
+#: The real consumer on the other side (make test installs it), and the tests that need it.
+HAVE_BOTOCORE = importlib.util.find_spec("botocore") is not None
+needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
 
 #: The sso-session of the fixture's profile sess (BASE_CONFIG adds its scopes).
 DEV_SESSION = """
