@@ -29,9 +29,7 @@ tests/runner.py (the parallel runner).
 
 import configparser
 import datetime
-import fcntl
 import importlib.util
-import itertools
 import json
 import os
 import random
@@ -54,7 +52,7 @@ from unittest import mock
 
 import aws_sso_credential_process as acp
 from tests import fuzz
-from tests.endpoint import FETCH, RELATIVE_FORM, InProcessEndpoint, Serving, http_get
+from tests.endpoint import FETCH, RELATIVE_FORM, ExecHarness, InProcessEndpoint, Serving, http_get
 from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
 from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
 from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
@@ -1171,20 +1169,7 @@ class TestRoleCache(SandboxTest):
 # Locks shared by every copy of this script, and the failure note
 # ==========================================================================
 
-class TestLocks(SandboxTest):
-    def hold(self, path):
-        """Take the lock at path, as another process in the middle of a login or a fetch holds it."""
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self.addCleanup(os.close, fd)
-
-    def caller_leaves_after(self, checks):
-        """parent and release seams: the caller is there for `checks` looks, then gone."""
-        looks, released = itertools.count(), []
-        return dict(parent=lambda: 1000 if next(looks) < checks else 1, release=lambda: released.append(True)), \
-            released
-
+class TestLocks(LockHolderHarness, SandboxTest):
     def assert_lets_go(self):
         seams, released = self.caller_leaves_after(3)
         sleeps = len(self.sb.clock.sleeps)
@@ -3326,17 +3311,10 @@ class TestEndpoint(InProcessEndpoint, SandboxTest):
         self.assertGreater(acp.parse_time(doc["Expiration"]) - self.sb.clock.now(), 15 * 60)
 
 
-class TestExec(SandboxTest):
+class TestExec(ExecHarness, SandboxTest):
     """--exec -- CMD, as a real process."""
 
     slow = 1
-
-    def exec_(self, *command, env=None, args=("--profile", "sess"), timeout=60):
-        return self.sb.run("--exec", *args, "--", *command, env=env, timeout=timeout)
-
-    def fetched(self, r):
-        self.assertTrue(r.out, r)
-        return json.loads(r.out.splitlines()[-1])
 
     def test_the_command_gets_fresh_credentials_and_a_clean_environment(self):
         self.sb.write_token("dev")
@@ -3479,7 +3457,7 @@ class TestServe(Serving, SandboxTest):
         self.sb.write_token("dev")
         path = os.path.join(self.socket_dir(), "aws.sock")
         proc, _ = self.start_serving("--profile", "sess", "--socket", path)
-        self.wait_for_socket(path)
+        self.wait_until(lambda: os.path.exists(path), "no socket")
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         status, doc, _ = http_get(path, "/", [("Host", "localhost")])
         self.assertEqual((status, doc["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
@@ -3514,7 +3492,7 @@ class TestServe(Serving, SandboxTest):
         self.sb.write_token("dev")
         path = os.path.join(self.socket_dir(), "aws.sock")
         self.start_serving("--profile", "sess", "--socket", path)
-        self.wait_for_socket(path)
+        self.wait_until(lambda: os.path.exists(path), "no socket")
         env = dict(PY=sys.executable, SCRIPT=SCRIPT, SOCK=path, FETCH=FETCH, HOME=os.path.join(self.sb.root, "c"))
         p = subprocess.run(["unshare", "-n", "sh", "-c", RELATIVE_FORM], cwd=self.sb.root, env=self.sb.environ(env),
                            capture_output=True, text=True, timeout=90)
@@ -3806,10 +3784,7 @@ class TestInterrupts(InterruptHarness, SandboxTest):
 
     def test_ctrl_c_while_waiting_is_exit_130_and_one_line(self):
         proc = self.sb.start("--profile", "legacy", "-i", "--no-browser")  # a device login nobody approves
-        deadline = time.monotonic() + 30
-        while self.standin.count("/device_authorization") < 1:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.05)
+        self.wait_until(lambda: self.standin.count("/device_authorization") >= 1)
         proc.send_signal(signal.SIGINT)
         r = self.sb.finish(proc)
         self.assertEqual(r.rc, 130, r)
@@ -4102,10 +4077,7 @@ class TestLockHolders(LockHolderHarness, SandboxTest):
             sdk.kill()  # the shell, not the script
             out, err = sdk.communicate(timeout=15)  # returns once every copy of the pipes is closed
             self.assertEqual(out, b"", "nothing delivered to a caller that is gone")
-            deadline = time.monotonic() + 10
-            while not acp.process_gone(pid):
-                self.assertLess(time.monotonic(), deadline, "the waiter is still running")
-                time.sleep(0.05)
+            self.wait_until(lambda: acp.process_gone(pid), "the waiter is still running", timeout=10)
             self.assertIsNone(holder.poll(), "the login itself goes on")
         finally:
             holder.kill()

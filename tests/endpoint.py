@@ -3,7 +3,8 @@ FETCH (what an SDK does with the container-credentials variables, as a
 program), http_get (one raw request to an endpoint, on TCP or a Unix
 socket), RELATIVE_FORM (the forwarder on 169.254.170.2 inside a network
 namespace, as a shell script), and the harnesses of TestEndpoint (an
-Endpoint served in-process) and TestServe (--serve as a real process).
+Endpoint served in-process), TestServe (--serve as a real process) and
+TestExec (--exec as a real process).
 """
 
 import io
@@ -151,8 +152,13 @@ class Serving:
         os.mkdir(directory, 0o700)
         return directory
 
-    def wait_for_socket(self, path):
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path):
-            self.assertLess(time.monotonic(), deadline, "no socket")
-            time.sleep(0.05)
+
+class ExecHarness:
+    """For a SandboxTest: --exec -- COMMAND as a real process, and what FETCH printed."""
+
+    def exec_(self, *command, env=None, args=("--profile", "sess"), timeout=60):
+        return self.sb.run("--exec", *args, "--", *command, env=env, timeout=timeout)
+
+    def fetched(self, r):
+        self.assertTrue(r.out, r)
+        return json.loads(r.out.splitlines()[-1])

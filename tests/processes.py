@@ -7,10 +7,12 @@ ShellHarness (--format's output loaded in sh, bash and fish),
 BackgroundJobHarness (a background job under stty tostop), StreamHarness
 (stdout and stderr closed or full), FullDiskHarness (a tiny tmpfs in a
 private mount namespace), InterruptHarness (Ctrl-C at random moments),
-LockHolderHarness (a process that holds the login lock) and AwsCliHarness
+LockHolderHarness (locks held by another process, and a caller that goes) and AwsCliHarness
 (the AWS CLI's own code, from Debian's awscli: have_debian_cli).
 """
 
+import fcntl
+import itertools
 import json
 import os
 import pty
@@ -261,16 +263,28 @@ class InterruptHarness:
 
 
 class LockHolderHarness:
-    """Another process of the script, holding the login lock."""
+    """Locks held by someone else: another process of the script in a login
+    (hold_login_lock), a lock taken here as one would hold it (hold), and a
+    caller that goes away while the script waits (caller_leaves_after)."""
 
     def hold_login_lock(self):
         """Start a process that takes the token lock and waits on a login nobody approves."""
         holder = self.sb.start("--profile", "legacy", "-i", "--no-browser")
-        deadline = time.monotonic() + 30
-        while self.standin.count("/device_authorization") < 1:
-            self.assertLess(time.monotonic(), deadline, "the holder never started its login")
-            time.sleep(0.05)
+        self.wait_until(lambda: self.standin.count("/device_authorization") >= 1, "the holder never started its login")
         return holder
+
+    def hold(self, path):
+        """Take the lock at path, as another process in the middle of a login or a fetch holds it."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.addCleanup(os.close, fd)
+
+    def caller_leaves_after(self, checks):
+        """parent and release seams: the caller is there for `checks` looks, then gone."""
+        looks, released = itertools.count(), []
+        return dict(parent=lambda: 1000 if next(looks) < checks else 1, release=lambda: released.append(True)), \
+            released
 
 
 # ---- programs the tests run in other processes, and in other interpreters

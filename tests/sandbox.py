@@ -459,6 +459,13 @@ class SandboxTest(unittest.TestCase):
             self.assertIn(phrase, error)
         return error
 
+    def wait_until(self, done, message="", timeout=30):
+        """Poll done() every 50 ms until it is true; fail after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            self.assertLess(time.monotonic(), deadline, message)
+            time.sleep(0.05)
+
     def assert_prompt_lines(self, lines):
         for line in lines:
             self.assertTrue(line.startswith(("aws-sso-credential-process: log in to ", "  ",
