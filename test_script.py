@@ -751,23 +751,23 @@ class TestEndpoints(unittest.TestCase):
                     "profiles": {}, "sso_sessions": {}}
         profile = {"services": "svc", "endpoint_url": "http://profile-global"}
         full = dict(AWS_ENDPOINT_URL_SSO="http://env-sso/", AWS_ENDPOINT_URL="http://env-global")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services, **full), "http://env-sso")
-        self.assertEqual(self.endpoint("us-east-1", "sso-oidc", profile=profile, file=services, **full),
-                         "http://env-global")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services,
-                                       AWS_ENDPOINT_URL="http://env-global"), "http://env-global")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services), "http://services-sso")
-        self.assertEqual(self.endpoint("us-east-1", "sso-oidc", profile=profile, file=services), "http://services-oidc")
-        self.assertEqual(self.endpoint("us-east-1", profile={"endpoint_url": "http://profile-global"}),
-                         "http://profile-global")
         ignored = dict(profile, ignore_configured_endpoint_urls="true")
-        self.assertEqual(self.endpoint("us-east-1", profile=ignored, file=services, **full),
-                         "https://portal.sso.us-east-1.amazonaws.com")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services,
-                                       AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="TRUE", **full),
-                         "https://portal.sso.us-east-1.amazonaws.com")
-        self.assertEqual(self.endpoint("us-east-1", profile=ignored, file=services,
-                                       AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="false", **full), "http://env-sso")
+        default = "https://portal.sso.us-east-1.amazonaws.com"
+        for service, kwargs, expected in [
+                ("sso", dict(profile=profile, file=services, **full), "http://env-sso"),
+                ("sso-oidc", dict(profile=profile, file=services, **full), "http://env-global"),
+                ("sso", dict(profile=profile, file=services, AWS_ENDPOINT_URL="http://env-global"),
+                 "http://env-global"),
+                ("sso", dict(profile=profile, file=services), "http://services-sso"),
+                ("sso-oidc", dict(profile=profile, file=services), "http://services-oidc"),
+                ("sso", dict(profile={"endpoint_url": "http://profile-global"}), "http://profile-global"),
+                ("sso", dict(profile=ignored, file=services, **full), default),
+                ("sso", dict(profile=profile, file=services, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="TRUE", **full),
+                 default),
+                ("sso", dict(profile=ignored, file=services, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="false", **full),
+                 "http://env-sso")]:
+            with self.subTest(service=service, **kwargs):
+                self.assertEqual(self.endpoint("us-east-1", service, **kwargs), expected)
 
     def test_bad_overrides(self):
         for kwargs, phrase in [
