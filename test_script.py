@@ -60,8 +60,8 @@ from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_
                              LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
 from tests.runner import main
 from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HAVE_BOTOCORE, HERE, NATIVE_PROFILE, SCRIPT, Clock,
-                           FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, token_on_disk,
-                           utc, write)
+                           FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, temp_dir,
+                           token_on_disk, utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
@@ -251,8 +251,7 @@ class TestPaths(unittest.TestCase):
 
 class TestFiles(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        self.tmp = temp_dir(self)
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -310,8 +309,7 @@ class TestFiles(unittest.TestCase):
 
     def test_private_files_never_follow_links(self):
         victim = self.path("victim")
-        write(victim, "untouched")
-        os.chmod(victim, 0o644)
+        write(victim, "untouched", mode=0o644)
         link = self.path("x.json.lock")
         os.symlink(victim, link)
         self.assertRaises(OSError, acp.open_private, link, os.O_RDWR)  # without replace_link: an error
@@ -324,8 +322,7 @@ class TestFiles(unittest.TestCase):
 
     def test_private_files_get_mode_0600(self):
         loose = self.path("loose.lock")
-        write(loose, "{}")
-        os.chmod(loose, 0o666)
+        write(loose, "{}", mode=0o666)
         os.close(acp.open_private(loose, os.O_RDWR))
         self.assertEqual(stat.S_IMODE(os.stat(loose).st_mode), 0o600)
         os.mkfifo(self.path("fifo.lock"))
@@ -358,8 +355,7 @@ class TestDebugLog(SandboxTest):
     def test_errors_and_log_file_mode(self):
         path = self.sb.path(*self.LOG)
         os.makedirs(os.path.dirname(path))
-        write(path, "an old world-readable log\n")
-        os.chmod(path, 0o644)
+        write(path, "an old world-readable log\n", mode=0o644)
         self.fails(self.sb.call("--profile", "sess", "--debug"), 1, "not logged in")
         self.assertIn("error (exit 1)", self.log_text())
 
@@ -495,8 +491,7 @@ class TestIniParser(unittest.TestCase):
     def test_profile_map_matches_botocore(self):
         from botocore.configloader import build_profile_map, raw_config_parse
         from botocore.exceptions import ConfigParseError
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         refused = 0
         for i, text in enumerate(INI_CORPUS):
             path = os.path.join(tmp, "c%d" % i)
@@ -580,8 +575,7 @@ class TestPrecedence(unittest.TestCase):
     """flag > environment variable > profile > [sso-session] section."""
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        self.tmp = temp_dir(self)
         self.config = os.path.join(self.tmp, "config")
         write(self.config, textwrap.dedent(PRECEDENCE_CONFIG))
 
@@ -641,8 +635,7 @@ class TestRegistrationScopes(unittest.TestCase):
     """The registration's cache key reads scopes exactly as the AWS CLI does."""
 
     def scopes(self, config, argv=("--profile", "p")):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         write(os.path.join(tmp, "config"), textwrap.dedent(config))
         return acp.resolve_config(acp.parse_args(list(argv)),
                                   {"AWS_CONFIG_FILE": os.path.join(tmp, "config"), "HOME": tmp}).scopes
@@ -1196,8 +1189,7 @@ class TestLocks(LockHolderHarness, SandboxTest):
     def test_a_link_at_the_lock_path_is_not_followed(self):
         self.sb.write_token("dev")
         victim = os.path.join(self.sb.root, "victim")
-        write(victim, "precious")
-        os.chmod(victim, 0o644)
+        write(victim, "precious", mode=0o644)
         lock = self.sb.role_path(session="dev") + ".lock"
         os.makedirs(os.path.dirname(lock))
         os.symlink(victim, lock)
@@ -1211,8 +1203,7 @@ class TestLocks(LockHolderHarness, SandboxTest):
         self.sb.write_token("dev")
         lock = self.sb.role_path(session="dev") + ".lock"
         os.makedirs(os.path.dirname(lock))
-        write(lock, "{}")
-        os.chmod(lock, 0o666)
+        write(lock, "{}", mode=0o666)
         self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
 
@@ -1917,12 +1908,10 @@ class TestLoginPieces(unittest.TestCase):
             self.assertEqual(acp.no_local_browser(environ), expected, environ)
 
     def test_text_browsers_are_never_started(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         marker = os.path.join(tmp, "ran")
         for name in ("lynx", "w3m"):
-            write(os.path.join(tmp, name), "#!/bin/sh\ntouch %s\n" % marker)
-            os.chmod(os.path.join(tmp, name), 0o755)
+            write(os.path.join(tmp, name), "#!/bin/sh\ntouch %s\n" % marker, mode=0o755)
         lines = []
         log = lambda msg, *args: lines.append(msg % args)  # noqa: E731
         browser = os.pathsep.join([os.path.join(tmp, "lynx") + " %s", os.path.join(tmp, "w3m")])
@@ -1932,12 +1921,10 @@ class TestLoginPieces(unittest.TestCase):
         self.assertEqual(sum("text-mode browser" in line for line in lines), 2)
 
     def test_only_web_addresses_are_opened(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         marker = os.path.join(tmp, "ran")
         script = os.path.join(tmp, "browser")
-        write(script, "#!/bin/sh\ntouch %s\n" % marker)
-        os.chmod(script, 0o755)
+        write(script, "#!/bin/sh\ntouch %s\n" % marker, mode=0o755)
         lines = []
         bad = ("javascript:alert(1)", "file:///etc/passwd", "-new-window http://x", "smb://host/share",
                "https://x/$(touch /tmp/pwned)", "https://x/`id`", "https://x/a;b", "https://x/a b", "https://x/\x1b")

@@ -80,9 +80,18 @@ def read_json(path):
     return json.loads(read(path))
 
 
-def write(path, text):
+def write(path, text, mode=None):
     with open(path, "w") as f:
         f.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def temp_dir(test):
+    """A temporary directory, removed when the test ends."""
+    path = tempfile.mkdtemp()
+    test.addCleanup(shutil.rmtree, path)
+    return path
 
 
 def token_on_disk(sb, name="dev"):
