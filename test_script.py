@@ -1,5 +1,5 @@
 """Tests for aws_sso_credential_process.py, grouped under the script's own
-sections in the script's order.
+sections, then the tests of the whole: real processes, fuzzing, the SDKs.
 
 Run with ``make test`` (or ``python -m unittest test_script``). Most tests run
 the whole script in-process through ``main(argv, environ, stdout, stderr,
@@ -21,10 +21,14 @@ test_script.TestFuzz`` (make fuzz).
 
 This file holds the tests; what they stand on is in the tests/ package:
 tests/standin.py (StandIn), tests/sandbox.py (Sandbox, SandboxTest, Clock,
-FakeBrowser), tests/browser.py (the person at the browser; also the
-stand-alone BROWSER program), tests/matrix.py (the SDK consumers, SdkMatrix,
-README.md's table, sdk-bench), tests/tools.py (demo, bench) and
-tests/runner.py (the parallel runner).
+FakeBrowser, BASE_CONFIG and the other config fixtures, read/write),
+tests/fixtures.py (the unit tests' corpora, tables and builders),
+tests/processes.py (the harnesses of the real-process tests, and the programs
+they run), tests/endpoint.py (the endpoint's clients and harnesses),
+tests/fuzz.py (TestFuzz's strategies and checks), tests/browser.py (the
+person at the browser), tests/matrix.py (the SDK consumers, SdkMatrix,
+README.md's tables, sdk-bench), tests/tools.py (demo, bench) and
+tests/runner.py (the parallel runner, and this file's commands).
 """
 
 import configparser
