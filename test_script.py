@@ -60,8 +60,9 @@ from tests.endpoint import FETCH, RELATIVE_FORM, ExecHarness, InProcessEndpoint,
 from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
 from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
 from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
-                             AwsCliHarness, BackgroundJobHarness, FullDiskHarness, InstallHarness, InterruptHarness,
-                             LockHolderHarness, ShellHarness, StreamHarness, have_debian_cli)
+                             AwsCliHarness, BackgroundJobHarness, FullDiskHarness, ImportHarness, InstallHarness,
+                             InterruptHarness, LockHolderHarness, ShellHarness, StormHarness, StreamHarness,
+                             have_debian_cli)
 from tests.runner import main
 from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HAVE_BOTOCORE, HERE, NATIVE_PROFILE, SCRIPT, Clock,
                            FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, temp_dir,
@@ -3800,14 +3801,8 @@ class TestInterrupts(InterruptHarness, SandboxTest):
         self.assertTrue(seen - {0}, "no run was interrupted: the test did not test")
 
 
-class TestCacheHitImports(SandboxTest):
+class TestCacheHitImports(ImportHarness, SandboxTest):
     """The cache-hit path imports nothing beyond what it must."""
-
-    def imported(self, *args):
-        p = subprocess.run([sys.executable, "-X", "importtime"] + list(args), env=self.sb.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
-        lines = p.stderr.decode().splitlines()
-        return p, {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
 
     HEAVY = ("urllib", "urllib.parse", "urllib.request", "ssl", "http", "http.client", "email", "webbrowser",
              "json", "re", "configparser", "argparse", "logging", "datetime", "hashlib", "threading",
@@ -3976,16 +3971,10 @@ class TestWithTheAwsCli(AwsCliHarness, SandboxTest):
         self.assertEqual(len(theirs), 6)
 
 
-class TestOneOfEach(SandboxTest):
+class TestOneOfEach(StormHarness, SandboxTest):
     """Twenty processes at once, as an IDE or a test runner starts them."""
 
     slow = 3
-
-    N = 20
-
-    def storm(self, *args, env=None):
-        procs = [self.sb.start(*args, env=env, imported=True) for _ in range(self.N)]
-        return [self.sb.finish(p, timeout=120) for p in procs]
 
     def test_one_refresh(self):
         self.sb.refreshable_token(ttl=-60)

@@ -7,8 +7,12 @@ ShellHarness (--format's output loaded in sh, bash and fish),
 BackgroundJobHarness (a background job under stty tostop), StreamHarness
 (stdout and stderr closed or full), FullDiskHarness (a tiny tmpfs in a
 private mount namespace), InterruptHarness (Ctrl-C at random moments),
-LockHolderHarness (locks held by another process, and a caller that goes) and AwsCliHarness
-(the AWS CLI's own code, from Debian's awscli: have_debian_cli).
+ImportHarness (the modules a run imports), StormHarness (twenty processes
+at once), LockHolderHarness (locks held by another process, and a caller
+that goes) and AwsCliHarness (the AWS CLI's own code, from Debian's awscli:
+have_debian_cli). Then the programs these tests run in other processes and
+interpreters (CLI_STYLE, AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS,
+SIGNAL_RECORDER, INSTALL_KILLED_AT).
 """
 
 import fcntl
@@ -260,6 +264,26 @@ class InterruptHarness:
         except OSError:
             pass
         return 0
+
+
+class ImportHarness:
+    """What Python imports running the script (python -X importtime)."""
+
+    def imported(self, *args):
+        p = subprocess.run([sys.executable, "-X", "importtime"] + list(args), env=self.sb.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
+        lines = p.stderr.decode().splitlines()
+        return p, {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
+
+
+class StormHarness:
+    """N processes of the script at once, in the README's fast form."""
+
+    N = 20
+
+    def storm(self, *args, env=None):
+        procs = [self.sb.start(*args, env=env, imported=True) for _ in range(self.N)]
+        return [self.sb.finish(p, timeout=120) for p in procs]
 
 
 class LockHolderHarness:
