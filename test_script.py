@@ -435,7 +435,7 @@ class TestDebugLog(SandboxTest):
 
 
 # ==========================================================================
-# Configuration: arguments, the config file, precedence, endpoints, proxies
+# Configuration: arguments, the file, precedence, endpoints, proxies, errors
 # ==========================================================================
 
 class TestArgs(unittest.TestCase):
@@ -3504,7 +3504,7 @@ class TestServe(Serving, SandboxTest):
 
 
 # ==========================================================================
-# Output and command line
+# Output and command line: --format, the terminal, stdio, a full disk
 # ==========================================================================
 
 class TestCommandLine(SandboxTest):
@@ -4159,7 +4159,7 @@ class TestFuzz(fuzz.FuzzTest):
 
 
 # ==========================================================================
-# Under every real SDK: the consumer matrix (make sdk-test)
+# Under every real SDK (make sdk-test); the test tools a full run requires
 # ==========================================================================
 
 # One test class per consumer (TestSdkBoto3, TestSdkJs3, ...), each running
