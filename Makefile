@@ -11,7 +11,7 @@
 #   make coverage   line coverage of the script, subprocess runs included (>= 95%)
 #   make demo       boto3 getting credentials through the script (local stand-in)
 #   make bench      cache-hit cost against a bare interpreter and the older tools
-#   make lint       parse under every interpreter, then pyflakes
+#   make lint       parse under every interpreter, pyflakes, the layout checks (TestLayout)
 #   make sdk-test   the script under every real consumer: boto3, the AWS CLI, the JS
 #                   SDKs v2 and v3, the Go SDKs v1 and v2, Ruby (installs them as
 #                   root from Debian and npm), by credential_process and through
@@ -177,7 +177,10 @@ lint: $(VENV)/default/.stamp
 	  [ -n "$$py" ] || py=$$(command -v python$$v); [ -z "$$py" ] || \
 	  $$py -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' aws_sso_credential_process.py \
 	  || { echo "aws_sso_credential_process.py does not parse under Python $$v"; exit 1; }; done
-	@$(VENV)/default/bin/python -m pyflakes aws_sso_credential_process.py test_script.py tests/*.py && echo "lint: ok"
+	@$(VENV)/default/bin/python -m pyflakes aws_sso_credential_process.py test_script.py tests/*.py
+	@$(VENV)/default/bin/python -m unittest -q test_script.TestLayout 2>/dev/null \
+	  || $(VENV)/default/bin/python -m unittest test_script.TestLayout
+	@echo "lint: ok"
 
 version:
 	@echo $(VERSION)

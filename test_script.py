@@ -1,5 +1,5 @@
 """Tests for aws_sso_credential_process.py, grouped under the script's own
-sections in the script's order.
+sections, then the tests of the whole: real processes, fuzzing, the SDKs.
 
 Run with ``make test`` (or ``python -m unittest test_script``). Most tests run
 the whole script in-process through ``main(argv, environ, stdout, stderr,
@@ -21,19 +21,27 @@ test_script.TestFuzz`` (make fuzz).
 
 This file holds the tests; what they stand on is in the tests/ package:
 tests/standin.py (StandIn), tests/sandbox.py (Sandbox, SandboxTest, Clock,
-FakeBrowser), tests/browser.py (the person at the browser; also the
-stand-alone BROWSER program), tests/matrix.py (the SDK consumers, SdkMatrix,
-README.md's table, sdk-bench), tests/tools.py (demo, bench) and
-tests/runner.py (the parallel runner).
+FakeBrowser, BASE_CONFIG and the other config fixtures, read/write),
+tests/fixtures.py (the unit tests' corpora, tables and builders),
+tests/processes.py (the harnesses of the real-process tests, and the programs
+they run), tests/endpoint.py (the endpoint's clients and harnesses),
+tests/fuzz.py (TestFuzz's strategies and checks), tests/browser.py (the
+person at the browser), tests/matrix.py (the SDK consumers, SdkMatrix,
+README.md's tables, sdk-bench), tests/tools.py (demo, bench) and
+tests/runner.py (the parallel runner, and this file's commands).
 """
 
 import glob
-import io
+import configparser
+import datetime
+import importlib.util
 import json
 import os
 import random
+import re
 import shlex
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -43,28 +51,32 @@ import textwrap
 import threading
 import time
 import unittest
+import urllib.request
+import venv
+from unittest import mock
 
 import aws_sso_credential_process as acp
-from tests.browser import fake_browser
-from tests.matrix import CONSUMERS, SdkMatrix, fast_line, sdk_awscli, sdk_bench, sdk_boto3, sdk_table, trap_profiles
-from tests.sandbox import (BASE_CONFIG, HERE, SCRIPT, Clock, FakeBrowser, Result, Sandbox, SandboxTest, Terminal,
-                           read, read_lines, utc)
-from tests.runner import run_suite
+from tests import fuzz
+from tests.endpoint import FETCH, RELATIVE_FORM, ExecHarness, InProcessEndpoint, Serving, http_get
+from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
+from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
+from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
+                             AwsCliHarness, BackgroundJobHarness, FullDiskHarness, ImportHarness, InstallHarness,
+                             InterruptHarness, LockHolderHarness, ShellHarness, StormHarness, StreamHarness,
+                             have_debian_cli)
+from tests.runner import main
+from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HAVE_BOTOCORE, HERE, NATIVE_PROFILE, SCRIPT, Clock,
+                           FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, temp_dir,
+                           token_on_disk, read_lines, utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
-from tests.tools import bench, demo
 
-# The real consumer on the other side; make test installs it.
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
 SESS_ADVICE = "--login --profile sess (or: aws sso login --sso-session dev)"
-
-HAVE_BOTOCORE = __import__("importlib.util").util.find_spec("botocore") is not None
-needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
 
 
 # ==========================================================================
 # Constants and errors
 # ==========================================================================
-
 
 class TestErrors(unittest.TestCase):
     CLASSES = (acp.Error, acp.ConfigError, acp.LoginRequired, acp.LoginFailed, acp.AccessDenied,
@@ -86,10 +98,8 @@ class TestErrors(unittest.TestCase):
 # Small pure helpers: time, hashing, JSON, text, paths
 # ==========================================================================
 
-
 class TestTimestamps(unittest.TestCase):
     def test_every_form_the_sdks_write(self):
-        import datetime
         expected = datetime.datetime(2026, 11, 25, 17, 43, 19, tzinfo=datetime.timezone.utc).timestamp()
         for text, extra in [("2026-11-25T17:43:19Z", 0), ("2026-11-25T17:43:19UTC", 0),
                             ("2026-11-25T17:43:19+00:00", 0), ("2026-11-25T17:43:19.000Z", 0),
@@ -101,7 +111,6 @@ class TestTimestamps(unittest.TestCase):
                 self.assertAlmostEqual(acp.parse_time(text), expected + extra, places=5)
 
     def test_agrees_with_datetime_over_the_calendar(self):
-        import datetime
         rng = random.Random(7)
         for _ in range(2000):
             epoch = rng.randint(0, 253402300799)
@@ -233,7 +242,6 @@ class TestText(unittest.TestCase):
 
 class TestPaths(unittest.TestCase):
     def test_variables_expand_as_os_path_expandvars_does(self):
-        from unittest import mock
         env = {"A": "/x", "B_1": "y", "EMPTY": "", "\u00e9": "no"}
         for path in ["$A/c", "${A}/c", "$A$B_1", "/tmp/a$$b", "$", "$$", "${", "${}", "${A", "$UNSET/c",
                      "${UNSET}x", "~/$A", "$A-$B_1.txt", "$EMPTY/c", "$\u00e9", "a$1b", "${B_1}${A}"]:
@@ -247,11 +255,9 @@ class TestPaths(unittest.TestCase):
 # Files: bounded reads, atomic writes, no symlink games, the debug log
 # ==========================================================================
 
-
 class TestFiles(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        self.tmp = temp_dir(self)
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -259,8 +265,7 @@ class TestFiles(unittest.TestCase):
     def test_reads_only_regular_files_and_never_blocks(self):
         os.mkfifo(self.path("fifo"))  # opening it for reading would block without O_NONBLOCK
         os.mkdir(self.path("dir"))
-        for path, kind in [(self.path("fifo"), "a FIFO"), (self.path("dir"), "a directory"),
-                           ("/dev/zero", "a device")]:
+        for path, kind in [(self.path("fifo"), "a FIFO"), (self.path("dir"), "a directory"), ("/dev/zero", "a device")]:
             with self.subTest(path=path):
                 with self.assertRaises(acp.NotAFile) as cm:
                     acp.read_regular_file(path, 100)
@@ -278,20 +283,17 @@ class TestFiles(unittest.TestCase):
     def test_atomic_write_leaves_one_private_file(self):
         target = self.path("entry.json")
         acp.write_file_atomic(target, "{\"a\": 1}")
-        with open(target) as f:
-            self.assertEqual(f.read(), "{\"a\": 1}")
+        self.assertEqual(read(target), "{\"a\": 1}")
         self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o600)
         self.assertEqual(os.listdir(self.tmp), ["entry.json"])
 
     def test_a_link_at_the_target_is_replaced_not_followed(self):
         victim = self.path("victim")
-        with open(victim, "w") as f:
-            f.write("untouched")
+        write(victim, "untouched")
         os.symlink(victim, self.path("entry.json"))
         acp.write_file_atomic(self.path("entry.json"), "new")
         self.assertFalse(os.path.islink(self.path("entry.json")))
-        with open(victim) as f:
-            self.assertEqual(f.read(), "untouched")
+        self.assertEqual(read(victim), "untouched")
 
     def test_stale_temp_files_are_swept_by_the_next_write(self):
         # What a writer killed mid-write leaves: a recognisable name, maybe credentials inside.
@@ -299,26 +301,21 @@ class TestFiles(unittest.TestCase):
         fresh = self.path("other.json.4343.cafebabe" + acp.TEMP_SUFFIX)
         foreign = self.path("tmpabc123.tmp")  # botocore's own temp name: not ours to remove
         for path in (stale, fresh, foreign):
-            with open(path, "w") as f:
-                f.write("{\"Credentials\": {\"SecretAccessKey\": \"s\"")
+            write(path, "{\"Credentials\": {\"SecretAccessKey\": \"s\"")
         old = time.time() - acp.STALE_TEMP_SECONDS - 5
         os.utime(stale, (old, old))
         os.utime(foreign, (old, old))
         acp.write_file_atomic(self.path("entry.json"), "{}")
-        self.assertEqual(sorted(os.listdir(self.tmp)), sorted(["entry.json", os.path.basename(fresh),
-                                                               "tmpabc123.tmp"]))
+        self.assertEqual(sorted(os.listdir(self.tmp)), sorted(["entry.json", os.path.basename(fresh), "tmpabc123.tmp"]))
 
     def test_a_failed_write_leaves_nothing(self):
-        from unittest import mock
         with mock.patch.object(os, "fsync", side_effect=OSError(28, "No space left on device")):
             self.assertRaises(OSError, acp.write_file_atomic, self.path("entry.json"), "{}")
         self.assertEqual(os.listdir(self.tmp), [])
 
     def test_private_files_never_follow_links(self):
         victim = self.path("victim")
-        with open(victim, "w") as f:
-            f.write("untouched")
-        os.chmod(victim, 0o644)
+        write(victim, "untouched", mode=0o644)
         link = self.path("x.json.lock")
         os.symlink(victim, link)
         self.assertRaises(OSError, acp.open_private, link, os.O_RDWR)  # without replace_link: an error
@@ -326,15 +323,12 @@ class TestFiles(unittest.TestCase):
         os.write(fd, b"note")
         os.close(fd)
         self.assertFalse(os.path.islink(link))
-        with open(victim) as f:
-            self.assertEqual(f.read(), "untouched")
+        self.assertEqual(read(victim), "untouched")
         self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644, "the link's target was not chmod'ed")
 
     def test_private_files_get_mode_0600(self):
         loose = self.path("loose.lock")
-        with open(loose, "w") as f:
-            f.write("{}")
-        os.chmod(loose, 0o666)
+        write(loose, "{}", mode=0o666)
         os.close(acp.open_private(loose, os.O_RDWR))
         self.assertEqual(stat.S_IMODE(os.stat(loose).st_mode), 0o600)
         os.mkfifo(self.path("fifo.lock"))
@@ -347,8 +341,7 @@ class TestDebugLog(SandboxTest):
     def log_text(self):
         path = self.sb.path(*self.LOG)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
-        with open(path) as f:
-            return f.read()
+        return read(path)
 
     def test_log_shows_decisions_and_no_secrets(self):
         token = self.sb.write_token("dev", refreshToken="refresh-secret-value", clientId="cid",
@@ -368,9 +361,7 @@ class TestDebugLog(SandboxTest):
     def test_errors_and_log_file_mode(self):
         path = self.sb.path(*self.LOG)
         os.makedirs(os.path.dirname(path))
-        with open(path, "w") as f:
-            f.write("an old world-readable log\n")
-        os.chmod(path, 0o644)
+        write(path, "an old world-readable log\n", mode=0o644)
         self.fails(self.sb.call("--profile", "sess", "--debug"), 1, "not logged in")
         self.assertIn("error (exit 1)", self.log_text())
 
@@ -402,7 +393,6 @@ class TestDebugLog(SandboxTest):
         self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644, "not chmod'ed")
 
     def test_a_log_that_fills_up_is_dropped_with_a_warning(self):
-        from unittest import mock
         self.sb.write_token("dev")
         path = self.sb.path(*self.LOG)
         real_write = os.write
@@ -438,8 +428,7 @@ class TestDebugLog(SandboxTest):
         self.sb.write_token("dev")
         self.standin.fail("/federation/credentials", status=400, error="Evil\x1b]0;pwned\x07",
                           message="bad\x1b[2J\rrequest")
-        self.fails(self.sb.call("--profile", "sess", "--debug"), 5, "Evil\\x1b]0;pwned\\x07",
-                   "bad\\x1b[2J request")
+        self.fails(self.sb.call("--profile", "sess", "--debug"), 5, "Evil\\x1b]0;pwned\\x07", "bad\\x1b[2J request")
         text = self.log_text()
         self.assertNotIn("\x1b", text)
         self.assertNotIn("\x07", text)
@@ -447,9 +436,8 @@ class TestDebugLog(SandboxTest):
 
 
 # ==========================================================================
-# Configuration: arguments, the config file, precedence, endpoints, proxies
+# Configuration: arguments, the file, precedence, endpoints, proxies, errors
 # ==========================================================================
-
 
 class TestArgs(unittest.TestCase):
     def test_forms(self):
@@ -480,66 +468,18 @@ class TestArgs(unittest.TestCase):
 class TestIniParser(unittest.TestCase):
     """The fast INI reader must agree with configparser (and botocore) exactly."""
 
-    CORPUS = [
-        "[default]\nregion = us-east-1\n",
-        "[profile a]\nSSO_Region : eu-west-1\nsso_start_url=https://x/start # not a comment\n",
-        "# c\n; c\n[profile a]\n  # indented comment\nk = v\n\n\n[profile b]\nk=\n",
-        "[services s]\nsso =\n  endpoint_url = http://127.0.0.1:1\n\n  other = 2\nsso_oidc =\n"
-        "  endpoint_url = http://127.0.0.1:2\n",
-        "[profile a]\nk = line1\n  line2\n\n  line3\n\n\n",
-        "[profile a]\nk = v\n\t tabbed continuation\nj = w\n",
-        "[profile \"with space\"]\nk = v\n[profile 'single q']\nk = w\n",
-        "[profile a b c]\nk = v\n[profilex]\nk = v\n[profiles p]\nk = v\n",
-        "[default]\nk = 1\n[profile default]\nk = 2\n",
-        "[profile default]\nk = 2\n[default]\nk = 1\n",
-        "[sso-session s]\nsso_start_url = u\n[sso-sessionx]\nk = v\n",
-        "[profile a]\nk = v = w : x\nz: y = q\n",
-        "[profile a]\n  k = indented first option\n  j = second\n",
-        "[DEFAULT]\nregion = r\n[profile a]\nk = v\n",
-        "[profile a]\nk = v\n[profile a]\nj = w\n",
-        "[profile a]\nk = v\nK = w\n",
-        "k = v\n[profile a]\n",
-        "[profile a]\njust a line\n",
-        "[profile a]\n= no name\n",
-        "[profile a] trailing\nk = v\n",
-        "[a]]\nk = v\n",
-        "[]\nk = v\n",
-        "\r\n[profile a]\r\nk = v\r\n",
-        "[profile a]\rk = v\rj = w\r[profile b]\rk = x\r",
-        "[profile \"unbalanced]\nk = v\n",
-        "[profile a]\nk = v\n[profile \u00e9]\nk = w\n",
-        "[profile a]\ns3 =\n  not key value\n",
-        "[sso-session s]\nnested =\n  a = 1\n  broken\n",
-        "",
-    ]
-
-    def parse_both(self, text):
-        """(fast result or 'fallback', configparser result or an exception class)."""
-        import configparser
-        try:
-            fast = acp._ini_fast(text)
-        except acp._IniFallback:
-            fast = "fallback"
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read_string(text)
-            slow = {s: {k: parser.get(s, k) for k in parser.options(s)} for s in parser.sections()}
-        except configparser.Error as e:
-            slow = type(e)
-        return fast, slow
-
     def test_corpus_matches_configparser(self):
-        for text in self.CORPUS:
+        for text in INI_CORPUS:
             with self.subTest(text=text):
-                fast, slow = self.parse_both(text)
+                fast, slow = parse_both(text)
                 if fast != "fallback":
                     self.assertEqual(fast, slow)
 
     def test_fallback_cases_are_the_unusual_ones(self):
-        fallbacks = [t for t in self.CORPUS if self.parse_both(t)[0] == "fallback"]
+        fallbacks = [t for t in INI_CORPUS if parse_both(t)[0] == "fallback"]
         self.assertIn("[DEFAULT]\nregion = r\n[profile a]\nk = v\n", fallbacks)
         self.assertIn("[profile a]\nk = v\n[profile a]\nj = w\n", fallbacks)
-        self.assertNotIn(self.CORPUS[4], fallbacks)  # continuations stay on the fast path
+        self.assertNotIn(INI_CORPUS[4], fallbacks)  # continuations stay on the fast path
 
     def test_random_files_match_configparser(self):
         rng = random.Random(11)
@@ -549,7 +489,7 @@ class TestIniParser(unittest.TestCase):
         for _ in range(1500):
             lines = [rng.choice(shapes).replace("%d", str(rng.randrange(3))) for _ in range(rng.randrange(12))]
             text = "\n".join(lines) + rng.choice(["", "\n"])
-            fast, slow = self.parse_both(text)
+            fast, slow = parse_both(text)
             if fast != "fallback":
                 self.assertEqual(fast, slow, text)
 
@@ -557,10 +497,9 @@ class TestIniParser(unittest.TestCase):
     def test_profile_map_matches_botocore(self):
         from botocore.configloader import build_profile_map, raw_config_parse
         from botocore.exceptions import ConfigParseError
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         refused = 0
-        for i, text in enumerate(self.CORPUS):
+        for i, text in enumerate(INI_CORPUS):
             path = os.path.join(tmp, "c%d" % i)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -642,28 +581,9 @@ class TestPrecedence(unittest.TestCase):
     """flag > environment variable > profile > [sso-session] section."""
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        self.tmp = temp_dir(self)
         self.config = os.path.join(self.tmp, "config")
-        with open(self.config, "w") as f:
-            f.write(textwrap.dedent("""
-                [profile p]
-                sso_session = from-profile
-                sso_account_id = 111111111111
-                sso_role_name = ProfileRole
-
-                [sso-session from-profile]
-                sso_start_url = https://profile-session.awsapps.com/start
-                sso_region = eu-west-1
-
-                [sso-session from-env]
-                sso_start_url = https://env-session.awsapps.com/start
-                sso_region = eu-west-2
-
-                [sso-session from-flag]
-                sso_start_url = https://flag-session.awsapps.com/start
-                sso_region = eu-west-3
-                """))
+        write(self.config, textwrap.dedent(PRECEDENCE_CONFIG))
 
     def resolve(self, argv, **env):
         environ = {"AWS_CONFIG_FILE": self.config, "HOME": self.tmp}
@@ -721,10 +641,8 @@ class TestRegistrationScopes(unittest.TestCase):
     """The registration's cache key reads scopes exactly as the AWS CLI does."""
 
     def scopes(self, config, argv=("--profile", "p")):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
-        with open(os.path.join(tmp, "config"), "w") as f:
-            f.write(textwrap.dedent(config))
+        tmp = temp_dir(self)
+        write(os.path.join(tmp, "config"), textwrap.dedent(config))
         return acp.resolve_config(acp.parse_args(list(argv)),
                                   {"AWS_CONFIG_FILE": os.path.join(tmp, "config"), "HOME": tmp}).scopes
 
@@ -751,12 +669,7 @@ class TestRegistrationScopes(unittest.TestCase):
 
 class TestEndpoints(unittest.TestCase):
     def endpoint(self, region, service="sso", profile=None, file=None, **env):
-        cfg = acp.Config(env)
-        cfg.profile = "p"
-        file = dict(file or {"profiles": {}, "sso_sessions": {}, "services": {}})
-        file["profiles"] = {"p": profile or {}}
-        acp.resolve_settings(cfg, {"region": region}, file)
-        acp.resolve_network(cfg)
+        cfg = network_config(region, profile, file, env)
         return cfg.portal_url if service == "sso" else cfg.oidc_url
 
     def test_partitions(self):
@@ -837,24 +750,23 @@ class TestEndpoints(unittest.TestCase):
                     "profiles": {}, "sso_sessions": {}}
         profile = {"services": "svc", "endpoint_url": "http://profile-global"}
         full = dict(AWS_ENDPOINT_URL_SSO="http://env-sso/", AWS_ENDPOINT_URL="http://env-global")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services, **full), "http://env-sso")
-        self.assertEqual(self.endpoint("us-east-1", "sso-oidc", profile=profile, file=services, **full),
-                         "http://env-global")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services,
-                                       AWS_ENDPOINT_URL="http://env-global"), "http://env-global")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services), "http://services-sso")
-        self.assertEqual(self.endpoint("us-east-1", "sso-oidc", profile=profile, file=services),
-                         "http://services-oidc")
-        self.assertEqual(self.endpoint("us-east-1", profile={"endpoint_url": "http://profile-global"}),
-                         "http://profile-global")
         ignored = dict(profile, ignore_configured_endpoint_urls="true")
-        self.assertEqual(self.endpoint("us-east-1", profile=ignored, file=services, **full),
-                         "https://portal.sso.us-east-1.amazonaws.com")
-        self.assertEqual(self.endpoint("us-east-1", profile=profile, file=services,
-                                       AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="TRUE", **full),
-                         "https://portal.sso.us-east-1.amazonaws.com")
-        self.assertEqual(self.endpoint("us-east-1", profile=ignored, file=services,
-                                       AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="false", **full), "http://env-sso")
+        default = "https://portal.sso.us-east-1.amazonaws.com"
+        for service, kwargs, expected in [
+                ("sso", dict(profile=profile, file=services, **full), "http://env-sso"),
+                ("sso-oidc", dict(profile=profile, file=services, **full), "http://env-global"),
+                ("sso", dict(profile=profile, file=services, AWS_ENDPOINT_URL="http://env-global"),
+                 "http://env-global"),
+                ("sso", dict(profile=profile, file=services), "http://services-sso"),
+                ("sso-oidc", dict(profile=profile, file=services), "http://services-oidc"),
+                ("sso", dict(profile={"endpoint_url": "http://profile-global"}), "http://profile-global"),
+                ("sso", dict(profile=ignored, file=services, **full), default),
+                ("sso", dict(profile=profile, file=services, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="TRUE", **full),
+                 default),
+                ("sso", dict(profile=ignored, file=services, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="false", **full),
+                 "http://env-sso")]:
+            with self.subTest(service=service, **kwargs):
+                self.assertEqual(self.endpoint("us-east-1", service, **kwargs), expected)
 
     def test_bad_overrides(self):
         for kwargs, phrase in [
@@ -897,12 +809,7 @@ class TestBooleans(unittest.TestCase):
     """Settings botocore also reads are true exactly when botocore says so."""
 
     def fips(self, env=None, profile=None):
-        cfg = acp.Config(env or {})
-        cfg.profile = "p"
-        acp.resolve_settings(cfg, {"region": "us-east-1"},
-                             {"profiles": {"p": profile or {}}, "sso_sessions": {}, "services": {}})
-        acp.resolve_network(cfg)
-        return cfg.fips
+        return network_config("us-east-1", profile, None, env or {}).fips
 
     @needs_botocore
     def test_agrees_with_botocore(self):
@@ -933,34 +840,8 @@ class TestBooleans(unittest.TestCase):
 class TestProxies(SandboxTest):
     """Proxies are picked and bypassed by urllib's rules, as botocore picks them."""
 
-    CASES = [  # (environment, URL)
-        ({"HTTPS_PROXY": "http://p:3128"}, "https://portal.sso.us-east-1.amazonaws.com"),
-        ({"https_proxy": "http://p:1", "HTTPS_PROXY": "http://p:2"}, "https://h.example"),
-        ({"https_proxy": "", "HTTPS_PROXY": "http://p:2"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "example"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": ".example"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "xample"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "*"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "h.example:8443"}, "https://h.example:8443"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "h.example:443"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "[::1]"}, "https://[::1]:8443"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "[::1]"}, "https://[::1]"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "::1"}, "https://[::1]:8443"),
-        ({"HTTPS_PROXY": "http://p:2", "no_proxy": "", "NO_PROXY": "h.example"}, "https://h.example"),
-        ({"HTTP_PROXY": "http://p:2", "REQUEST_METHOD": "GET"}, "http://h.example"),
-        ({"http_proxy": "http://p:2", "REQUEST_METHOD": "GET"}, "http://h.example"),
-        ({"HTTP_PROXY": "p:2"}, "http://h.example"),
-        ({"HTTP_PROXY": "//p:2"}, "http://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": " H.Example , other"}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:1", "HTTPS_proxy": ""}, "https://h.example"),
-        ({"HTTPS_PROXY": "http://p:2", "NO_PROXY": "example.com", "No_proxy": ""}, "https://h.example.com"),
-        ({"HTTPS_Proxy": "http://p:3", "hTTPS_proxy": "http://p:4"}, "https://h.example"),
-    ]
-
     def test_agrees_with_urllib(self):
-        import urllib.request
-        from unittest import mock
-        for env, url in self.CASES:
+        for env, url in PROXY_CASES:
             with self.subTest(env=env, url=url):
                 with mock.patch.dict(os.environ, env, clear=True):
                     proxies = urllib.request.getproxies_environment()
@@ -1032,8 +913,7 @@ class TestConfigErrors(SandboxTest):
     def test_sso_session_not_found(self):
         self.sb.write_config(BASE_CONFIG + "\n[profile orphan]\nsso_session = ghost\n"
                              "sso_account_id = 111122223333\nsso_role_name = Admin\n")
-        self.fails(self.sb.call("--profile", "orphan"), 2, "sso-session 'ghost'", "not found",
-                   "[sso-session ghost]")
+        self.fails(self.sb.call("--profile", "orphan"), 2, "sso-session 'ghost'", "not found", "[sso-session ghost]")
         self.fails(self.sb.call("--profile", "sess", "--sso-session", "ghost2"), 2, "sso-session 'ghost2'",
                    "--sso-session")
 
@@ -1082,8 +962,7 @@ class TestConfigErrors(SandboxTest):
 
     def test_bad_values(self):
         self.fails(self.sb.call("--profile", "sess", "--account-id", "12345"), 2, "'12345'", "must be 12 digits")
-        self.fails(self.sb.call("--profile", "sess", "--region", "us-east-1.evil.com/"), 2,
-                   "not a region name")
+        self.fails(self.sb.call("--profile", "sess", "--region", "us-east-1.evil.com/"), 2, "not a region name")
         for region in ("a" * 64, "-us-east-1", "us-east-1-", "us.east", "us_east_1"):
             self.fails(self.sb.call("--profile", "sess", "--region", region), 2, "not a region name")
         self.fails(self.sb.call("--profile", "sess", "--region", "a" * 63), 1, "not logged in")
@@ -1114,7 +993,6 @@ class TestConfigErrors(SandboxTest):
 # ==========================================================================
 # On-disk caches shared with the AWS CLI
 # ==========================================================================
-
 
 class TestCacheKeys(unittest.TestCase):
     """SPEC.md section 11 test vectors, and agreement with botocore itself."""
@@ -1155,11 +1033,9 @@ class TestCacheKeys(unittest.TestCase):
         for session, url, role in [("dév ü", "https://x.awsapps.com/start#/", "Role/With\"Quote"),
                                    (None, "https://é.awsapps.com/start", "A:B")]:
             cfg = self.cfg(session=session, start_url=url, role=role)
-            fetcher = SSOCredentialFetcher(url, "us-east-1", role, ACCOUNT, None,
-                                           sso_session_name=session)
+            fetcher = SSOCredentialFetcher(url, "us-east-1", role, ACCOUNT, None, sso_session_name=session)
             self.assertEqual(acp.role_cache_key(cfg), fetcher._create_cache_key())
-            self.assertEqual(acp.token_cache_key(cfg),
-                             loader._generate_cache_key(url, session_name=session))
+            self.assertEqual(acp.token_cache_key(cfg), loader._generate_cache_key(url, session_name=session))
 
 
 class TestRoleCache(SandboxTest):
@@ -1183,8 +1059,7 @@ class TestRoleCache(SandboxTest):
         self.sb.write_token("dev")
         doc = self.ok(self.sb.call("--profile", "sess"))
         path = self.sb.role_path(session="dev")
-        with open(path) as f:
-            text = f.read()
+        text = read(path)
         expected = json.dumps({"ProviderType": "sso", "Credentials": {
             "AccessKeyId": doc["AccessKeyId"], "SecretAccessKey": doc["SecretAccessKey"],
             "SessionToken": doc["SessionToken"], "Expiration": doc["Expiration"], "AccountId": ACCOUNT}})
@@ -1213,8 +1088,7 @@ class TestRoleCache(SandboxTest):
         self.sb.write_role_cache(path, ttl=14 * 60)
         doc = self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
-        with open(path) as f:
-            self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
+        self.assertEqual(read_json(path)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
 
     def test_cached_expiration_in_other_formats(self):
         self.sb.write_token("dev")
@@ -1254,11 +1128,9 @@ class TestRoleCache(SandboxTest):
                                                  "SessionToken": "T", "Expiration": "soon"}}),
                      "[" * 100000 + "]" * 100000, "\xff\xfe"):
             with self.subTest(junk=junk[:40]):
-                with open(path, "w") as f:
-                    f.write(junk)
+                write(path, junk)
                 doc = self.ok(self.sb.call("--profile", "sess"))
-                with open(path) as f:
-                    self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
+                self.assertEqual(read_json(path)["Credentials"]["AccessKeyId"], doc["AccessKeyId"])
 
     def test_special_files_at_the_cache_path(self):
         self.sb.write_token("dev")
@@ -1275,8 +1147,7 @@ class TestRoleCache(SandboxTest):
 
     def test_unwritable_cache_still_returns_credentials(self):
         os.makedirs(self.sb.path(".aws", "cli"))
-        with open(self.sb.path(".aws", "cli", "cache"), "w") as f:
-            f.write("a file where the directory should be")
+        write(self.sb.path(".aws", "cli", "cache"), "a file where the directory should be")
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
 
@@ -1285,8 +1156,7 @@ class TestRoleCache(SandboxTest):
         path = self.sb.role_path(session="dev")
         os.makedirs(os.path.dirname(path))
         leftover = "%s.999.0badf00d%s" % (path, acp.TEMP_SUFFIX)
-        with open(leftover, "w") as f:
-            f.write("{\"ProviderType\": \"sso\", \"Credentials\": {\"SecretAccessKey\": \"leaked")
+        write(leftover, "{\"ProviderType\": \"sso\", \"Credentials\": {\"SecretAccessKey\": \"leaked")
         old = time.time() - 3600
         os.utime(leftover, (old, old))
         self.ok(self.sb.call("--profile", "sess"))
@@ -1298,23 +1168,7 @@ class TestRoleCache(SandboxTest):
 # Locks shared by every copy of this script, and the failure note
 # ==========================================================================
 
-
-class TestLocks(SandboxTest):
-    def hold(self, path):
-        """Take the lock at path, as another process in the middle of a login or a fetch holds it."""
-        import fcntl
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self.addCleanup(os.close, fd)
-
-    def caller_leaves_after(self, checks):
-        """parent and release seams: the caller is there for `checks` looks, then gone."""
-        import itertools
-        looks, released = itertools.count(), []
-        return dict(parent=lambda: 1000 if next(looks) < checks else 1, release=lambda: released.append(True)), \
-            released
-
+class TestLocks(LockHolderHarness, SandboxTest):
     def assert_lets_go(self):
         seams, released = self.caller_leaves_after(3)
         sleeps = len(self.sb.clock.sleeps)
@@ -1341,15 +1195,12 @@ class TestLocks(SandboxTest):
     def test_a_link_at_the_lock_path_is_not_followed(self):
         self.sb.write_token("dev")
         victim = os.path.join(self.sb.root, "victim")
-        with open(victim, "w") as f:
-            f.write("precious")
-        os.chmod(victim, 0o644)
+        write(victim, "precious", mode=0o644)
         lock = self.sb.role_path(session="dev") + ".lock"
         os.makedirs(os.path.dirname(lock))
         os.symlink(victim, lock)
         self.ok(self.sb.call("--profile", "sess"))
-        with open(victim) as f:
-            self.assertEqual(f.read(), "precious")
+        self.assertEqual(read(victim), "precious")
         self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644)
         self.assertFalse(os.path.islink(lock))
         self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
@@ -1358,9 +1209,7 @@ class TestLocks(SandboxTest):
         self.sb.write_token("dev")
         lock = self.sb.role_path(session="dev") + ".lock"
         os.makedirs(os.path.dirname(lock))
-        with open(lock, "w") as f:
-            f.write("{}")
-        os.chmod(lock, 0o666)
+        write(lock, "{}", mode=0o666)
         self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(stat.S_IMODE(os.stat(lock).st_mode), 0o600)
 
@@ -1375,8 +1224,7 @@ class TestLocks(SandboxTest):
             self.assertIn("is a FIFO, not a file); going on without it", f.read())
 
     def note(self, lock_path):
-        with open(lock_path) as f:
-            return json.load(f)
+        return read_json(lock_path)
 
     def test_the_note_is_redacted_like_stderr(self):
         # An endpoint that echoes the request back in its error message.
@@ -1412,7 +1260,6 @@ class TestLocks(SandboxTest):
                 self.assertTrue(str(cm.exception).startswith(str(error)))
 
     def test_a_note_that_cannot_be_written_is_only_lost(self):
-        from unittest import mock
         self.sb.write_token("dev")
         real_write = os.write
 
@@ -1437,8 +1284,7 @@ class TestLocks(SandboxTest):
                      json.dumps({"failure": {"key": "login", "kind": "Error", "message": "boom", "at": time.time()}}),
                      json.dumps({"failure": {"key": "login", "kind": "LoginFailed", "message": "m", "at": future}}),
                      json.dumps({"failure": {"key": "login", "kind": "LoginFailed", "message": "m", "at": 1e300}})):
-            with open(lock_path, "w") as f:
-                f.write(note)
+            write(lock_path, note)
             with acp.Lock(lock_path, ctx, "testing") as lock:
                 acp.FailureNote(lock, ctx).replay("login")  # nothing to replay, nothing raised
 
@@ -1446,7 +1292,6 @@ class TestLocks(SandboxTest):
 # ==========================================================================
 # HTTP: TLS, proxies, bounded time and size, retries, no redirects
 # ==========================================================================
-
 
 class TestServiceErrors(SandboxTest):
     slow = 1
@@ -1473,8 +1318,7 @@ class TestServiceErrors(SandboxTest):
         self.fails(self.run_sess(), 4, "no access to role Admin", "Could not find role")
 
     def test_other_4xx_is_a_service_error(self):
-        self.standin.fail("/federation/credentials", status=400, error="InvalidRequestException",
-                          message="bad")
+        self.standin.fail("/federation/credentials", status=400, error="InvalidRequestException", message="bad")
         self.fails(self.run_sess(), 5, "GetRoleCredentials failed (InvalidRequestException: bad)")
 
     def test_throttling_and_5xx_are_retried(self):
@@ -1617,7 +1461,6 @@ class TestHttpLimits(SandboxTest):
         self.fails(self.sb.call("--profile", "sess", env=env), 5, "timed out")
 
     def test_a_slow_name_lookup_counts_against_the_connect_timeout(self):
-        from unittest import mock
         real = socket.getaddrinfo
 
         def slow(host, *args, **kwargs):  # a resolver that answers after 0.6 s
@@ -1642,8 +1485,7 @@ class TestHttpLimits(SandboxTest):
                                  "aws sso login --sso-session dev")
                 self.assertNotIn("Injected", err)
                 self.assertNotIn("\u20ac", err)
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
+        log = read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))
         self.assertNotIn("Injected", log)
         self.assertEqual(self.standin.count(), 0)
 
@@ -1655,8 +1497,7 @@ class TestTls(SandboxTest):
         super().setUp()
         self.sb.write_token("dev")
         self.ca = os.path.join(self.sb.root, "ca.pem")
-        with open(self.ca, "w") as f:
-            f.write(TEST_CA_PEM)
+        write(self.ca, TEST_CA_PEM)
 
     def test_ca_bundle_from_env_and_profile(self):
         self.ok(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": self.ca}))
@@ -1665,8 +1506,7 @@ class TestTls(SandboxTest):
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
 
     def test_untrusted_certificate(self):
-        self.fails(self.sb.call("--profile", "sess"), 5, "TLS certificate verification failed",
-                   "AWS_CA_BUNDLE")
+        self.fails(self.sb.call("--profile", "sess"), 5, "TLS certificate verification failed", "AWS_CA_BUNDLE")
         self.assertEqual(self.standin.count(), 0)
 
     def test_https_through_a_connect_proxy(self):
@@ -1695,8 +1535,7 @@ class TestTls(SandboxTest):
         self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": "/nonexistent.pem"}), 2,
                    "cannot load the CA bundle /nonexistent.pem (from AWS_CA_BUNDLE)")
         broken = os.path.join(self.sb.root, "broken.pem")
-        with open(broken, "w") as f:
-            f.write("not a certificate\n")
+        write(broken, "not a certificate\n")
         self.fails(self.sb.call("--profile", "sess", env={"AWS_CA_BUNDLE": broken}), 2,
                    "cannot load the CA bundle %s" % broken)
 
@@ -1704,13 +1543,6 @@ class TestTls(SandboxTest):
 # ==========================================================================
 # SSO: the cached token and its refresh
 # ==========================================================================
-
-
-def token_on_disk(sb, name="dev"):
-    with open(sb.token_path(name)) as f:
-        text = f.read()
-    return text, json.loads(text)
-
 
 class TestTokens(SandboxTest):
     def test_every_timestamp_form(self):
@@ -1722,8 +1554,7 @@ class TestTokens(SandboxTest):
                 self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
 
     def test_missing_token(self):
-        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in", SESS_ADVICE,
-                         self.sb.token_path("dev"))
+        err = self.fails(self.sb.call("--profile", "sess"), 1, "not logged in", SESS_ADVICE, self.sb.token_path("dev"))
         # the script's own --login comes first, named as it was run, then the AWS CLI's
         self.assertIn("Run: %s %s --login" % (os.path.basename(sys.executable), SCRIPT), err)
         self.assertIn("add --interactive to its line", err)
@@ -1765,8 +1596,7 @@ class TestTokens(SandboxTest):
         os.symlink("/dev/zero", self.sb.token_path("dev"))  # endless: must not be read without bound
         self.fails(self.sb.call("--profile", "sess"), 1, "is a device, not a file")
         os.remove(self.sb.token_path("dev"))
-        with open(self.sb.token_path("dev"), "w") as f:
-            f.write(" " * (acp.CACHE_FILE_LIMIT + 1))
+        write(self.sb.token_path("dev"), " " * (acp.CACHE_FILE_LIMIT + 1))
         self.fails(self.sb.call("--profile", "sess"), 1, "larger than")
 
     def test_token_file_is_never_modified(self):
@@ -1774,8 +1604,7 @@ class TestTokens(SandboxTest):
         path = self.sb.token_path("dev")
 
         def state():
-            with open(path) as f:
-                return f.read(), os.stat(path).st_mtime_ns, stat.S_IMODE(os.stat(path).st_mode)
+            return read(path), os.stat(path).st_mtime_ns, stat.S_IMODE(os.stat(path).st_mode)
         before = state()
         self.ok(self.sb.call("--profile", "sess"))
         self.assertEqual(state(), before)
@@ -1785,14 +1614,12 @@ class TestTokens(SandboxTest):
         path = self.sb.token_path("dev")
         whole = json.dumps({"accessToken": self.standin.add_token(), "expiresAt": utc(time.time() + 3600)})
         os.makedirs(os.path.dirname(path))
-        with open(path, "w") as f:
-            f.write(whole[:17])
+        write(path, whole[:17])
         sleeps = []
 
         def sleep(seconds):  # the concurrent writer finishes while we wait
             sleeps.append(seconds)
-            with open(path, "w") as f:
-                f.write(whole)
+            write(path, whole)
 
         self.ok(self.sb.call("--profile", "sess", sleep=sleep))
         self.assertEqual(sleeps, [0.05])
@@ -1801,19 +1628,6 @@ class TestTokens(SandboxTest):
 class TestTokenState(unittest.TestCase):
     """What to do with a cached token, as botocore's SSOTokenProvider decides,
     for what each mode needs from it."""
-
-    def state(self, left, refreshable=False, registration_left=3600, rejected=False, need=acp.USABLE):
-        cfg = acp.Config()
-        cfg.sso_session, cfg.start_url = "dev", START_URL
-        ctx = acp.Context(cfg, now=lambda: 1000000.0)
-        doc = {"accessToken": "tok"}
-        if refreshable:
-            doc.update(refreshToken="r", clientId="c", clientSecret="s",
-                       registrationExpiresAt=acp.format_time(1000000 + registration_left))
-        token = acp.Token(doc, 1000000.0 + left)
-        refused = ("tok", acp.LoginRequired("refused")) if rejected else None
-        action, why = acp.token_action(ctx, token, None, need, refused)
-        return action, str(why) if why else None
 
     def test_table(self):
         U, F, N, A = acp.USABLE, acp.FRESH, acp.NEW, acp.ALIVE
@@ -1832,7 +1646,7 @@ class TestTokenState(unittest.TestCase):
                 (dict(left=3600, rejected=True, refreshable=True), ("refresh", "refresh", "login", "refresh"))]:
             for need, action in zip((U, F, N, A), expected):
                 with self.subTest(need=need, **kwargs):
-                    self.assertEqual(self.state(need=need, **kwargs)[0], action)
+                    self.assertEqual(token_state(need=need, **kwargs)[0], action)
 
     def test_no_token(self):
         cfg = acp.Config()
@@ -1842,10 +1656,9 @@ class TestTokenState(unittest.TestCase):
         self.assertEqual(acp.token_action(ctx, None, why, acp.ALIVE), ("none", why))
 
     def test_why_it_is_dead(self):
-        self.assertEqual(self.state(3600, rejected=True)[1], "refused")
-        self.assertIn("expired at", self.state(-5)[1])
-        self.assertIn("its client registration expired at",
-                      self.state(-5, refreshable=True, registration_left=-1)[1])
+        self.assertEqual(token_state(3600, rejected=True)[1], "refused")
+        self.assertIn("expired at", token_state(-5)[1])
+        self.assertIn("its client registration expired at", token_state(-5, refreshable=True, registration_left=-1)[1])
         cfg = acp.Config()
         cfg.sso_session = "dev"
         ctx = acp.Context(cfg, now=lambda: 1000000.0)
@@ -1926,8 +1739,7 @@ class TestRefresh(SandboxTest):
         token = self.refreshable_token(ttl=10 * 60)
         self.standin.fail("/token", status=400, error="InvalidRequestException", message="try later")
         self.ok(self.sb.call("--profile", "sess"))
-        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"],
-                         token)
+        self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].headers["x-amz-sso_bearer_token"], token)
         self.ok(self.sb.call("--profile", "sess", "--force-refresh"))
         self.assertEqual(self.standin.count("/token"), 1, "no second attempt within 60 s")
         self.assertEqual(token_on_disk(self.sb)[1]["accessToken"], token)
@@ -1972,7 +1784,6 @@ class TestRefresh(SandboxTest):
                 os.remove(self.sb.token_path("dev") + ".lock")
 
     def test_a_token_that_cannot_be_saved_still_serves_the_run(self):
-        from unittest import mock
         old = self.refreshable_token(ttl=-60)
         with mock.patch.object(acp, "write_file_atomic", side_effect=PermissionError(13, "Read-only")):
             doc = self.ok(self.sb.call("--profile", "sess"))
@@ -1984,7 +1795,6 @@ class TestRefresh(SandboxTest):
 # ==========================================================================
 # SSO: role credentials
 # ==========================================================================
-
 
 class TestCredentials(SandboxTest):
     def test_sso_session_profile(self):
@@ -2072,7 +1882,6 @@ class TestCredentials(SandboxTest):
 # Interactive login: device code and authorization code with PKCE
 # ==========================================================================
 
-
 class TestLoginPieces(unittest.TestCase):
     def test_pkce_challenge_vector(self):
         self.assertEqual(acp.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
@@ -2105,13 +1914,10 @@ class TestLoginPieces(unittest.TestCase):
             self.assertEqual(acp.no_local_browser(environ), expected, environ)
 
     def test_text_browsers_are_never_started(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         marker = os.path.join(tmp, "ran")
         for name in ("lynx", "w3m"):
-            with open(os.path.join(tmp, name), "w") as f:
-                f.write("#!/bin/sh\ntouch %s\n" % marker)
-            os.chmod(os.path.join(tmp, name), 0o755)
+            write(os.path.join(tmp, name), "#!/bin/sh\ntouch %s\n" % marker, mode=0o755)
         lines = []
         log = lambda msg, *args: lines.append(msg % args)  # noqa: E731
         browser = os.pathsep.join([os.path.join(tmp, "lynx") + " %s", os.path.join(tmp, "w3m")])
@@ -2121,13 +1927,10 @@ class TestLoginPieces(unittest.TestCase):
         self.assertEqual(sum("text-mode browser" in line for line in lines), 2)
 
     def test_only_web_addresses_are_opened(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
+        tmp = temp_dir(self)
         marker = os.path.join(tmp, "ran")
         script = os.path.join(tmp, "browser")
-        with open(script, "w") as f:
-            f.write("#!/bin/sh\ntouch %s\n" % marker)
-        os.chmod(script, 0o755)
+        write(script, "#!/bin/sh\ntouch %s\n" % marker, mode=0o755)
         lines = []
         bad = ("javascript:alert(1)", "file:///etc/passwd", "-new-window http://x", "smb://host/share",
                "https://x/$(touch /tmp/pwned)", "https://x/`id`", "https://x/a;b", "https://x/a b", "https://x/\x1b")
@@ -2305,13 +2108,11 @@ class TestInteractiveLogin(SandboxTest):
         self.assertEqual(stat.S_IMODE(os.stat(self.sb.token_path(START_URL)).st_mode), 0o600)
         # the registration is cached under the CLI's legacy key, in its shape
         reg_path = self.sb.path(".aws", "sso", "cache", "c7029af06842ab71c7d71a4f2d85fc584e0c5528.json")
-        with open(reg_path) as f:
-            registration = json.load(f)
+        registration = read_json(reg_path)
         self.assertEqual(list(registration), ["clientId", "clientSecret", "expiresAt", "scopes"])
         self.assertEqual(registration["expiresAt"], token["registrationExpiresAt"])
         # the prompt went to stderr (no terminal here); stdout held only the JSON
-        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]),
-                      r.err)
+        self.assertIn("open %s/device and enter the code %s," % (self.standin.url, visit["url"].split("=")[1]), r.err)
 
     def test_prompt_goes_to_the_terminal_not_the_captured_streams(self):
         self.standin.auto_approve = 2
@@ -2364,12 +2165,8 @@ class TestInteractiveLogin(SandboxTest):
             self.assertEqual(list(json.load(f)), ["clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"])
         _, token = token_on_disk(self.sb)
         # botocore, natively, uses the token we wrote, and refreshes it with our registration
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
-        self.sb.python("""
-            import json, boto3
-            print(json.dumps(boto3.Session(profile_name="native").get_credentials().get_frozen_credentials().access_key))
-            """)
+        self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "ReadOnly")
+        self.sb.boto3("native")
         self.assertEqual(self.standin.grants(), ["authorization_code", "refresh_token"])
         _, refreshed = token_on_disk(self.sb)
         self.assertNotEqual(refreshed["accessToken"], token["accessToken"])
@@ -2377,8 +2174,7 @@ class TestInteractiveLogin(SandboxTest):
                          (token["clientId"], token["registrationExpiresAt"]))
         # and the CLI's registration is reused by a second login (CLI rules: 15 min left, auth-code grant)
         os.remove(self.sb.token_path("dev"))
-        self.ok(self.sb.call("--profile", "sess", "-i", "--role-name", "ReadOnly", browser=FakeBrowser()),
-                prompt=True)
+        self.ok(self.sb.call("--profile", "sess", "-i", "--role-name", "ReadOnly", browser=FakeBrowser()), prompt=True)
         self.assertEqual(self.standin.count("/client/register"), 1)
 
     def test_callback_server_binds_loopback_only_and_serves_one_path(self):
@@ -2400,15 +2196,13 @@ class TestInteractiveLogin(SandboxTest):
                              browser=FakeBrowser()), prompt=True)
         self.assertEqual(self.standin.count("/client/register"), 2)
         reg_path = self.sb.path(".aws", "sso", "cache", "c6b2fc6aec0d9c2d2652036ffbe173a43a8ba2c3.json")
-        with open(reg_path) as f:
-            self.assertNotIn("grantTypes", json.load(f))
+        self.assertNotIn("grantTypes", read_json(reg_path))
         os.remove(self.sb.token_path("dev"))
         self.ok(self.sb.call("--profile", "sess", "-i", "--use-device-code", "--force-refresh",
                              browser=FakeBrowser()), prompt=True)
         self.assertEqual(self.standin.count("/client/register"), 2, "a live device registration is reused")
         # one with less than 15 minutes left is replaced
-        with open(reg_path) as f:
-            registration = json.load(f)
+        registration = read_json(reg_path)
         registration["expiresAt"] = utc(self.sb.clock.now() + 10 * 60)
         with open(reg_path, "w") as f:
             json.dump(registration, f)
@@ -2428,8 +2222,7 @@ class TestInteractiveLogin(SandboxTest):
         for junk in ("[" * 100000, "{\"clientId\": \"c\"}", "{\"clientId\": \"c\", \"clientSecret\": \"s\", "
                      "\"expiresAt\": \"10000-01-01T00:00:00Z\"}"):
             with self.subTest(junk=junk[:30]):
-                with open(reg_path, "w") as f:
-                    f.write(junk)
+                write(reg_path, junk)
                 self.standin.auto_approve = 2
                 self.ok(self.sb.call("--profile", "legacy", "-i", "--no-browser", "--force-refresh"), prompt=True)
                 os.remove(self.sb.token_path(START_URL))
@@ -2438,15 +2231,13 @@ class TestInteractiveLogin(SandboxTest):
         self.ok(self.sb.call("--profile", "sess", "-i", "--debug", browser=FakeBrowser()), prompt=True)
         _, token = token_on_disk(self.sb)
         [exchange] = [json.loads(c.body) for c in self.standin.calls_to("/token")]
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
+        log = read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))
         self.assertIn("interactive login for sso-session 'dev' with the PKCE flow", log)
         for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"], exchange["code"],
                        exchange["codeVerifier"], self.issued()["secretAccessKey"], self.issued()["sessionToken"]):
             self.assertNotIn(secret, log)
         self.ok(self.sb.call("--profile", "legacy", "-i", "--debug", browser=FakeBrowser()), prompt=True)
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            log = f.read()
+        log = read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt"))
         device_code = [json.loads(c.body)["deviceCode"] for c in self.standin.calls_to("/token")
                        if json.loads(c.body)["grantType"] == acp.DEVICE_GRANT][0]
         self.assertNotIn(device_code, log)
@@ -2594,7 +2385,6 @@ class TestCallbackServer(SandboxTest):
 # Stand-alone modes: --login, --logout, --list, --check
 # ==========================================================================
 
-
 class TestLogin(SandboxTest):
     """--login: log in on purpose, with nothing on stdout."""
 
@@ -2607,8 +2397,7 @@ class TestLogin(SandboxTest):
         terminal = Terminal()
         r = self.login(terminal=terminal)
         self.assertEqual((r.rc, r.out, r.err), (0, "", ""), r)
-        with open(self.sb.token_path("dev")) as f:
-            token = json.load(f)
+        token = read_json(self.sb.token_path("dev"))
         self.assertEqual(list(token), ["startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
                                        "registrationExpiresAt", "refreshToken"])
         self.assertTrue(terminal.getvalue().endswith(
@@ -2641,8 +2430,7 @@ class TestLogin(SandboxTest):
         r = self.login("--force-refresh")
         self.assertEqual((r.rc, r.out), (0, ""))
         self.assertEqual(self.standin.count("/device_authorization"), 1, "a new login")
-        with open(self.sb.token_path("dev")) as f:
-            self.assertNotEqual(json.load(f)["accessToken"], old)
+        self.assertNotEqual(read_json(self.sb.token_path("dev"))["accessToken"], old)
 
     def test_a_refreshable_login_is_refreshed_without_a_browser(self):
         self.sb.refreshable_token(ttl=5 * 60)
@@ -2666,8 +2454,7 @@ class TestLogin(SandboxTest):
                                  "--use-device-code", "--no-browser", terminal=Terminal())
                 self.assertEqual((r.rc, r.out), (0, ""), r)
                 path = self.sb.token_path(START_URL if name == "legacy" else "dev")
-                with open(path) as f:
-                    token = json.load(f)
+                token = read_json(path)
                 self.assertNotEqual(token["accessToken"], before)
                 self.assertGreater(acp.parse_time(token["expiresAt"]), self.sb.clock.now() + 3600)
         self.assertEqual(self.standin.count("/device_authorization"), 2)
@@ -2698,11 +2485,7 @@ class TestLogin(SandboxTest):
                                 terminal=Terminal()), 5, "StartDeviceAuthorization")
 
     def test_no_account_or_role_needed(self):
-        self.sb.write_config("""
-            [sso-session dev]
-            sso_start_url = https://d-abc123.awsapps.com/start
-            sso_region = us-east-1
-            """)
+        self.sb.write_config(DEV_SESSION)
         self.standin.auto_approve = 1
         r = self.sb.call("--login", "--sso-session", "dev", "--use-device-code", "--no-browser", terminal=Terminal())
         self.assertEqual((r.rc, r.out, r.err), (0, "", ""))
@@ -2764,7 +2547,6 @@ class TestLogout(SandboxTest):
         self.assertFalse(os.path.exists(path), "found through ListAccounts and ListAccountRoles")
 
     def test_only_the_files_it_can_name_are_read(self):
-        from unittest import mock
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
         cache = self.sb.path(".aws", "cli", "cache")
@@ -2792,7 +2574,6 @@ class TestLogout(SandboxTest):
     def test_a_file_that_cannot_be_removed_is_said_after_what_was_done(self):
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
-        from unittest import mock
         real = os.unlink
         with mock.patch.object(os, "unlink", side_effect=lambda p, *a, **k: real(p) if p.endswith(".json") and
                                "/cli/" in p else (_ for _ in ()).throw(PermissionError(13, "Permission denied"))):
@@ -2910,17 +2691,10 @@ class TestList(SandboxTest):
                       r.out)
         self.assertIn("[profile Sand-box-test-x-1.Admin]", r.out)
         self.sb.write_config(BASE_CONFIG + r.out)
-        got = self.sb.python("""
-            import json, boto3
-            out = {}
-            for name in ("Production.ReadOnly", "Sand-box-test-x-1.Admin", "Sand-box-test-x-1.Ops-touch-pwned-id"):
-                c = boto3.Session(profile_name=name).get_credentials().get_frozen_credentials()
-                out[name] = [c.access_key, getattr(c, "account_id", None)]
-            print(json.dumps(out))
-            """)
-        self.assertEqual(got["Production.ReadOnly"][1], ACCOUNT)
-        self.assertEqual(got["Sand-box-test-x-1.Admin"][1], "444455556666")
-        self.assertEqual(sorted(c["accessKeyId"] for c in self.standin.issued), sorted(v[0] for v in got.values()))
+        got = self.sb.boto3("Production.ReadOnly", "Sand-box-test-x-1.Admin", "Sand-box-test-x-1.Ops-touch-pwned-id")
+        self.assertEqual(got["Production.ReadOnly"]["account"], ACCOUNT)
+        self.assertEqual(got["Sand-box-test-x-1.Admin"]["account"], "444455556666")
+        self.assertEqual(sorted(c["accessKeyId"] for c in self.standin.issued), sorted(v["key"] for v in got.values()))
         self.assertEqual(self.standin.calls_to("/federation/credentials")[-1].query["role_name"],
                          "Ops;touch'pwned'$(id)", "the role name reached the portal intact")
         self.assertNotIn("pwned", os.listdir(self.sb.root))
@@ -2948,7 +2722,6 @@ class TestList(SandboxTest):
         self.assertIn("[profile Production-111122223333.Data-Eng-2]", names)
         self.assertIn("# [profile Production-111122223333.Admin] is in %s already: keep one of the two"
                       % self.sb.path(".aws", "config"), r.out)
-        import configparser
         configparser.ConfigParser().read_string(r.out)  # no duplicate section
 
     def test_config_lines_keep_the_flags_that_overrode_the_profile(self):
@@ -2997,8 +2770,7 @@ class TestCheck(SandboxTest):
     def test_all_well(self):
         token = self.sb.refreshable_token(ttl=3600)
         self.ok(self.sb.call("--profile", "sess"))
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         r = self.check("--profile", "sess", "--online")
         self.assertEqual((r.rc, r.err), (0, ""), r)
         for line in ["  account ID         111122223333 (sso_account_id in profile 'sess')",
@@ -3124,8 +2896,7 @@ class TestCheck(SandboxTest):
         self.assertNotIn("login:", r.out)
 
     def test_the_profile_that_runs_credential_process_is_pointed_away(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         r = self.check("--profile", "app")
         self.assertEqual(r.rc, 2, r)
         self.assertIn("verdict: NOT READY (exit 2): profile 'app' is the one that runs credential_process; check "
@@ -3136,44 +2907,11 @@ class TestCheck(SandboxTest):
 # Install and uninstall: the command on PATH, with its bytecode compiled
 # ==========================================================================
 
-
-class TestInstall(SandboxTest):
+class TestInstall(InstallHarness, SandboxTest):
     """--install writes a launcher and the script with its bytecode; the
     launcher runs it isolated (-I -S) from that bytecode."""
 
     slow = 1
-
-    def setUp(self):
-        super().setUp()
-        self.use_prefix(os.path.join(self.sb.root, "prefix"))
-
-    def use_prefix(self, prefix):
-        self.prefix = prefix
-        self.launcher = os.path.join(prefix, "bin", "aws-sso-credential-process")
-        self.share = os.path.join(prefix, "share", "aws-sso-credential-process")
-
-    def install(self, *args, python=None, script=SCRIPT, env=None):
-        p = subprocess.run([python or sys.executable, script, "--install", "--prefix", self.prefix] + list(args),
-                           env=self.sb.environ(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root,
-                           start_new_session=True)
-        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
-
-    def launch(self, *args, env=None):
-        p = subprocess.run([self.launcher] + list(args), env=self.sb.environ(env),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
-        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
-
-    def tree(self):
-        return sorted(os.path.relpath(os.path.join(d, n), self.prefix)
-                      for d, dirs, files in os.walk(self.prefix) for n in dirs + files)
-
-    #: What an install leaves under its prefix.
-    INSTALLED = ["bin", "bin/aws-sso-credential-process", "share", "share/aws-sso-credential-process",
-                 "share/aws-sso-credential-process/__pycache__",
-                 "share/aws-sso-credential-process/__pycache__/aws_sso_credential_process.%s.pyc"
-                 % sys.implementation.cache_tag,
-                 "share/aws-sso-credential-process/aws_sso_credential_process.py",
-                 "share/aws-sso-credential-process/install-record.json"]
 
     @needs_botocore
     def test_install_and_run_boto3_through_the_printed_line(self):
@@ -3192,29 +2930,24 @@ class TestInstall(SandboxTest):
         self.assertEqual(self.launch("--version").out, "aws-sso-credential-process %s\n" % acp.__version__)
         self.sb.write_token("dev")
         self.sb.write_config(BASE_CONFIG + "\n[profile app]\n" + line.replace("NAME", "sess") + "\n")
-        got = self.sb.python("""
-            import json, boto3
-            c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
-            print(json.dumps([c.access_key, getattr(c, "account_id", None)]))
-            """)
-        self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
+        got = self.sb.boto3("app")["app"]
+        self.assertEqual([got["key"], got["account"]], [self.issued()["accessKeyId"], ACCOUNT])
         r = self.install(env={"PATH": os.path.dirname(self.launcher)})
         self.assertEqual(r.err, "", "no PATH note when the bin directory is on PATH")
 
     def test_the_bytecode_is_used_and_checked_by_hash(self):
         self.assertEqual(self.install().rc, 0)
         module = os.path.join(self.share, "aws_sso_credential_process.py")
-        from importlib.util import cache_from_source
-        with open(cache_from_source(module), "rb") as f:
+        with open(importlib.util.cache_from_source(module), "rb") as f:
             flags = int.from_bytes(f.read(8)[4:8], "little")
         self.assertEqual(flags, 0b11, "a checked-hash pyc (PEP 552): valid whatever the file times")
         p = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", "-c",
                             "import sys; sys.path[:0] = [%r]; import aws_sso_credential_process" % self.share],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.assertEqual(p.returncode, 0)
-        mtime = os.stat(cache_from_source(module)).st_mtime_ns
+        mtime = os.stat(importlib.util.cache_from_source(module)).st_mtime_ns
         self.assertEqual(self.launch("--version").rc, 0)
-        self.assertEqual(os.stat(cache_from_source(module)).st_mtime_ns, mtime, "not recompiled")
+        self.assertEqual(os.stat(importlib.util.cache_from_source(module)).st_mtime_ns, mtime, "not recompiled")
 
     def test_upgrade_while_twenty_processes_call_it(self):
         self.assertEqual(self.install().rc, 0)
@@ -3257,7 +2990,7 @@ class TestInstall(SandboxTest):
         with open(module, "w") as f:  # the bytecode is the program: the source is not even read
             f.write("raise SystemExit('the source was run')\n")
         self.ok(self.launch("--profile", "sess"))
-        pyc = __import__("importlib.util").util.cache_from_source(module)
+        pyc = importlib.util.cache_from_source(module)
         with open(pyc, "r+b") as f:  # bytecode of another Python: the source is compiled instead
             f.write(b"\0\0\0\0")
         r = self.launch("--profile", "sess")
@@ -3283,8 +3016,7 @@ class TestInstall(SandboxTest):
     def test_a_file_it_did_not_write_is_neither_replaced_nor_removed(self):
         os.makedirs(self.share)
         mine = os.path.join(self.share, "aws_sso_credential_process.py")
-        with open(mine, "w") as f:
-            f.write("# my own checkout\n")
+        write(mine, "# my own checkout\n")
         self.fails(self.install(), 2, "%s exists and --install did not write it" % mine)
         os.remove(mine)
         self.assertEqual(self.install().rc, 0)
@@ -3299,18 +3031,13 @@ class TestInstall(SandboxTest):
     def test_an_install_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
         # os.replace is every rename --install makes (the record, the bytecode, the script, the
         # launcher, the record again): killed just before each, then after the last.
-        killer = ("import os, sys\nK = int(sys.argv.pop(1))\nreal, n = os.replace, [0]\n"
-                  "def replace(a, b):\n    n[0] += 1\n    if n[0] == K:\n        os._exit(9)\n    return real(a, b)\n"
-                  "os.replace = replace\nsys.argv[0] = %r\n"
-                  "exec(compile(open(%r).read(), %r, 'exec'), {'__name__': '__main__', '__file__': %r})\n"
-                  % ((SCRIPT,) * 4))
         for upgrade in (False, True):
             for k in range(1, 10):
                 with self.subTest(upgrade=upgrade, killed_at=k):
                     shutil.rmtree(self.prefix, ignore_errors=True)
                     if upgrade:
                         self.assertEqual(self.install().rc, 0)
-                    p = subprocess.run([sys.executable, "-c", killer, str(k), "--install", "--prefix", self.prefix],
+                    p = subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
                                        env=self.sb.environ(), capture_output=True)
                     self.assertIn(p.returncode, (0, 9), p)
                     if p.returncode == 0:  # no rename left to be killed at
@@ -3320,7 +3047,7 @@ class TestInstall(SandboxTest):
                                        env=self.sb.environ(), capture_output=True, text=True)
                     self.assertEqual(r.returncode, 0, r)
                     self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.stdout)
-                    p = subprocess.run([sys.executable, "-c", killer, str(k), "--install", "--prefix", self.prefix],
+                    p = subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
                                        env=self.sb.environ(), capture_output=True)
                     self.assertEqual(self.install().rc, 0)
                     self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
@@ -3329,16 +3056,10 @@ class TestInstall(SandboxTest):
     def test_a_command_that_is_not_ours_is_never_replaced(self):
         # pip install --user aws-sso-credential-process (the PyPI tool) puts its own command there
         os.makedirs(os.path.dirname(self.launcher))
-        with open(self.launcher, "w") as f:
-            f.write("#!/usr/bin/python3\n# some other command\n")
+        write(self.launcher, "#!/usr/bin/python3\n# some other command\n")
         self.fails(self.install(), 2, "%s exists and --install did not write it; remove or rename it, or choose "
                                       "another --prefix" % self.launcher)
         self.assertEqual(self.tree(), ["bin", "bin/aws-sso-credential-process"], "nothing written")
-
-    #: The console script pip and pipx write for the original tool (PyPI 0.3.1).
-    ORIGINAL = ("#!%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom aws_sso_credential_process."
-                "aws_sso_credential_process import main\nif __name__ == '__main__':\n    sys.argv[0] = re.sub("
-                "r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
 
     def test_the_original_tool_is_recognised_and_the_way_out_named(self):
         os.makedirs(os.path.dirname(self.launcher))
@@ -3359,8 +3080,7 @@ class TestInstall(SandboxTest):
 
     def test_uninstall_leaves_a_launcher_that_is_not_ours(self):
         os.makedirs(os.path.dirname(self.launcher))
-        with open(self.launcher, "w") as f:
-            f.write("#!/bin/sh\necho someone else's\n")
+        write(self.launcher, "#!/bin/sh\necho someone else's\n")
         self.assertEqual(subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix],
                                         stdout=subprocess.PIPE).returncode, 0)
         self.assertTrue(os.path.exists(self.launcher))
@@ -3386,7 +3106,6 @@ class TestInstall(SandboxTest):
         self.ok(self.launch("--profile", "sess"))  # the command the message names mends it
 
     def test_a_virtualenv_interpreter_and_the_default_prefix(self):
-        import venv
         env_dir = os.path.join(self.sb.root, "my venv")
         venv.create(env_dir, with_pip=False, symlinks=True)
         python = os.path.join(env_dir, "bin", "python")
@@ -3395,8 +3114,7 @@ class TestInstall(SandboxTest):
                            stderr=subprocess.PIPE, start_new_session=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("credential_process = %s --profile NAME\n" % self.launcher, p.stdout.decode())
-        with open(self.launcher) as f:
-            self.assertIn("python='%s'" % python, f.read(), "the virtualenv's own path, not the one it links to")
+        self.assertIn("python='%s'" % python, read(self.launcher), "the virtualenv's own path, not the one it links to")
         self.sb.write_token("dev")
         self.ok(self.launch("--profile", "sess"))
         r = self.launch("--uninstall")
@@ -3449,8 +3167,7 @@ class TestInstall(SandboxTest):
         self.fails(self.sb.call("--prefix", "/tmp"), 2,
                    "--prefix goes only with --install or --uninstall, not with the credential call")
         blocked = os.path.join(self.sb.root, "a-file")
-        with open(blocked, "w") as f:
-            f.write("not a directory")
+        write(blocked, "not a directory")
         self.use_prefix(blocked)
         self.fails(self.install(), 2, "cannot install into %s" % blocked, "choose another --prefix")
 
@@ -3459,86 +3176,8 @@ class TestInstall(SandboxTest):
 # The credentials endpoint: --exec and --serve
 # ==========================================================================
 
-#: What an SDK does with the container-credentials variables, on the standard
-#: library: fetch FULL_URI (or 169.254.170.2 + RELATIVE_URI) with the token
-#: from the file (else the variable), and print the status, the answer and
-#: the AWS_* environment it was given.
-FETCH = textwrap.dedent("""\
-    import json, os, sys, urllib.error, urllib.request
-    env = os.environ
-    uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or (
-        "http://169.254.170.2" + env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/"))
-    headers = {}
-    if env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
-        with open(env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]) as f:
-            headers["Authorization"] = f.read()
-    elif env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
-        headers["Authorization"] = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        status, doc = 200, json.load(opener.open(urllib.request.Request(uri, headers=headers), timeout=10))
-    except urllib.error.HTTPError as e:
-        status, doc = e.code, json.load(e)
-    print(json.dumps({"status": status, "doc": doc, "env": {k: v for k, v in env.items() if k.startswith("AWS_")},
-                      "argv": open("/proc/self/cmdline").read().split("\\0")}))
-    sys.exit(int(sys.argv[1]) if sys.argv[1:] else 0)
-    """)
-
-
-def http_get(address, target, headers=(), method="GET", body=b"", raw=None, timeout=10):
-    """(status, parsed JSON body or None, raw answer) of one request to an endpoint."""
-    data = raw if raw is not None else ("%s %s HTTP/1.1\r\n%s\r\n" % (method, target, "".join(
-        "%s: %s\r\n" % h for h in headers))).encode("latin-1") + body
-    if isinstance(address, str):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(address)
-    else:
-        sock = socket.create_connection(address, timeout=timeout)
-    with sock:
-        sock.sendall(data)
-        chunks = []
-        try:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except OSError:
-            pass
-    answer = b"".join(chunks).decode("latin-1")
-    if not answer:
-        return None, None, ""
-    head, _, payload = answer.partition("\r\n\r\n")
-    try:
-        doc = json.loads(payload)
-    except ValueError:
-        doc = None
-    return int(head.split()[1]), doc, answer
-
-
-class TestEndpoint(SandboxTest):
+class TestEndpoint(InProcessEndpoint, SandboxTest):
     """The endpoint itself, in-process: who it answers, and what."""
-
-    def serve(self, interactive=False, **endpoint):
-        ctx = acp.Context(acp.Config(self.sb.environ()), now=self.sb.clock.now, monotonic=self.sb.clock.monotonic,
-                          sleep=self.sb.clock.sleep, stderr=io.StringIO(), open_terminal=lambda: None,
-                          open_browser=lambda url: False)
-        ctx.watching, ctx.attended = False, True  # as run_serve has them
-        ctx.configure({"mode": "serve", "profile": "sess"})
-        ctx.cfg.interactive = False
-        ep = acp.Endpoint(ctx, acp.local_source(ctx, interactive), **endpoint)
-        threading.Thread(target=ep.server.serve_forever, daemon=True).start()
-        self.addCleanup(ep.server.close)
-        self.addCleanup(ep.server.shutdown)
-        self.ctx = ctx
-        return ep
-
-    def ask(self, ep, **kwargs):
-        headers = kwargs.pop("headers", None)
-        if headers is None:
-            headers = [("Host", ep.host), ("Authorization", ep.token)]
-        return http_get(ep.server.address, kwargs.pop("target", ep.path), headers, **kwargs)
 
     def test_an_sdk_gets_the_credentials_once_fetched(self):
         self.sb.write_token("dev")
@@ -3668,17 +3307,10 @@ class TestEndpoint(SandboxTest):
         self.assertGreater(acp.parse_time(doc["Expiration"]) - self.sb.clock.now(), 15 * 60)
 
 
-class TestExec(SandboxTest):
+class TestExec(ExecHarness, SandboxTest):
     """--exec -- CMD, as a real process."""
 
     slow = 1
-
-    def exec_(self, *command, env=None, args=("--profile", "sess"), timeout=60):
-        return self.sb.run("--exec", *args, "--", *command, env=env, timeout=timeout)
-
-    def fetched(self, r):
-        self.assertTrue(r.out, r)
-        return json.loads(r.out.splitlines()[-1])
 
     def test_the_command_gets_fresh_credentials_and_a_clean_environment(self):
         self.sb.write_token("dev")
@@ -3741,21 +3373,10 @@ class TestExec(SandboxTest):
         self.assertEqual(p.stdout, "143\n", p)
 
     def test_every_signal_reaches_the_command(self):
-        import signal
         self.sb.write_token("dev")
         names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
         log = os.path.join(self.sb.root, "signals")
-        child = textwrap.dedent("""\
-            import signal, sys, time
-            got = []
-            for name in %r:
-                signal.signal(getattr(signal, name), lambda n, f: got.append(signal.Signals(n).name))
-            open(%r + ".ready", "w").close()
-            deadline = time.monotonic() + 30
-            while len(got) < len(%r) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            open(%r, "w").write(" ".join(got))
-            """ % (names, log, names, log))
+        child = SIGNAL_RECORDER % (names, log, names, log)
         proc = self.sb.start("--exec", "--profile", "sess", "--", sys.executable, "-c", child)
         deadline = time.monotonic() + 30
         while not os.path.exists(log + ".ready"):
@@ -3766,8 +3387,7 @@ class TestExec(SandboxTest):
             time.sleep(0.1)
         r = self.sb.finish(proc)
         self.assertEqual(r.rc, 0, r)
-        with open(log) as f:
-            self.assertEqual(f.read().split(), list(names))
+        self.assertEqual(read(log).split(), list(names))
 
     def test_nesting_a_missing_command_and_no_login(self):
         self.sb.write_token("dev")
@@ -3805,15 +3425,10 @@ class TestExec(SandboxTest):
         self.assertLess(time.monotonic() - started, 30, "the endpoint's process held the pipe")
 
 
-class TestServe(SandboxTest):
+class TestServe(Serving, SandboxTest):
     """--serve, as a real process: on 127.0.0.1, on a Unix socket, forwarded."""
 
     slow = 1
-
-    def start_serving(self, *args, env=None):
-        proc = self.sb.start("--serve", *args, env=env)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        return proc, [] if "--socket" in args else read_lines(proc, 2)
 
     def test_serve_prints_the_lines_and_stops_cleanly(self):
         self.sb.write_token("dev")
@@ -3834,19 +3449,11 @@ class TestServe(SandboxTest):
         self.assertTrue(all(l.startswith("set -gx AWS_CONTAINER_") for l in lines), lines)
         self.fails(self.sb.run("--serve", "--profile", "sess", "--format", "process"), 2, "--format must be one of")
 
-    def socket_dir(self):
-        directory = os.path.join(self.sb.root, "run")
-        os.mkdir(directory, 0o700)
-        return directory
-
     def test_a_socket_for_containers_and_the_forwarder_inside_them(self):
         self.sb.write_token("dev")
         path = os.path.join(self.socket_dir(), "aws.sock")
         proc, _ = self.start_serving("--profile", "sess", "--socket", path)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path):
-            self.assertLess(time.monotonic(), deadline, "no socket")
-            time.sleep(0.05)
+        self.wait_until(lambda: os.path.exists(path), "no socket")
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         status, doc, _ = http_get(path, "/", [("Host", "localhost")])
         self.assertEqual((status, doc["AccessKeyId"]), (200, self.issued()["accessKeyId"]))
@@ -3881,32 +3488,9 @@ class TestServe(SandboxTest):
         self.sb.write_token("dev")
         path = os.path.join(self.socket_dir(), "aws.sock")
         self.start_serving("--profile", "sess", "--socket", path)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path):
-            self.assertLess(time.monotonic(), deadline, "no socket")
-            time.sleep(0.05)
-        inside = textwrap.dedent("""\
-            ip link set lo up && ip addr add 169.254.170.2/32 dev lo || exit 99
-            "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" --bind 169.254.170.2 > lines 2> serve-err &
-            server=$!
-            for i in $(seq 100); do [ -s lines ] && break; sleep 0.1; done
-            . ./lines
-            "$PY" -c "$FETCH" > fetched
-            unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
-            "$PY" -c "$FETCH" > wrong-path
-            kill $server; wait $server
-            secret=/$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')
-            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=$secret "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" \\
-                --bind 169.254.170.2 > shared-lines 2>> serve-err &
-            server=$!
-            for i in $(seq 100); do [ -s shared-lines ] && break; sleep 0.1; done
-            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=$secret "$PY" -c "$FETCH" > shared
-            kill $server; wait $server
-            AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/short "$PY" "$SCRIPT" --serve --upstream "unix:$SOCK" \\
-                --bind 169.254.170.2 2> short-err; echo $? > short-rc
-            """)
+        self.wait_until(lambda: os.path.exists(path), "no socket")
         env = dict(PY=sys.executable, SCRIPT=SCRIPT, SOCK=path, FETCH=FETCH, HOME=os.path.join(self.sb.root, "c"))
-        p = subprocess.run(["unshare", "-n", "sh", "-c", inside], cwd=self.sb.root, env=self.sb.environ(env),
+        p = subprocess.run(["unshare", "-n", "sh", "-c", RELATIVE_FORM], cwd=self.sb.root, env=self.sb.environ(env),
                            capture_output=True, text=True, timeout=90)
         self.assertEqual(p.returncode, 0, (p, read(os.path.join(self.sb.root, "serve-err"))))
         with open(os.path.join(self.sb.root, "lines")) as f:
@@ -3924,9 +3508,8 @@ class TestServe(SandboxTest):
 
 
 # ==========================================================================
-# Output and command line
+# Output and command line: --format, the terminal, stdio, a full disk
 # ==========================================================================
-
 
 class TestCommandLine(SandboxTest):
     def test_version_and_help(self):
@@ -3941,11 +3524,8 @@ class TestCommandLine(SandboxTest):
         self.assertIn("credential_process = %s %s --profile my-sso\n" % (sys.executable, SCRIPT), r.out)
 
     def test_every_flag_variable_and_key_is_documented(self):
-        import re
-        with open(SCRIPT) as f:
-            source = f.read()
-        with open(os.path.join(HERE, "README.md")) as f:
-            readme = f.read()
+        source = read(SCRIPT)
+        readme = read(os.path.join(HERE, "docs", "reference.md"))  # the whole reference; README.md links to it
         env_vars = set(re.findall(r'"(AWS_[A-Z_]*[A-Z])"', source)) | {"AWS_ENDPOINT_URL_SSO_OIDC", "BROWSER"}
         flags = ({s.flag for s in acp.SETTINGS if s.flag} | set(acp.OPTIONS) | {"--help", "--version"}
                  | {mode.flag for mode in acp.MODES.values() if mode.flag})
@@ -3956,13 +3536,12 @@ class TestCommandLine(SandboxTest):
         for name in sorted(env_vars | flags):
             self.assertIn(name, acp.__doc__, "--help does not mention %s" % name)
         for name in sorted(env_vars | flags | keys):
-            self.assertTrue("`%s" % name in readme, "README.md does not document %s" % name)
+            self.assertTrue("`%s" % name in readme, "docs/reference.md does not document %s" % name)
         for cls in TestErrors.CLASSES:
-            self.assertTrue("| %d |" % cls.exit_code in readme, "README.md lacks exit code %d" % cls.exit_code)
+            self.assertTrue("| %d |" % cls.exit_code in readme, "docs/reference.md lacks exit code %d" % cls.exit_code)
             self.assertIn("%d " % cls.exit_code, acp.__doc__.split("Exit codes:")[1])
 
     def test_an_unexpected_error_is_exit_70_with_one_line(self):
-        from unittest import mock
         self.sb.write_token("dev")
         with mock.patch.object(acp, "format_output", side_effect=KeyError("boom")):
             r = self.sb.call("--profile", "sess")
@@ -3976,7 +3555,6 @@ class TestCommandLine(SandboxTest):
                                                                     "aws-sso-credential-process-log.txt")))
 
     def test_interrupted(self):
-        from unittest import mock
         self.sb.write_token("dev")
         with mock.patch.object(acp, "get_credentials", side_effect=KeyboardInterrupt):
             r = self.sb.call("--profile", "sess")
@@ -4047,42 +3625,8 @@ class TestFirstHour(SandboxTest):
         self.assertFalse(os.path.exists(self.sb.path("prefix")))
 
 
-class TestExportFormats(SandboxTest):
+class TestExportFormats(ShellHarness, SandboxTest):
     """--format: the credentials as a shell's variables, for CI jobs and eval."""
-
-    NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-             "AWS_ACCOUNT_ID")
-    #: What a hostile or broken portal could send: every shell's metacharacters.
-    HOSTILE = {"accessKeyId": "ASIA'\"$(touch pwned)`touch pwned`",
-               "secretAccessKey": "s'e\\c\"r$HOME;et %PATH% !x! ^&|<> {a,b} * \\'",
-               "sessionToken": "tok'en$(id)\\' -- #"}
-
-    def hostile_portal(self, creds=None):
-        body = json.dumps({"roleCredentials": dict(creds or self.HOSTILE,
-                                                   expiration=int((time.time() + 3600) * 1000))})
-        self.standin.fail("/federation/credentials", headers=[("Content-Type", "application/json")],
-                          raw=body.encode())
-
-    def in_shell(self, fmt, shell):
-        """Run --format fmt, load its output in shell, and return the variables it set."""
-        r = self.sb.call("--profile", "sess", "--format", fmt)
-        self.assertEqual((r.rc, r.err), (0, ""), r)
-        script = os.path.join(self.sb.root, "creds." + fmt)
-        with open(script, "w") as f:
-            f.write(r.out)
-        show = "%s -c 'import json, os; print(json.dumps([os.environ.get(n) for n in %s]))'" % (
-            shlex.quote(sys.executable), json.dumps(self.NAMES))
-        if shell == "fish":
-            argv = ["fish", "--no-config", "-c", "source %s; and %s" % (shlex.quote(script), show)]
-        else:
-            argv = [shell, "-c", '. %s && export %s && %s' % (shlex.quote(script), " ".join(self.NAMES), show)]
-        p = subprocess.run(argv, env=self.sb.env, cwd=self.sb.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.assertEqual((p.returncode, p.stderr), (0, b""))
-        return json.loads(p.stdout.decode())
-
-    def expected(self, creds):
-        return [creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"],
-                acp.format_time(creds["expiration"] // 1000)[:-1] + "+00:00", ACCOUNT]
 
     def test_each_shell_gets_exactly_the_credentials(self):
         self.sb.write_token("dev")
@@ -4103,8 +3647,7 @@ class TestExportFormats(SandboxTest):
             with self.subTest(fmt=fmt, shell=shell):
                 self.hostile_portal()
                 got = self.in_shell(fmt, shell)
-                self.assertEqual(got[:3], [self.HOSTILE[k] for k in ("accessKeyId", "secretAccessKey",
-                                                                     "sessionToken")])
+                self.assertEqual(got[:3], [self.HOSTILE[k] for k in ("accessKeyId", "secretAccessKey", "sessionToken")])
                 self.assertEqual(os.listdir(self.sb.root).count("pwned"), 0, "nothing in a value ran")
                 os.remove(self.sb.role_path(session="dev"))  # the next case fetches (hostile) credentials again
 
@@ -4163,7 +3706,6 @@ class TestFailuresOnTheTerminal(SandboxTest):
         self.assertIn("profile 'nosuch' not found", terminal.getvalue())
 
     def test_not_for_what_needs_no_action(self):
-        from unittest import mock
         self.sb.write_token("dev")
         for error in (acp.Busy("waited"), acp.OutputError("stdout closed"), KeyboardInterrupt()):
             with self.subTest(error=error):
@@ -4182,77 +3724,25 @@ class TestFailuresOnTheTerminal(SandboxTest):
         self.assertIn("not logged in", result.err)
 
 
-class TestBackgroundJobs(SandboxTest):
+class TestBackgroundJobs(BackgroundJobHarness, SandboxTest):
     """`terraform plan > log 2>&1 &` under `stty tostop`: no terminal write may
     stop the script (SIGTTOU), or its caller would wait for ever."""
-
-    script = SCRIPT  # the script under test (a test can point this at another copy)
-
-    LEADER = textwrap.dedent("""\
-        import os, sys, termios
-        slave, stderr_to, python, script = sys.argv[1:5]
-        os.setsid()
-        tty = os.open(slave, os.O_RDWR)  # the session's controlling terminal
-        attrs = termios.tcgetattr(tty)
-        attrs[3] |= termios.TOSTOP
-        termios.tcsetattr(tty, termios.TCSANOW, attrs)
-        pid = os.fork()
-        if pid == 0:  # a background job: a process group that is not the terminal's foreground one
-            os.setpgid(0, 0)
-            os.dup2(tty if stderr_to == "tty" else os.open(stderr_to, os.O_WRONLY | os.O_CREAT, 0o600), 2)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            os.execv(python, [python, script] + sys.argv[5:])
-        _, status = os.waitpid(pid, os.WUNTRACED)
-        if os.WIFSTOPPED(status):
-            os.kill(pid, 9)
-            print("stopped by signal %d" % os.WSTOPSIG(status))
-        else:
-            print("exit %d" % os.WEXITSTATUS(status))
-        """)
-
-    def run_in_background(self, stderr_to, *args):
-        import pty
-        master, slave = pty.openpty()
-        self.addCleanup(os.close, master)
-        name = os.ttyname(slave)
-        os.close(slave)
-        p = subprocess.run([sys.executable, "-c", self.LEADER, name, stderr_to, sys.executable, self.script]
-                           + list(args),
-                           env=self.sb.environ(), capture_output=True, text=True, timeout=60)
-        return p.stdout.strip()
 
     def test_a_failure_from_a_background_job_under_tostop(self):
         log = os.path.join(self.sb.root, "log")
         self.assertEqual(self.run_in_background(log, "--profile", "sess"), "exit 1")
-        with open(log) as f:
-            self.assertIn("aws-sso-credential-process: not logged in", f.read(), "the message still goes to stderr")
+        self.assertIn("aws-sso-credential-process: not logged in", read(log), "the message still goes to stderr")
         self.assertEqual(self.run_in_background("tty", "--profile", "sess"), "exit 1", "stderr is the terminal")
 
     def test_a_login_prompt_from_a_background_job_under_tostop(self):
         log = os.path.join(self.sb.root, "log")
         self.standin.auto_approve = 2
         self.assertEqual(self.run_in_background(log, "--profile", "legacy", "-i", "--no-browser"), "exit 0")
-        with open(log) as f:
-            self.assertIn("enter the code", f.read(), "the prompt went to stderr")
+        self.assertIn("enter the code", read(log), "the prompt went to stderr")
 
 
-class TestStandardStreams(SandboxTest):
+class TestStandardStreams(StreamHarness, SandboxTest):
     """stdout or stderr closed or full: the documented code, never a traceback."""
-
-    def run_with(self, redirect, *args):
-        """Run the script under sh with these redirections ($ERR names a file
-        for stderr); (exit code, what reached that file)."""
-        err = os.path.join(self.sb.root, "stderr.txt")
-        command = "%s %s %s %s" % (shlex.quote(sys.executable), shlex.quote(SCRIPT),
-                                   " ".join(shlex.quote(a) for a in args), redirect)
-        p = subprocess.run(["sh", "-c", command], env=self.sb.environ({"ERR": err}), cwd=self.sb.root,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        text = ""
-        if os.path.exists(err):
-            with open(err) as f:
-                text = f.read()
-            os.remove(err)
-        return p.returncode, text
 
     def test_closed_or_full_stdout(self):
         self.sb.write_token("dev")
@@ -4312,39 +3802,12 @@ class TestStandardStreams(SandboxTest):
         self.assertNotIn("Exception ignored", err)
 
 
-class TestDiskFull(SandboxTest):
+class TestDiskFull(FullDiskHarness, SandboxTest):
     """On a full disk only the caching is lost (a tiny tmpfs in a private mount namespace)."""
-
-    def setUp(self):
-        super().setUp()
-        if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], stderr=subprocess.DEVNULL).returncode:
-            self.skipTest("unshare -m is not available here (needs root or user namespaces)")
 
     def test_credentials_still_arrive(self):
         self.sb.write_token("dev")
-        with open(self.sb.path(".aws", "config")) as f:
-            config = f.read()
-        token = read(self.sb.token_path("dev"))
-        script = textwrap.dedent("""
-            set -e
-            mount -t tmpfs -o size=64k tmpfs "$HOME"
-            mkdir -p "$HOME/.aws/sso/cache"
-            printf '%s' "$CONFIG" > "$HOME/.aws/config"
-            printf '%s' "$TOKEN" > "$HOME/.aws/sso/cache/$TOKEN_NAME"
-            head -c 1000000 /dev/zero > "$HOME/filler" 2>/dev/null || true
-            set +e
-            "$PYTHON" "$SCRIPT" --profile sess --debug > "$OUT" 2> "$ERR"
-            echo $? > "$RC"
-            ls -a "$HOME/.aws/cli/cache" "$HOME/.aws/sso/cache" > "$LS" 2>&1
-            """)
-        files = {name: os.path.join(self.sb.root, name) for name in ("out", "err", "rc", "ls")}
-        env = self.sb.environ(dict(CONFIG=config, TOKEN=token, TOKEN_NAME=os.path.basename(self.sb.token_path("dev")),
-                                   PYTHON=sys.executable, SCRIPT=SCRIPT, OUT=files["out"], ERR=files["err"],
-                                   RC=files["rc"], LS=files["ls"]))
-        p = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, start_new_session=True)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        seen = {name: read(path) for name, path in files.items()}
+        seen = self.on_a_full_disk()
         self.assertEqual(seen["rc"].strip(), "0", seen)
         doc = self.ok(Result(0, seen["out"], ""))
         self.assertEqual(doc["AccessKeyId"], self.issued()["accessKeyId"])
@@ -4355,7 +3818,6 @@ class TestDiskFull(SandboxTest):
 # ==========================================================================
 # The contract an SDK sees: real processes
 # ==========================================================================
-
 
 class TestAsAnSdkRunsIt(SandboxTest):
     def test_success_and_failure(self):
@@ -4368,87 +3830,21 @@ class TestAsAnSdkRunsIt(SandboxTest):
     def test_closed_standard_fds_are_never_reused_for_files(self):
         # With fd 2 closed, the first file opened would become "stderr".
         self.sb.write_token("dev")
-        r = self.sb.run("--profile", "sess", "--debug", stderr=subprocess.DEVNULL,
-                        preexec_fn=lambda: os.close(2))
+        r = self.sb.run("--profile", "sess", "--debug", stderr=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
         self.ok(Result(r.rc, r.out, ""))
-        with open(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")) as f:
-            self.assertNotIn("warning", f.read())
+        self.assertNotIn("warning", read(self.sb.path(".aws", "sso", "aws-sso-credential-process-log.txt")))
 
 
-class TestInterrupts(SandboxTest):
+class TestInterrupts(InterruptHarness, SandboxTest):
     """Ctrl-C at any moment: exit 130 and one line, never a traceback. (Before
     the interpreter has set up its own handler, SIGINT kills any Python
     program outright: that death by signal is allowed.)"""
 
     slow = 1
-    script = SCRIPT
-
-    # The interpreter itself, not a wrapper around it (make test-slow's late
-    # starter): the aim is at this project's run, not at a wrapper's sleep.
-    INTERPRETER = getattr(sys, "_base_executable", None) or sys.executable
-
-    def interrupt_at_random(self, command, tries=60):
-        """SIGINT at a random moment of each of `tries` runs (within as long as
-        a run takes: measured first, then shortened whenever a run ends first). Python compiles the file it runs (the
-        plain form, or the launcher) before running a line of it, and a
-        Ctrl-C meanwhile is Python's own traceback, at line 0.
-        Before that, while the interpreter starts, a Ctrl-C kills it, or it
-        says "KeyboardInterrupt", "Fatal Python error: init..." or shows a
-        traceback of its own start-up (site, its frozen modules): those are
-        the interpreter's, before any line of this project runs."""
-        import signal
-        rng = random.Random(7)
-        seen = set()
-        started = time.monotonic()
-        subprocess.run(command, env=self.sb.environ(), capture_output=True, check=True)
-        took = time.monotonic() - started
-        for i in range(tries):
-            p = subprocess.Popen(command, env=self.sb.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 start_new_session=True)
-            time.sleep(rng.uniform(0, took))
-            if p.poll() is not None:  # finished first: aim earlier (the machine's speed changes under load)
-                took *= 0.7
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=30)
-            out, err = out.decode(), err.decode()
-            import re
-            frames = re.findall(r'File "([^"]*)", line (\d+)', err)
-            ours = [(f, n) for f, n in frames if f.endswith(("aws_sso_credential_process.py", "/aws-sso-credential-process"))]
-            own_start = "KeyboardInterrupt" in err or err.startswith("Fatal Python error: init")
-            if own_start and all(int(n) <= self.first_line(f) for f, n in ours):
-                seen.add("the interpreter's own start")  # before this file's first line ran: no program can help
-                if p.returncode == 0:
-                    self.assertEqual(json.loads(out)["Version"], 1)
-                continue
-            seen.add(p.returncode)
-            self.assertNotIn("Traceback", err, (i, out, err))
-            self.assertIn(p.returncode, (0, 130, -signal.SIGINT), (i, out, err))
-            if p.returncode == 130:
-                self.assertEqual(err, "aws-sso-credential-process: interrupted\n", (i, out, err))
-            if out:
-                self.assertEqual(json.loads(out)["Version"], 1, "whole, or not at all")
-        return seen
-
-    @staticmethod
-    def first_line(path):
-        """The line of a file (the script, or the launcher) that takes Ctrl-C
-        over: a KeyboardInterrupt raised before or on it is Python's own."""
-        try:
-            with open(path) as f:
-                for number, line in enumerate(f, 1):
-                    if "signal(2" in line:
-                        return number
-        except OSError:
-            pass
-        return 0
 
     def test_ctrl_c_while_waiting_is_exit_130_and_one_line(self):
-        import signal
         proc = self.sb.start("--profile", "legacy", "-i", "--no-browser")  # a device login nobody approves
-        deadline = time.monotonic() + 30
-        while self.standin.count("/device_authorization") < 1:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.05)
+        self.wait_until(lambda: self.standin.count("/device_authorization") >= 1)
         proc.send_signal(signal.SIGINT)
         r = self.sb.finish(proc)
         self.assertEqual(r.rc, 130, r)
@@ -4473,14 +3869,8 @@ class TestInterrupts(SandboxTest):
         self.assertTrue(seen - {0}, "no run was interrupted: the test did not test")
 
 
-class TestCacheHitImports(SandboxTest):
+class TestCacheHitImports(ImportHarness, SandboxTest):
     """The cache-hit path imports nothing beyond what it must."""
-
-    def imported(self, *args):
-        p = subprocess.run([sys.executable, "-X", "importtime"] + list(args), env=self.sb.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
-        lines = p.stderr.decode().splitlines()
-        return p, {line.split("|")[-1].strip() for line in lines if line.startswith("import time:")}
 
     HEAVY = ("urllib", "urllib.parse", "urllib.request", "ssl", "http", "http.client", "email", "webbrowser",
              "json", "re", "configparser", "argparse", "logging", "datetime", "hashlib", "threading",
@@ -4519,17 +3909,8 @@ class TestWithBotocore(SandboxTest):
 
     def test_boto3_runs_the_script_as_credential_process(self):
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
-        got = self.sb.python("""
-            import json, boto3
-            creds = boto3.Session(profile_name="app").get_credentials()
-            frozen = creds.get_frozen_credentials()
-            print(json.dumps({"method": creds.method, "key": frozen.access_key,
-                              "secret": frozen.secret_key, "token": frozen.token,
-                              "account": getattr(frozen, "account_id", None),
-                              "expiry": creds._expiry_time.isoformat()}))
-            """)
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
+        got = self.sb.boto3("app")["app"]
         issued = self.issued()
         self.assertEqual(got["method"], "custom-process")
         self.assertEqual((got["key"], got["secret"], got["token"]),
@@ -4538,8 +3919,7 @@ class TestWithBotocore(SandboxTest):
         self.assertTrue(got["expiry"].startswith(utc(issued["expiration"] // 1000)[:-1]))
 
     def test_failure_reaches_boto3_as_one_clear_line(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         got = self.sb.python("""
             import json, boto3
             try:
@@ -4552,16 +3932,10 @@ class TestWithBotocore(SandboxTest):
 
     def test_reads_a_token_botocore_refreshed(self):
         old = self.sb.refreshable_token(ttl=10 * 60)
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = ReadOnly\n")
-        self.sb.python("""
-            import json, boto3
-            c = boto3.Session(profile_name="native").get_credentials().get_frozen_credentials()
-            print(json.dumps(c.access_key))
-            """)
+        self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "ReadOnly")
+        self.sb.boto3("native")
         self.assertEqual(self.standin.count("/token"), 1, "botocore refreshed the token")
-        with open(self.sb.token_path("dev")) as f:
-            written = json.load(f)
+        written = read_json(self.sb.token_path("dev"))
         self.assertNotEqual(written["accessToken"], old)
         self.assertNotIn(old, self.standin.tokens, "the old token no longer works")
         self.ok(self.sb.run("--profile", "sess"))
@@ -4571,41 +3945,22 @@ class TestWithBotocore(SandboxTest):
     def test_the_fast_form_from_the_readme(self):
         command = fast_line("sess")
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n" % command)
-        got = self.sb.python("""
-            import json, boto3
-            c = boto3.Session(profile_name="app").get_credentials().get_frozen_credentials()
-            print(json.dumps([c.access_key, getattr(c, "account_id", None)]))
-            """)
-        self.assertEqual(got, [self.issued()["accessKeyId"], ACCOUNT])
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % command)
+        got = self.sb.boto3("app")["app"]
+        self.assertEqual([got["key"], got["account"]], [self.issued()["accessKeyId"], ACCOUNT])
         # and by hand, through sh -c as the Go, Java and JS SDKs run it
         p = subprocess.run(["sh", "-c", command], env=self.sb.env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, start_new_session=True)
-        self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"],
-                         got[0])
-
-    CLI_STYLE = """
-        import json, os, botocore.session
-        from botocore.utils import JSONFileCache
-        # What the AWS CLI v2 does at start-up (awscli/customizations/sso/__init__.py):
-        # the SSO provider's cache becomes JSONFileCache(~/.aws/cli/cache).
-        session = botocore.session.Session(profile="native")
-        provider = session.get_component("credential_provider").get_provider("sso")
-        provider.cache = JSONFileCache(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")))
-        c = session.get_credentials().get_frozen_credentials()
-        print(json.dumps([c.access_key, c.secret_key, c.token]))
-        """
+        self.assertEqual(self.ok(Result(p.returncode, p.stdout.decode(), p.stderr.decode()))["AccessKeyId"], got["key"])
 
     def test_shares_the_cli_role_cache_both_ways(self):
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                             "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+        self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "Admin")
         # the CLI first: we reuse its entry
-        cli = self.sb.python(self.CLI_STYLE)
+        cli = self.sb.python(CLI_STYLE)
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
         path = self.sb.role_path(session="dev")
-        with open(path) as f:
-            cli_file = f.read()
+        cli_file = read(path)
         doc = self.ok(self.sb.run("--profile", "sess"))
         self.assertEqual([doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]], cli)
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
@@ -4613,10 +3968,8 @@ class TestWithBotocore(SandboxTest):
         os.remove(path)
         doc = self.ok(self.sb.run("--profile", "sess"))
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
-        with open(path) as f:
-            ours = f.read()
-        self.assertEqual(self.sb.python(self.CLI_STYLE),
-                         [doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]])
+        ours = read(path)
+        self.assertEqual(self.sb.python(CLI_STYLE), [doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"]])
         self.assertEqual(self.standin.count("/federation/credentials"), 2)
         self.assertEqual(json.loads(ours).keys(), json.loads(cli_file).keys())
         self.assertEqual(ours, cli_file.replace(json.loads(cli_file)["Credentials"]["AccessKeyId"],
@@ -4626,28 +3979,13 @@ class TestWithBotocore(SandboxTest):
                          .replace(json.loads(cli_file)["Credentials"]["Expiration"], doc["Expiration"]))
 
 
-DEBIAN_CLI = "/usr/bin/python3"
-
-
-def have_debian_cli():
-    return os.path.exists(DEBIAN_CLI) and subprocess.run(
-        [DEBIAN_CLI, "-c", "import awscli.customizations.sso.logout"], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL).returncode == 0
-
-
 @unittest.skipUnless(have_debian_cli(), "the AWS CLI v2 (Debian's awscli package) is not installed here; "
                                         "make test-all installs it")
-class TestWithTheAwsCli(SandboxTest):
+class TestWithTheAwsCli(AwsCliHarness, SandboxTest):
     """The AWS CLI's own code (Debian's awscli 2.9), run on the files we write.
     It cannot be pointed at the stand-in, so nothing here makes a request."""
 
     slow = 2
-
-    def cli(self, code):
-        p = subprocess.run([DEBIAN_CLI, "-c", textwrap.dedent(code)], env=self.sb.environ(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=self.sb.root)
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        return json.loads(p.stdout.decode())
 
     def test_sso_logout_sweeps_our_files(self):
         # `aws sso logout` (awscli/customizations/sso/logout.py): the real sweepers, with a
@@ -4658,20 +3996,7 @@ class TestWithTheAwsCli(SandboxTest):
         cache = self.sb.path(".aws", "cli", "cache")
         with open(os.path.join(cache, "assume-role-entry.json"), "w") as f:
             json.dump({"ProviderType": "assume-role", "Credentials": {}}, f)
-        swept = self.cli("""
-            import json, os
-            from awscli.customizations.sso.logout import SSOCredentialSweeper, SSOTokenSweeper
-            class Portal:  # the Logout call, recorded instead of sent
-                calls = []
-                def create_client(self, service, region_name):
-                    return self
-                def logout(self, accessToken):
-                    Portal.calls.append(accessToken)
-            home = os.environ["HOME"]
-            SSOTokenSweeper(Portal()).delete_credentials(os.path.join(home, ".aws", "sso", "cache"))
-            SSOCredentialSweeper().delete_credentials(os.path.join(home, ".aws", "cli", "cache"))
-            print(json.dumps(Portal.calls))
-            """)
+        swept = self.cli(AWSCLI_LOGOUT_SWEEP)
         self.assertEqual(len(swept), 1, "the token was logged out once")
         self.assertEqual([n for n in self.sb.files(".aws", "cli", "cache") if not n.endswith(".json.lock")],
                          ["assume-role-entry.json"], "only our lock files stay, and they hold no credentials")
@@ -4681,8 +4006,7 @@ class TestWithTheAwsCli(SandboxTest):
         # The CLI runs the script through credential_process and prints the
         # same credentials in its own forms: ours must be those lines exactly.
         self.sb.write_token("dev")
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n"
-                             % self.sb.credential_process_line("--profile", "sess"))
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.sb.credential_process_line("--profile", "sess"))
         for fmt in ("env", "env-no-export", "powershell", "windows-cmd"):
             with self.subTest(fmt=fmt):
                 p = subprocess.run(["/usr/bin/aws", "configure", "export-credentials", "--profile", "app",
@@ -4707,21 +4031,7 @@ class TestWithTheAwsCli(SandboxTest):
                   "sso_role_name = Admin\nsso_registration_scopes = a, b\n" % START_URL,
                 path=os.path.join(self.sb.root, name))
         cases = [(path, profile) for path in paths.values() for profile in ("sess", "leg2")]
-        theirs = self.cli("""
-            import json, os
-            from awscli.botocore.session import Session
-            from awscli.botocore.utils import SSOTokenFetcher
-            from awscli.customizations.sso.utils import BaseSSOCommand
-            found = []
-            for path, profile in %r:
-                os.environ["AWS_CONFIG_FILE"] = path
-                config = BaseSSOCommand(Session(profile=profile))._get_sso_config()
-                fetcher = SSOTokenFetcher(config["sso_region"], client_creator=None)
-                key = fetcher._registration_cache_key(config["sso_start_url"], config.get("session_name"),
-                                                      config.get("registration_scopes"))
-                found.append([key, config.get("registration_scopes")])
-            print(json.dumps(found))
-            """ % cases)
+        theirs = self.cli(AWSCLI_REGISTRATION_KEYS % (cases,))
         for (path, profile), expected in zip(cases, theirs):
             with self.subTest(path=os.path.basename(path), profile=profile):
                 cfg = acp.resolve_config({"profile": profile}, self.sb.environ({"AWS_CONFIG_FILE": path}))
@@ -4729,16 +4039,10 @@ class TestWithTheAwsCli(SandboxTest):
         self.assertEqual(len(theirs), 6)
 
 
-class TestOneOfEach(SandboxTest):
+class TestOneOfEach(StormHarness, SandboxTest):
     """Twenty processes at once, as an IDE or a test runner starts them."""
 
     slow = 3
-
-    N = 20
-
-    def storm(self, *args, env=None):
-        procs = [self.sb.start(*args, env=env, imported=True) for _ in range(self.N)]
-        return [self.sb.finish(p, timeout=120) for p in procs]
 
     def test_one_refresh(self):
         self.sb.refreshable_token(ttl=-60)
@@ -4796,17 +4100,8 @@ class TestOneOfEach(SandboxTest):
         self.assertEqual(result.err, "", "nothing on stderr: botocore would only show it after a failure")
 
 
-class TestLockHolders(SandboxTest):
+class TestLockHolders(LockHolderHarness, SandboxTest):
     slow = 2
-
-    def hold_login_lock(self):
-        """Start a process that takes the token lock and waits on a login nobody approves."""
-        holder = self.sb.start("--profile", "legacy", "-i", "--no-browser")
-        deadline = time.monotonic() + 30
-        while self.standin.count("/device_authorization") < 1:
-            self.assertLess(time.monotonic(), deadline, "the holder never started its login")
-            time.sleep(0.05)
-        return holder
 
     def test_sigkilled_holder_does_not_block(self):
         holder = self.hold_login_lock()
@@ -4833,10 +4128,7 @@ class TestLockHolders(SandboxTest):
             sdk.kill()  # the shell, not the script
             out, err = sdk.communicate(timeout=15)  # returns once every copy of the pipes is closed
             self.assertEqual(out, b"", "nothing delivered to a caller that is gone")
-            deadline = time.monotonic() + 10
-            while not acp.process_gone(pid):
-                self.assertLess(time.monotonic(), deadline, "the waiter is still running")
-                time.sleep(0.05)
+            self.wait_until(lambda: acp.process_gone(pid), "the waiter is still running", timeout=10)
             self.assertIsNone(holder.poll(), "the login itself goes on")
         finally:
             holder.kill()
@@ -4851,6 +4143,38 @@ class TestLockHolders(SandboxTest):
         finally:
             holder.kill()
             holder.communicate()
+
+
+class TestLayout(unittest.TestCase):
+    """The shape a maintainer relies on: one reading direction (every function
+    after what it calls), short functions, a main that only dispatches, and a
+    test file that holds tests (its infrastructure lives in tests/)."""
+
+    def setUp(self):
+        import ast
+        self.tree = ast.parse(read(SCRIPT))
+        self.ast = ast
+
+    def test_every_function_comes_after_what_it_calls(self):
+        ast, top = self.ast, {}
+        for node in self.tree.body:
+            names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [
+                t.id for t in getattr(node, "targets", ()) if isinstance(t, ast.Name)]
+            for name in names:
+                top.setdefault(name, node.lineno)
+        forward = sorted({(node.name, x.id) for node in self.tree.body if isinstance(node, (ast.FunctionDef,
+                                                                                             ast.ClassDef))
+                          for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)
+                          and top.get(x.id, 0) > node.lineno})
+        self.assertEqual(forward, [], "forward references (caller, callee)")
+
+    def test_functions_are_short_and_main_dispatches(self):
+        ast = self.ast
+        lengths = {x.name: x.end_lineno - x.lineno + 1 for x in ast.walk(self.tree)
+                   if isinstance(x, ast.FunctionDef)}
+        self.assertEqual({n: k for n, k in lengths.items() if k > 60}, {}, "functions over 60 lines")
+        self.assertLessEqual(lengths["main"], 30)
+        self.assertLessEqual(len(read(os.path.join(HERE, "test_script.py")).splitlines()), 4500)
 
 
 class TestReadme(SandboxTest):
@@ -4893,6 +4217,21 @@ class TestReadme(SandboxTest):
         self.assertEqual(r.returncode, wanted, (text, r))
         self.assertNotIn("Traceback", r.stderr)
         return r
+
+    def test_every_link_leads_somewhere(self):
+        def slug(heading):  # as GitHub makes a heading's anchor
+            return "".join(c for c in heading.strip().lower() if c.isalnum() or c in " -_").replace(" ", "-")
+        for page in ("README.md", "docs/reference.md", "docs/development.md"):
+            text = read(os.path.join(HERE, page))
+            for target in re.findall(r"\]\(([^)#]*)(?:#([^)]*))?\)", text):
+                with self.subTest(page=page, target=target):
+                    path = os.path.normpath(os.path.join(HERE, os.path.dirname(page), target[0] or
+                                                         os.path.basename(page)))
+                    self.assertTrue(os.path.exists(path), path)
+                    if target[1]:
+                        outside_code = "".join(read(path).split("```")[0::2])
+                        headings = [line.lstrip("#") for line in outside_code.splitlines() if line.startswith("#")]
+                        self.assertIn(target[1], [slug(h) for h in headings])
 
     def test_the_readme_user_path_runs_as_written(self):
         kinds = [kind for kind, _ in self.blocks]
@@ -4959,123 +4298,14 @@ class TestReadme(SandboxTest):
 # Fuzzing: hostile input of every kind
 # ==========================================================================
 
-try:
-    import hypothesis
-    from hypothesis import HealthCheck, given, settings, strategies as st
-except ImportError:  # pragma: no cover - make test installs it
-    hypothesis = None
+@unittest.skipIf(fuzz.hypothesis is None, "hypothesis is not installed here (make test installs it)")
+class TestFuzz(fuzz.FuzzTest):
+    """Hostile input of every kind (the strategies and FuzzTest.check, what
+    must hold whatever the input, are in tests/fuzz.py)."""
 
-#: Cases per kind: a few dozen inside make test, FUZZ_EXAMPLES=1000 in make fuzz.
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 40)
-FUZZ_COUNTS = {}  # kind -> cases run
-FUZZ_CODES = {}   # exit code -> cases
-
-
-def fuzz_settings():
-    return settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=False,
-                    suppress_health_check=list(HealthCheck))
-
-
-if hypothesis is not None:
-    # Text with what breaks parsers and terminals: controls, surrogates, quotes, brackets, newlines.
-    NASTY = st.text(st.sampled_from(list("aZ09 -_:/.=[]{}\"'\\#;%$~@,\t\r\n\x00\x1b\x07\u00e9\u202e\udcff"
-                                         "\U0001F600")) | st.characters(), max_size=40)
-    JSON_SCALAR = (st.none() | st.booleans() | st.integers(min_value=-10 ** 30, max_value=10 ** 30)
-                   | st.floats(allow_nan=True, allow_infinity=True) | NASTY
-                   | st.sampled_from(["2026-11-25T17:43:19Z", "9999-12-31T23:59:59-01:00", "", "sso"]))
-    JSON = st.recursive(JSON_SCALAR, lambda inner: st.lists(inner, max_size=4)
-                        | st.dictionaries(st.sampled_from(
-                            ["accessToken", "expiresAt", "refreshToken", "clientId", "clientSecret",
-                             "registrationExpiresAt", "Credentials", "AccessKeyId", "SecretAccessKey",
-                             "SessionToken", "Expiration", "ProviderType", "roleCredentials", "accessKeyId",
-                             "secretAccessKey", "sessionToken", "expiration", "expiresIn", "deviceCode",
-                             "userCode", "verificationUri", "interval", "failure", "pid", "message", "code",
-                             "x"]), inner, max_size=6), max_leaves=12)
-
-
-def _json_text(value):
-    return json.dumps(value, allow_nan=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
-
-
-@unittest.skipIf(hypothesis is None, "hypothesis is not installed here (make test installs it)")
-class TestFuzz(unittest.TestCase):
-    """Whatever the input: never exit 70 or a traceback, nothing on stdout
-    unless it succeeded, cache files either untouched or valid, and no
-    temporary file left behind."""
-
-    slow = 1
-
-    @classmethod
-    def setUpClass(cls):
-        cls.standin = StandIn()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.standin.close()
-        if os.environ.get("FUZZ_REPORT"):
-            with open(os.environ["FUZZ_REPORT"], "a") as f:
-                for kind, n in sorted(FUZZ_COUNTS.items()):
-                    f.write("%s: %d cases\n" % (kind, n))
-                f.write("exit codes: %s\n" % ", ".join("%d: %d" % kv for kv in sorted(FUZZ_CODES.items())))
-
-    def sandbox(self, kind, config=BASE_CONFIG):
-        """A fresh sandbox for one case (use it in a with block)."""
-        FUZZ_COUNTS[kind] = FUZZ_COUNTS.get(kind, 0) + 1
-        self.standin.faults.clear()
-        return Sandbox(self.standin, config=config)
-
-    def snapshot(self, sb):
-        files = {}
-        for d, _, names in os.walk(sb.home):
-            for n in names:
-                with open(os.path.join(d, n), "rb") as f:
-                    files[os.path.join(d, n)] = f.read()
-        return files
-
-    def check(self, sb, r, before, mode="credentials"):
-        """mode: what the run was (the modes' stdout differs: --check reports
-        whatever its verdict; --list and --format print other forms)."""
-        FUZZ_CODES[r.rc] = FUZZ_CODES.get(r.rc, 0) + 1
-        self.assertIn(r.rc, (0, 1, 2, 3, 4, 5, 6), r)
-        self.assertNotIn("Traceback", r.err)
-        if mode == "check" and r.out:
-            self.assertTrue(r.out.splitlines()[-1].startswith("verdict: "), r)
-            self.assertTrue(all(line.isprintable() for line in r.out.splitlines()), r)
-        if r.rc == 0 and mode == "credentials":
-            doc = json.loads(r.out)
-            self.assertEqual(doc["Version"], 1)
-            self.assertRegex(doc["Expiration"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-        elif r.rc == 0:
-            self.assertTrue(all(line.isprintable() for line in r.out.splitlines()), r)
-        else:
-            if mode != "check":
-                self.assertEqual(r.out, "", r)
-            last = r.err.splitlines()[-1]
-            self.assertTrue(last.startswith("aws-sso-credential-process: "), r)
-            self.assertTrue(last.isprintable(), r)
-        after = self.snapshot(sb)
-        for path, data in after.items():
-            self.assertFalse(path.endswith(".tmp"), "temporary file left: %s" % path)
-            if data != before.get(path) and path.endswith(".json"):  # written by the script: valid
-                doc = json.loads(data.decode())
-                if "Credentials" in doc:
-                    acp.parse_time(doc["Credentials"]["Expiration"])
-                if "accessToken" in doc:
-                    self.assertTrue(acp.is_token_text(doc["accessToken"]))
-                    acp.parse_time(doc["expiresAt"])
-
-    if hypothesis is not None:
-        @fuzz_settings()
-        @given(lines=st.lists(st.one_of(
-            st.sampled_from(["[profile sess]", "[sso-session dev]", "[default]", "[services s]", "[profile \"a b\"]",
-                             "[DEFAULT]", "[profile sess", "sso =", "  endpoint_url = http://127.0.0.1:1",
-                             "  junk", "services = s", "sso_session = dev", "use_fips_endpoint = 1"]),
-            st.tuples(st.sampled_from(["sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
-                                       "sso_session", "endpoint_url", "ca_bundle", "use_fips_endpoint",
-                                       "use_dualstack_endpoint", "sso_registration_scopes", "sso_interactive_auth",
-                                       "ignore_configured_endpoint_urls", "services", "x"]),
-                      st.sampled_from([" = ", "=", ": ", " =\n  "]), NASTY).map("".join),
-            NASTY), max_size=25), profile=st.sampled_from(["sess", "default", "a b", "legacy", "dev"]))
+    if fuzz.hypothesis is not None:
+        @fuzz.fuzz_settings()
+        @fuzz.given(lines=fuzz.CONFIG_LINES, profile=fuzz.PROFILES)
         def test_config_files(self, lines, profile):
             with self.sandbox("config files", config=None) as sb:
                 with open(sb.write_config(""), "wb") as f:
@@ -5084,11 +4314,8 @@ class TestFuzz(unittest.TestCase):
                 before = self.snapshot(sb)
                 self.check(sb, sb.call("--profile", profile), before)
 
-        @fuzz_settings()
-        @given(target=st.sampled_from(["token", "role", "registration", "token lock", "role lock"]),
-               content=JSON.map(_json_text) | st.binary(max_size=200)
-               | st.sampled_from([b"[" * 100000, b"{\"a\":" * 30000, b"\xff\xfe"]),
-               interactive=st.booleans())
+        @fuzz.fuzz_settings()
+        @fuzz.given(target=fuzz.CACHE_TARGETS, content=fuzz.CACHE_CONTENTS, interactive=fuzz.INTERACTIVE)
         def test_cache_files(self, target, content, interactive):
             with self.sandbox("cache files") as sb:
                 sb.write_token("dev", ttl=600, clientId="cid", clientSecret="csecret", refreshToken="r",
@@ -5105,14 +4332,8 @@ class TestFuzz(unittest.TestCase):
                 self.standin.auto_approve = 1
                 self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before)
 
-        @fuzz_settings()
-        @given(path=st.sampled_from(["/federation/credentials", "/token", "/client/register",
-                                     "/device_authorization", "/assignment/accounts", "/assignment/roles",
-                                     "/logout"]),
-               status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 503, 302, 204]),
-               error_type=st.none() | NASTY | st.sampled_from(["UnauthorizedException", "SlowDownException",
-                                                              "AuthorizationPendingException", "InvalidGrantException"]),
-               body=JSON.map(_json_text) | st.binary(max_size=100) | st.sampled_from([b"[" * 100000]))
+        @fuzz.fuzz_settings()
+        @fuzz.given(path=fuzz.HTTP_PATHS, status=fuzz.HTTP_STATUSES, error_type=fuzz.ERROR_TYPES, body=fuzz.HTTP_BODIES)
         def test_http_answers(self, path, status, error_type, body):
             with self.sandbox("HTTP answers") as sb:
                 if path == "/token":  # a refresh
@@ -5138,24 +4359,8 @@ class TestFuzz(unittest.TestCase):
                 self.check(sb, sb.call(*args, env={"AWS_SSO_LOGIN_TIMEOUT": "5"}, terminal=Terminal()), before,
                            mode or "credentials")
 
-        @fuzz_settings()
-        @given(argv=st.lists(st.sampled_from(["--profile", "--account-id", "--role-name", "--start-url", "--region",
-                                              "--sso-session", "-i", "-n", "--force-refresh", "--no-browser",
-                                              "--use-device-code", "--debug", "--region=", "--bogus", "sess",
-                                              "--login", "--logout", "--list", "--check", "--online", "--format",
-                                              "--output", "env", "json", "config", "fish", "windows-cmd",
-                                              "--format=powershell", "--port", "--bind", "--socket",
-                                              "--upstream", "unix:/nonexistent", "--", "--help", "--version"])
-                             | NASTY, max_size=8),
-               env=st.dictionaries(st.sampled_from(
-                   ["AWS_SSO_ACCOUNT_ID", "AWS_SSO_ROLE_NAME", "AWS_SSO_START_URL", "AWS_SSO_REGION",
-                    "AWS_SSO_SESSION", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL",
-                    "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_CA_BUNDLE", "HTTPS_PROXY",
-                    "HTTP_PROXY", "NO_PROXY", "AWS_SSO_READ_TIMEOUT", "AWS_SSO_LOCK_TIMEOUT",
-                    "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", "AWS_SSO_INTERACTIVE_AUTH", "AWS_SSO_LIST_TIMEOUT",
-                    "HOME"]),
-                   NASTY | st.sampled_from(["http://127.0.0.1:abc", "http://[::1]:99999", "1", "true", "nan"]),
-                   max_size=4))
+        @fuzz.fuzz_settings()
+        @fuzz.given(argv=fuzz.ARGV, env=fuzz.ENVIRON)
         def test_arguments_and_environment(self, argv, env):
             with self.sandbox("arguments and environment") as sb:
                 sb.write_token("dev")
@@ -5174,16 +4379,12 @@ class TestFuzz(unittest.TestCase):
 
 
 # ==========================================================================
-# Under every real SDK: the consumer matrix (make sdk-test)
+# Under every real SDK (make sdk-test); the test tools a full run requires
 # ==========================================================================
 
 # One test class per consumer (TestSdkBoto3, TestSdkJs3, ...), each running
 # SdkMatrix's tests; the consumers and the README table are in tests/matrix.py.
-for _consumer in CONSUMERS:
-    globals()["TestSdk" + _consumer.key.capitalize()] = type(
-        "TestSdk" + _consumer.key.capitalize(), (SdkMatrix, SandboxTest), {"consumer": _consumer,
-                                                                          "__module__": __name__})
-del _consumer
+globals().update(sdk_test_classes(__name__))
 
 
 class TestSdkJs2Config(SandboxTest):
@@ -5193,14 +4394,14 @@ class TestSdkJs2Config(SandboxTest):
 
     def setUp(self):
         super().setUp()
-        self.js2 = [c for c in CONSUMERS if c.key == "js2"][0]
+        self.js2 = consumer_named("js2")
         if self.js2.missing():
             self.skipTest(self.js2.missing())
         self.sb.write_token("dev")
         self.line = self.sb.credential_process_line("--profile", "sess")
 
     def test_config_file_needs_aws_sdk_load_config(self):
-        self.sb.write_config(BASE_CONFIG + "\n[profile app]\ncredential_process = %s\n" % self.line)
+        self.sb.write_config(BASE_CONFIG + APP_PROFILE % self.line)
         got = self.js2.run(self.sb, "chain", "app", env={"AWS_SDK_LOAD_CONFIG": None})
         self.assertFalse(got["ok"], got)
         self.assertIn("Could not load credentials from any providers", got["error"])
@@ -5215,7 +4416,7 @@ class TestSdkJs2Config(SandboxTest):
         self.assertTrue(got["ok"], got)
 
 
-class TestSdkGoTimeouts(SandboxTest):
+class TestSdkGoTimeouts(GoTimeoutHarness, SandboxTest):
     """The Go SDKs' one-minute limit on a credential process, shortened."""
 
     slow = 2
@@ -5223,40 +4424,11 @@ class TestSdkGoTimeouts(SandboxTest):
     def setUp(self):
         super().setUp()
         for key in ("go1", "go2"):
-            why = [c for c in CONSUMERS if c.key == key][0].missing()
+            why = consumer_named(key).missing()
             if why:
                 self.skipTest(why)
         self.line = self.sb.credential_process_line("--profile", "legacy", "-i", "--use-device-code", "--no-browser")
         self.sb.write_config(BASE_CONFIG + "\n[profile app-login]\ncredential_process = %s\n" % self.line)
-
-    def give_up(self, key):
-        """Run the consumer with a 2 s process timeout while a login waits;
-        (seconds until it answered, its answer)."""
-        consumer = [c for c in CONSUMERS if c.key == key][0]
-        env = consumer.environ(self.sb, {"SDK_TEST_PROCESS_TIMEOUT": "2", "SDK_TEST_PROCESS_COMMAND": self.line,
-                                         "AWS_SSO_LOGIN_TIMEOUT": "60"})
-        started = time.monotonic()
-        p = subprocess.Popen(consumer.argv + ["process", "app-login"], env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.sb.root,
-                             start_new_session=True)
-        answer = json.loads(p.stdout.readline().decode())
-        p.stdout.close()
-        p.wait(60)
-        return time.monotonic() - started, answer
-
-    def approve_and_wait_for_the_login(self):
-        deadline = time.monotonic() + 30
-        while not self.standin.devices:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.05)
-        [device] = list(self.standin.devices.values())
-        device["status"] = "approved"
-        while not os.path.exists(self.sb.token_path(START_URL)):
-            self.assertLess(time.monotonic(), deadline, "the login did not finish in the background")
-            time.sleep(0.05)
-        # and the next run needs no login
-        self.ok(self.sb.call("--profile", "legacy"))
-        self.assertEqual(self.standin.count("/device_authorization"), 1)
 
     def test_go_v2_kills_its_shell_and_gets_its_answer_at_once(self):
         seconds, answer = self.give_up("go2")
@@ -5277,8 +4449,8 @@ class TestRequirements(unittest.TestCase):
     test tool fails the run instead of quietly skipping its tests."""
 
     def test_required_tools_are_installed(self):
-        available = {"botocore": HAVE_BOTOCORE, "hypothesis": hypothesis is not None, "awscli": have_debian_cli(),
-                     "fish": shutil.which("fish") is not None,
+        available = {"botocore": HAVE_BOTOCORE, "hypothesis": fuzz.hypothesis is not None,
+                     "awscli": have_debian_cli(), "fish": shutil.which("fish") is not None,
                      "sdk": not any(c.missing() for c in CONSUMERS)}
         for name in filter(None, os.environ.get("ACP_TEST_REQUIRE", "").split(",")):
             self.assertIn(name, available, "ACP_TEST_REQUIRE names an unknown tool")
@@ -5289,24 +4461,8 @@ class TestRequirements(unittest.TestCase):
 # ==========================================================================
 # The entry point: make test (suite), make sdk-test (sdk-boto3, sdk-awscli,
 # sdk-table, sdk-readme), make sdk-bench, make demo, make bench; the
-# machinery for each is under tests/
+# commands are tests/runner.py's main, the machinery for each is under tests/
 # ==========================================================================
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["fake-browser"]:
-        sys.exit(fake_browser(sys.argv[2]))
-    if sys.argv[1:2] == ["demo"]:
-        sys.exit(demo())
-    if sys.argv[1:2] == ["bench"]:
-        sys.exit(bench())
-    if sys.argv[1:2] == ["suite"]:
-        sys.exit(run_suite(sys.modules[__name__], int(sys.argv[2]) if sys.argv[2:] else 8, sys.argv[3:]))
-    if sys.argv[1:2] == ["sdk-boto3"]:
-        sys.exit(sdk_boto3(*sys.argv[2:4]))
-    if sys.argv[1:2] == ["sdk-awscli"]:
-        sys.exit(sdk_awscli(*sys.argv[2:4]))
-    if sys.argv[1:2] == ["sdk-bench"]:
-        sys.exit(sdk_bench(update="--readme" in sys.argv))
-    if sys.argv[1:2] in (["sdk-table"], ["sdk-readme"]):
-        sys.exit(sdk_table(update=sys.argv[1] == "sdk-readme"))
-    unittest.main()
+    main(sys.modules[__name__], sys.argv[1:])

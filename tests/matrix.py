@@ -25,7 +25,7 @@ import time
 import aws_sso_credential_process as acp
 
 from . import netns
-from .sandbox import BASE_CONFIG, HERE, SCRIPT, Sandbox, Terminal, read, utc
+from .sandbox import BASE_CONFIG, HERE, NATIVE_PROFILE, SCRIPT, Sandbox, SandboxTest, Terminal, read, utc
 from .sdk import main as sdk_py
 from .standin import ACCOUNT, START_URL, StandIn
 
@@ -418,8 +418,7 @@ class SdkMatrix:
             return
         if self.consumer.native == ("role cache",):  # the AWS CLI: offline, it can only share the cache
             self.sb.write_token("dev")
-            self.sb.write_config(BASE_CONFIG + "\n[profile native]\nsso_session = dev\n"
-                                 "sso_account_id = 111122223333\nsso_role_name = Admin\n")
+            self.sb.write_config(BASE_CONFIG + NATIVE_PROFILE % "Admin")
             ours = self.ok(self.sb.call("--profile", "sess"))
             got = self.run_consumer("native")
             self.assertTrue(got["ok"], got)
@@ -635,6 +634,52 @@ class SdkMatrix:
         else:
             where = "not shown (the SDK's error: %s)" % clip_error(got["error"])
         record(self.consumer, "gone", where + how)
+
+
+def sdk_test_classes(module):
+    """One TestCase per consumer (TestSdkBoto3, TestSdkJs3, ...), each running
+    SdkMatrix's tests, by name, for the namespace of the module named."""
+    return {"TestSdk" + c.key.capitalize(): type("TestSdk" + c.key.capitalize(), (SdkMatrix, SandboxTest),
+                                                 {"consumer": c, "__module__": module}) for c in CONSUMERS}
+
+
+def consumer_named(key):
+    return [c for c in CONSUMERS if c.key == key][0]
+
+
+class GoTimeoutHarness:
+    """For TestSdkGoTimeouts: a Go consumer that gives up on a credential
+    process waiting for a login (self.line runs it), and the login finishing
+    after it did."""
+
+    def give_up(self, key):
+        """Run the consumer with a 2 s process timeout while a login waits;
+        (seconds until it answered, its answer)."""
+        consumer = consumer_named(key)
+        env = consumer.environ(self.sb, {"SDK_TEST_PROCESS_TIMEOUT": "2", "SDK_TEST_PROCESS_COMMAND": self.line,
+                                         "AWS_SSO_LOGIN_TIMEOUT": "60"})
+        started = time.monotonic()
+        p = subprocess.Popen(consumer.argv + ["process", "app-login"], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.sb.root,
+                             start_new_session=True)
+        answer = json.loads(p.stdout.readline().decode())
+        p.stdout.close()
+        p.wait(60)
+        return time.monotonic() - started, answer
+
+    def approve_and_wait_for_the_login(self):
+        deadline = time.monotonic() + 30
+        while not self.standin.devices:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        [device] = list(self.standin.devices.values())
+        device["status"] = "approved"
+        while not os.path.exists(self.sb.token_path(START_URL)):
+            self.assertLess(time.monotonic(), deadline, "the login did not finish in the background")
+            time.sleep(0.05)
+        # and the next run needs no login
+        self.ok(self.sb.call("--profile", "legacy"))
+        self.assertEqual(self.standin.count("/device_authorization"), 1)
 
 
 #: Seconds from the issue of role credentials to the SDK's refresh window.

@@ -1,4 +1,5 @@
-"""make test's runner: the suite in parallel, in forked workers.
+"""make test's runner: the suite in parallel, in forked workers; and
+test_script.py's command line (main).
 
 run_suite takes the module that holds the TestCase classes (test_script.py
 passes itself) and runs the methods of classes marked slow one by one and
@@ -56,3 +57,31 @@ def run_suite(module, jobs, names=()):
     for reason in sorted(reasons):
         print("skipped: %s" % reason)
     return 1 if failed or not ran else 0
+
+
+def main(module, argv):
+    """test_script.py's commands (argv without the program): suite [JOBS
+    [CLASS...]] (make test), sdk-boto3 and sdk-awscli MODE PROFILE (the
+    drivers' protocol), sdk-table and sdk-readme (make sdk-test, make
+    sdk-readme), sdk-bench [--readme], demo, bench, fake-browser URL; with
+    none of these, unittest's own command line. Exits."""
+    from .browser import fake_browser
+    from .matrix import sdk_awscli, sdk_bench, sdk_boto3, sdk_table
+    from .tools import bench, demo
+    if argv[:1] == ["fake-browser"]:
+        sys.exit(fake_browser(argv[1]))
+    if argv[:1] == ["demo"]:
+        sys.exit(demo())
+    if argv[:1] == ["bench"]:
+        sys.exit(bench())
+    if argv[:1] == ["suite"]:
+        sys.exit(run_suite(module, int(argv[1]) if argv[1:] else 8, argv[2:]))
+    if argv[:1] == ["sdk-boto3"]:
+        sys.exit(sdk_boto3(*argv[1:3]))
+    if argv[:1] == ["sdk-awscli"]:
+        sys.exit(sdk_awscli(*argv[1:3]))
+    if argv[:1] == ["sdk-bench"]:
+        sys.exit(sdk_bench(update="--readme" in argv))
+    if argv[:1] in (["sdk-table"], ["sdk-readme"]):
+        sys.exit(sdk_table(update=argv[0] == "sdk-readme"))
+    unittest.main(module=module)

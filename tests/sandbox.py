@@ -7,9 +7,11 @@ process (run, start, run_in_terminal), writes configs and caches as the AWS
 CLI would, and sets up fake browsers (FakeBrowser in-process, the
 tests/browser.py program for real processes). SandboxTest is the base class:
 a fresh StandIn and Sandbox per test, and ok / fails to assert what a user
-would see. Importing this module sets TZ far from UTC, for every test.
+would see; needs_botocore skips a test where boto3 is not installed.
+Importing this module sets TZ far from UTC, for every test.
 """
 
+import importlib.util
 import io
 import json
 import os
@@ -33,17 +35,24 @@ from .standin import ACCOUNT, ROLE, START_URL, StandIn
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(HERE, "aws_sso_credential_process.py")
 
+#: The real consumer on the other side (make test installs it), and the tests that need it.
+HAVE_BOTOCORE = importlib.util.find_spec("botocore") is not None
+needs_botocore = unittest.skipUnless(HAVE_BOTOCORE, "boto3/botocore is not installed here (make test installs it)")
+
+#: The sso-session of the fixture's profile sess (BASE_CONFIG adds its scopes).
+DEV_SESSION = """
+[sso-session dev]
+sso_start_url = https://d-abc123.awsapps.com/start
+sso_region = us-east-1
+"""
+
 #: The config every sandbox starts with: an sso-session profile and a legacy one.
 BASE_CONFIG = """
 [profile sess]
 sso_session = dev
 sso_account_id = 111122223333
 sso_role_name = Admin
-
-[sso-session dev]
-sso_start_url = https://d-abc123.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
+""" + DEV_SESSION + """sso_registration_scopes = sso:account:access
 
 [profile legacy]
 sso_start_url = https://d-abc123.awsapps.com/start
@@ -51,6 +60,11 @@ sso_region = us-east-1
 sso_account_id = 111122223333
 sso_role_name = Admin
 """
+
+#: Profiles to add to BASE_CONFIG: one that runs a credential_process line
+#: (% the line), and one botocore serves with its own SSO (% the role name).
+APP_PROFILE = "\n[profile app]\ncredential_process = %s\n"
+NATIVE_PROFILE = "\n[profile native]\nsso_session = dev\nsso_account_id = 111122223333\nsso_role_name = %s\n"
 
 
 def utc(epoch):
@@ -60,6 +74,30 @@ def utc(epoch):
 def read(path):
     with open(path) as f:
         return f.read()
+
+
+def read_json(path):
+    return json.loads(read(path))
+
+
+def write(path, text, mode=None):
+    with open(path, "w") as f:
+        f.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def temp_dir(test):
+    """A temporary directory, removed when the test ends."""
+    path = tempfile.mkdtemp()
+    test.addCleanup(shutil.rmtree, path)
+    return path
+
+
+def token_on_disk(sb, name="dev"):
+    """The cached token of a sandbox: (the file's text, what it holds)."""
+    text = read(sb.token_path(name))
+    return text, json.loads(text)
 
 
 class Clock:
@@ -266,6 +304,20 @@ class Sandbox:
             raise AssertionError("python failed (%d): %s" % (p.returncode, p.stderr.decode()))
         return json.loads(p.stdout.decode())
 
+    def boto3(self, *profiles):
+        """What boto3 gets for each profile, in a process of its own:
+        {profile: {method, key, secret, token, account, expiry}}."""
+        return self.python("""
+            import json, boto3
+            out = {}
+            for name in %r:
+                creds = boto3.Session(profile_name=name).get_credentials()
+                c = creds.get_frozen_credentials()
+                out[name] = {"method": creds.method, "key": c.access_key, "secret": c.secret_key, "token": c.token,
+                             "account": getattr(c, "account_id", None), "expiry": creds._expiry_time.isoformat()}
+            print(json.dumps(out))
+            """ % (profiles,))
+
     def credential_process_line(self, *args):
         return " ".join(shlex.quote(a) for a in (sys.executable, SCRIPT) + args)
 
@@ -416,6 +468,13 @@ class SandboxTest(unittest.TestCase):
         for phrase in phrases:
             self.assertIn(phrase, error)
         return error
+
+    def wait_until(self, done, message="", timeout=30):
+        """Poll done() every 50 ms until it is true; fail after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            self.assertLess(time.monotonic(), deadline, message)
+            time.sleep(0.05)
 
     def assert_prompt_lines(self, lines):
         for line in lines:
