@@ -3,7 +3,7 @@
 # for fuzzing, coverage, pyflakes) in virtualenvs under .venv/, so a fresh
 # machine needs only `make test`.
 #
-#   make test       the suite on python3 from PATH, in parallel (about 15 s)
+#   make test       the suite on python3 from PATH, in parallel (about 25 s on 2 cores)
 #   make test-slow  the suite with every Python it starts 2 s late (CI runs it)
 #   make test-all   the suite under every CPython 3.8-3.13 found, plus the
 #                   AWS CLI's own code (installs Debian's awscli as root); CI runs it

@@ -27,13 +27,13 @@ tests/processes.py (the harnesses of the real-process tests, and the programs
 they run), tests/endpoint.py (the endpoint's clients and harnesses),
 tests/fuzz.py (TestFuzz's strategies and checks), tests/browser.py (the
 person at the browser), tests/matrix.py (the SDK consumers, SdkMatrix,
-README.md's tables, sdk-bench), tests/tools.py (demo, bench) and
+docs/reference.md's tables, sdk-bench), tests/tools.py (demo, bench) and
 tests/runner.py (the parallel runner, and this file's commands).
 """
 
-import glob
 import configparser
 import datetime
+import glob
 import importlib.util
 import json
 import os
@@ -4083,7 +4083,8 @@ class TestOneOfEach(StormHarness, SandboxTest):
         self.assertEqual(self.standin.count("/federation/credentials"), 1)
 
     def test_one_denied_login_is_not_twenty(self):
-        results = self.storm("--profile", "legacy", "-i", env=self.sb.browser("deny"))
+        gate = self.sb.path("all-waiting")  # denied once every process is in: none starts after the denial
+        results = self.storm("--profile", "legacy", "-i", "--debug", env=self.sb.browser("deny", gate=gate), gate=gate)
         for r in results:
             self.fails(r, 3, "denied in the browser", prompt=True)
         self.assertEqual(len(self.sb.visits()), 1)

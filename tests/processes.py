@@ -32,7 +32,7 @@ import time
 
 import aws_sso_credential_process as acp
 
-from .sandbox import SCRIPT, Result, read
+from .sandbox import SCRIPT, Result, read, write
 from .standin import ACCOUNT
 
 
@@ -285,9 +285,17 @@ class StormHarness:
 
     N = 20
 
-    def storm(self, *args, env=None):
+    def storm(self, *args, env=None, gate=None):
+        """Their results. gate: a file to create once all but one wait on
+        the lock the other holds (read from the shared debug log, so --debug
+        must be among args): what the one does next, all the others see."""
         procs = [self.sb.start(*args, env=env, imported=True) for _ in range(self.N)]
-        return [self.sb.finish(p, timeout=120) for p in procs]
+        if gate:
+            log = acp.home_path(self.sb.environ(), acp.LOG_FILE)
+            self.wait_until(lambda: len(set(re.findall(r"\[(\d+)\] waiting for ", read(log) if os.path.exists(log)
+                                                       else ""))) >= self.N - 1, "they never all waited", timeout=300)
+            write(gate, "")
+        return [self.sb.finish(p, timeout=300) for p in procs]
 
 
 class LockHolderHarness:

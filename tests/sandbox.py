@@ -321,13 +321,14 @@ class Sandbox:
     def credential_process_line(self, *args):
         return " ".join(shlex.quote(a) for a in (sys.executable, SCRIPT) + args)
 
-    def browser(self, action="follow", linger=0):
+    def browser(self, action="follow", linger=0, gate=None):
         """Environment for a fake browser process: a person who opens the page
-        and approves (follow), denies, ignores it, or sends a forged state."""
+        and approves (follow), denies, ignores it, or sends a forged state;
+        with a gate, only once that file exists."""
         self.visits_file = os.path.join(self.root, "browser-visits.jsonl")
         return {"BROWSER": "%s %s %%s" % (shlex.quote(sys.executable), shlex.quote(BROWSER_PROGRAM)),
                 "FAKE_BROWSER_LOG": self.visits_file, "FAKE_BROWSER_ACTION": action,
-                "FAKE_BROWSER_LINGER": str(linger)}
+                "FAKE_BROWSER_LINGER": str(linger), "FAKE_BROWSER_GATE": gate or ""}
 
     def visits(self, expected=None, wait=10, done=False):
         """The fake browser's visits (waiting up to `wait` s for `expected` of
