@@ -3105,6 +3105,23 @@ class TestInstall(InstallHarness, SandboxTest):
         self.assertEqual(r.returncode, 0, r)
         self.ok(self.launch("--profile", "sess"))  # the command the message names mends it
 
+    def test_a_hash_bang_interpreter_that_goes_is_named_by_check(self):
+        python = os.path.join(self.sb.root, "py", "python3")  # short: the launcher is a #! line, no sh
+        os.makedirs(os.path.dirname(python))
+        os.symlink(sys.executable, python)
+        self.assertEqual(self.install(python=python).rc, 0)
+        self.assertTrue(read(self.launcher).startswith("#!%s " % python) or read(self.launcher).startswith(
+            "#!%s\n" % python), read(self.launcher)[:200])
+        self.sb.write_config(BASE_CONFIG + "[profile my-app]\ncredential_process = %s --profile sess\n"
+                             % self.launcher)
+        os.remove(python)
+        r = subprocess.run(["sh", "-c", shlex.quote(self.launcher) + " --profile sess"], env=self.sb.environ(),
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 127, "the kernel finds no interpreter: reported as the command not found")
+        r = self.sb.call("--check", "--profile", "sess")
+        self.assertIn("whose Python %s is gone: install again with another, python3 %s --install"
+                      % (python, os.path.join(self.share, "aws_sso_credential_process.py")), r.out)
+
     def test_a_virtualenv_interpreter_and_the_default_prefix(self):
         env_dir = os.path.join(self.sb.root, "my venv")
         venv.create(env_dir, with_pip=False, symlinks=True)
