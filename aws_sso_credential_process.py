@@ -3874,7 +3874,7 @@ def run_logout(ctx, opts):
 
 
 #: What a profile holding both credential_process and sso_* keys does under
-#: each SDK, as the SDK matrix saw it (README, "Under each SDK"), by the
+#: each SDK, as the SDK matrix saw it (docs/reference.md, "Under each SDK"), by the
 #: kind of SSO keys it holds; other mixes were not measured.
 SDK_TRAPS = {
     "sso-session": "botocore (boto3, the AWS CLI), JS SDK v2 and Ruby use their own SSO and never run "
@@ -4534,7 +4534,7 @@ def show_help(ctx, opts):
     the credential_process line that runs this copy (the installed command,
     if this is the copy --install wrote)."""
     if not __doc__:  # python -OO drops docstrings
-        return "See README.md.\n"
+        return "%s %s: --help needs the docstrings that python -OO drops; run it without -OO\n" % (PROG, __version__)
     return __doc__.replace("COMMAND", invoked_as()).replace("LINE", this_command())
 
 
