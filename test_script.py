@@ -4310,8 +4310,8 @@ class TestReadme(SandboxTest):
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
         # More: the developer's two commands are make's (make test runs this very test)
-        self.assertEqual([line.split("#")[0].strip() for line in self.blocks[-1][1].splitlines()], ["make demo",
-                                                                                                  "make test"])
+        self.assertEqual([line.split("#")[0].strip() for line in self.blocks[-1][1].splitlines() if line.strip()],
+                         ["make demo", "make test"])
 
 
 # ==========================================================================
