@@ -148,7 +148,7 @@ fuzz: $(VENV)/default/.stamp
 # .pth file in the virtualenv that starts coverage in every Python it runs).
 coverage: $(VENV)/default/.stamp
 	@rm -rf $(VENV)/coverage && mkdir -p $(VENV)/coverage
-	@printf '[run]\nparallel = True\ninclude = %s/aws_sso_credential_process.py\ndata_file = %s\n[report]\nshow_missing = True\nfail_under = 95\nexclude_lines =\n    pragma: no cover\n' \
+	@printf '[run]\nparallel = True\npatch = _exit, execv\ninclude = %s/aws_sso_credential_process.py\ndata_file = %s\n[report]\nshow_missing = True\nfail_under = 95\nexclude_lines =\n    pragma: no cover\n' \
 	  "$(CURDIR)" "$(CURDIR)/$(VENV)/coverage/.coverage" > $(VENV)/coverage/rc
 	@echo 'import coverage; coverage.process_startup()' > \
 	  "$$($(VENV)/default/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/acp-coverage.pth"
