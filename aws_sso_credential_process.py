@@ -1759,7 +1759,7 @@ class Lock:
         except OSError as e:
             ctx.log("cannot use the lock %s (%s); going on without it", self.path, e)
             return self
-        started = ctx.monotonic()
+        started, said = ctx.monotonic(), False
         try:
             while not _try_lock(fd):
                 waited = ctx.monotonic() - started
@@ -1767,8 +1767,9 @@ class Lock:
                 if waited >= ctx.cfg.lock_timeout:
                     raise Busy("timed out after %ds waiting for another aws-sso-credential-process (pid %s) "
                                "that is %s; retry, or raise AWS_SSO_LOCK_TIMEOUT" % (waited, holder, self._doing))
-                if waited < 0.05:
+                if not said:  # once, however slow the machine
                     ctx.log("waiting for %s (pid %s is %s)", self.path, holder, self._doing)
+                    said = True
                 ctx.sleep(0.05)
         except BaseException:
             os.close(fd)

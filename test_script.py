@@ -60,14 +60,14 @@ from tests import fuzz
 from tests.endpoint import FETCH, RELATIVE_FORM, ExecHarness, InProcessEndpoint, Serving, http_get
 from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
 from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
-from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT, SIGNAL_RECORDER,
-                             AwsCliHarness, BackgroundJobHarness, FullDiskHarness, ImportHarness, InstallHarness,
-                             InterruptHarness, LockHolderHarness, ShellHarness, StormHarness, StreamHarness,
-                             have_debian_cli)
+from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT,
+                             SIGNAL_RECORDER, AwsCliHarness, BackgroundJobHarness, FullDiskHarness, ImportHarness,
+                             InstallHarness, InterruptHarness, LockHolderHarness, ReadmeHarness, ShellHarness,
+                             StormHarness, StreamHarness, have_debian_cli)
 from tests.runner import main
 from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HAVE_BOTOCORE, HERE, NATIVE_PROFILE, SCRIPT, Clock,
                            FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, temp_dir,
-                           token_on_disk, read_lines, utc, write)
+                           read_lines, token_on_disk, utc, write)
 from tests.standin import ACCOUNT, ROLE, START_URL, TEST_CA_PEM, UNRELATED_CA_PEM, StandIn
 
 # What "login required" says for the fixture's profile sess: the script's own --login, then the AWS CLI's.
@@ -1191,6 +1191,15 @@ class TestLocks(LockHolderHarness, SandboxTest):
         self.sb.write_token("dev")
         self.standin.fail("/federation/credentials", status=500, times=3)
         self.assert_lets_go()
+
+    def test_the_debug_log_says_it_waited_however_slow_the_machine(self):
+        self.sb.write_token("dev")
+        self.hold(self.sb.role_path(session="dev") + ".lock")
+        clock = iter(range(0, 10 ** 6, 1))  # a second passes between any two looks at the clock
+        r = self.sb.call("--profile", "sess", "--debug", env={"AWS_SSO_LOCK_TIMEOUT": "5"},
+                         monotonic=lambda: next(clock))
+        self.fails(r, 6, "timed out after")
+        self.assertIn("waiting for %s.lock" % self.sb.role_path(session="dev"), read(self.sb.path(*acp.LOG_FILE)))
 
     def test_a_link_at_the_lock_path_is_not_followed(self):
         self.sb.write_token("dev")
@@ -4198,7 +4207,7 @@ class TestLayout(unittest.TestCase):
         self.assertLessEqual(len(read(os.path.join(HERE, "test_script.py")).splitlines()), 4500)
 
 
-class TestReadme(SandboxTest):
+class TestReadme(ReadmeHarness, SandboxTest):
     """README.md's user path, run as written, block after block, by a
     newcomer without the AWS CLI: a sandbox HOME, `python3` and the commands
     from PATH, the stand-in as the SSO service. What cannot run here is
@@ -4207,37 +4216,6 @@ class TestReadme(SandboxTest):
     credentials as an SDK does), and the person who approves the login."""
 
     slow = 2
-
-    def setUp(self):
-        super().setUp()
-        with open(os.path.join(HERE, "README.md")) as f:
-            self.readme = f.read()
-        import re
-        self.blocks = re.findall(r"```(sh|ini)\n(.*?)```", self.readme, re.S)
-        self.bin = self.sb.path("tools")
-        os.makedirs(self.bin)
-        self.work = self.sb.path("download")
-        os.makedirs(self.work)
-        for name, text in [
-                ("aws", "echo 'the README sent the user to the AWS CLI' >&2; exit 99"),
-                ("pipx", "[ \"$*\" = 'uninstall aws-sso-credential-process' ] && rm \"$HOME/.local/bin/$2\""),
-                ("terraform", "exec %s -c %s" % (shlex.quote(sys.executable), shlex.quote(FETCH)))]:
-            with open(os.path.join(self.bin, name), "w") as f:
-                f.write("#!/bin/sh\n%s\n" % text)
-            os.chmod(os.path.join(self.bin, name), 0o755)
-        path = os.pathsep.join([os.path.join(self.sb.home, ".local", "bin"), self.bin,
-                                os.path.dirname(sys.executable), "/usr/bin", "/bin"])
-        self.env = self.sb.environ({"PATH": path})
-        self.standin.auto_approve = 2  # the person approves the code the login prints (polled once before)
-
-    def sh(self, name, wanted=0):
-        """Run the README's sh block that starts with `name`, as written."""
-        [text] = [t for kind, t in self.blocks if kind == "sh" and t.startswith(name)]
-        r = subprocess.run(["sh", "-ec", text], cwd=self.work, env=self.env, capture_output=True, text=True,
-                           timeout=120, start_new_session=True)  # no terminal: a CI step, docker run without -t
-        self.assertEqual(r.returncode, wanted, (text, r))
-        self.assertNotIn("Traceback", r.stderr)
-        return r
 
     def test_every_link_leads_somewhere(self):
         def slug(heading):  # as GitHub makes a heading's anchor

@@ -32,7 +32,8 @@ import time
 
 import aws_sso_credential_process as acp
 
-from .sandbox import SCRIPT, Result, read, write
+from .endpoint import FETCH
+from .sandbox import HERE, SCRIPT, Result, read, write
 from .standin import ACCOUNT
 
 
@@ -416,3 +417,40 @@ class AwsCliHarness:
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=self.sb.root)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         return json.loads(p.stdout.decode())
+
+
+class ReadmeHarness:
+    """For TestReadme: README.md's blocks, and a newcomer's PATH with the
+    few stand-ins it needs (an `aws` that fails loudly if the README sends the
+    user to the AWS CLI, pipx, terraform as a program that fetches credentials
+    as an SDK does); the person approves the code the login prints."""
+
+    def setUp(self):
+        super().setUp()
+        self.readme = read(os.path.join(HERE, "README.md"))
+        self.blocks = re.findall(r"```(sh|ini)\n(.*?)```", self.readme, re.S)
+        self.bin = self.sb.path("tools")
+        os.makedirs(self.bin)
+        self.work = self.sb.path("download")
+        os.makedirs(self.work)
+        for name, text in [
+                ("aws", "echo 'the README sent the user to the AWS CLI' >&2; exit 99"),
+                ("pipx", "[ \"$*\" = 'uninstall aws-sso-credential-process' ] && rm \"$HOME/.local/bin/$2\""),
+                ("terraform", "exec %s -c %s" % (shlex.quote(sys.executable), shlex.quote(FETCH)))]:
+            with open(os.path.join(self.bin, name), "w") as f:
+                f.write("#!/bin/sh\n%s\n" % text)
+            os.chmod(os.path.join(self.bin, name), 0o755)
+        path = os.pathsep.join([os.path.join(self.sb.home, ".local", "bin"), self.bin,
+                                os.path.dirname(sys.executable), "/usr/bin", "/bin"])
+        self.env = self.sb.environ({"PATH": path})
+        self.standin.auto_approve = 2  # the person approves the code the login prints (polled once before)
+
+    def sh(self, name, wanted=0):
+        """Run the README's sh block that starts with `name`, as written."""
+        [text] = [t for kind, t in self.blocks if kind == "sh" and t.startswith(name)]
+        r = subprocess.run(["sh", "-ec", text], cwd=self.work, env=self.env, capture_output=True, text=True,
+                           timeout=120, start_new_session=True)  # no terminal: a CI step, docker run without -t
+        self.assertEqual(r.returncode, wanted, (text, r))
+        self.assertNotIn("Traceback", r.stderr)
+        return r
+
