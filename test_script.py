@@ -4277,7 +4277,7 @@ class TestReadme(ReadmeHarness, SandboxTest):
         [serve] = [t for kind, t in self.blocks if kind == "sh" and t.startswith("aws-sso-credential-process --serve")]
         proc = subprocess.Popen(["sh", "-c", "exec " + serve], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.communicate()))
         lines = read_lines(proc, 2)
         env = dict(line.split(" ", 1)[1].strip().split("=", 1) for line in lines)
         got = json.loads(subprocess.run([sys.executable, "-c", FETCH], env=self.sb.environ(env), capture_output=True,

@@ -132,7 +132,7 @@ class Serving:
 
     def start_serving(self, *args, env=None):
         proc = self.sb.start("--serve", *args, env=env)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.communicate()))
         return proc, [] if "--socket" in args else read_lines(proc, 2)
 
     def socket_dir(self):
