@@ -2672,6 +2672,10 @@ def save_token(ctx, path, doc, how):
     return Token(doc, parse_time(doc["expiresAt"]), how, failure)
 
 
+#: OIDC error codes that say the service failed, not that it refused.
+SERVICE_SIDE_CODES = ("InternalServerException", "ServiceUnavailableException", "ThrottlingException")
+
+
 def oidc_call(ctx, operation, path, body):
     """One unsigned SSO OIDC call (POST JSON); the answer, or OidcError."""
     import json
@@ -2699,6 +2703,9 @@ def refresh(ctx, path, token):
             raise LoginRequired("the SSO session for %s has ended: it reached its maximum duration or was "
                                 "revoked, so the refresh token was refused (%s). %s"
                                 % (who(cfg), e.detail, login_advice(cfg)))
+        if e.code.startswith(("HTTP 5", "HTTP 429")) or e.code in SERVICE_SIDE_CODES:  # not a verdict on the login
+            raise ServiceError("the SSO OIDC service failed while refreshing the token for %s (%s); the login "
+                               "itself may be fine: try again in a moment" % (who(cfg), e.detail))
         raise LoginRequired("refreshing the SSO token for %s was rejected (%s). %s"
                             % (who(cfg), e.detail, login_advice(cfg)))
     client = {"clientId": doc["clientId"], "clientSecret": doc["clientSecret"],
@@ -3833,11 +3840,11 @@ def run_logout(ctx, opts):
     path = token_path(ctx)
     cached, _ = read_token(ctx, path)
     try:
-        token = obtain_token(ctx, ALIVE) if cached is not None else None
-    except Error as e:
+        token, failure = obtain_token(ctx, ALIVE) if cached is not None else None, None
+    except Error as e:  # LoginRequired: the login ended; anything else: the portal may still hold it
         ctx.log("refreshing before the logout failed: %s", e)
-        token = None
-    said, failure, removed, pairs = [], None, [], _known_roles(cfg)
+        token, failure = None, None if isinstance(e, LoginRequired) else e
+    said, removed, pairs = [], [], _known_roles(cfg)
     if token is not None:
         try:
             pairs |= {(r["accountId"], r["roleName"]) for r in list_roles(ctx, token)}
@@ -3852,7 +3859,7 @@ def run_logout(ctx, opts):
             said.append("the SSO portal no longer knew the login for %s" % who(cfg))
         except Error as e:
             failure = e
-    elif cached is not None:
+    elif cached is not None and failure is None:
         said.append("the login for %s had expired (and could not be refreshed); nothing to tell the portal"
                     % who(cfg))
     try:
@@ -3869,8 +3876,8 @@ def run_logout(ctx, opts):
             login_command(cfg), aws_login_command(cfg)))))
     else:
         raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
-                            "stays valid at the portal until it expires, at %s" % (
-                                ctx.log.public(failure), format_time(token.expires)))
+                            "stays valid at the portal until %s" % (ctx.log.public(failure), "it expires, at %s"
+                                % format_time(token.expires) if token else "it reaches its maximum duration"))
     return ""
 
 

@@ -1739,6 +1739,15 @@ class TestRefresh(SandboxTest):
                    SESS_ADVICE)
         self.assertEqual(self.standin.count("/token"), 0, "no refresh with an expired registration")
 
+    def test_a_failing_service_is_not_a_verdict_on_the_login(self):
+        self.refreshable_token(ttl=-60)
+        for status, code in [(503, None), (500, "InternalServerException"), (429, "ThrottlingException")]:
+            with self.subTest(status=status):
+                self.standin.fail("/token", status=status, error=code, times=10)
+                self.fails(self.sb.call("--profile", "sess", "--force-refresh"), 5, "the SSO OIDC service failed "
+                           "while refreshing the token for sso-session 'dev'", "try again in a moment")
+                self.sb.clock.sleep(120)  # past the minute a failed refresh is remembered
+
     def test_refresh_rejected(self):
         self.refreshable_token(ttl=-60)
         self.standin.clients["cid"] = "rotated"
@@ -2629,6 +2638,17 @@ class TestLogout(SandboxTest):
         self.assertIn("removed %s" % self.sb.token_path("dev"), r.err)
         self.assertTrue(r.err.splitlines()[-1].startswith(
             "aws-sso-credential-process: removed the login here, but telling the SSO portal failed"), r.err)
+        self.assertFalse(os.path.exists(self.sb.token_path("dev")))
+        self.assertNotIn("to log in again", r.err, "only when it all went well")
+
+    def test_an_unreachable_portal_during_the_refresh_is_exit_5_too(self):
+        self.sb.refreshable_token(ttl=-60)  # expired, but its refresh token keeps the session alive
+        self.standin.fail("/token", status=503, times=10)
+        r = self.sb.call("--logout", "--profile", "sess")
+        self.assertEqual((r.rc, r.out), (5, ""), r)
+        self.assertTrue(r.err.splitlines()[-1].endswith("the session stays valid at the portal until it reaches its "
+                                                        "maximum duration"), r.err)
+        self.assertNotIn("nothing to tell the portal", r.err)
         self.assertFalse(os.path.exists(self.sb.token_path("dev")))
 
 
