@@ -147,6 +147,8 @@ fuzz: $(VENV)/default/.stamp
 # Coverage of the script, in-process runs and subprocess runs alike (through a
 # .pth file in the virtualenv that starts coverage in every Python it runs).
 coverage: $(VENV)/default/.stamp
+	@$(VENV)/default/bin/python -c 'import coverage, sys; sys.exit(coverage.version_info < (7, 10))' || { echo \
+	  "=== make coverage needs coverage 7.10 (to follow --exec into exec): PYTHON=python3.9 or newer"; exit 1; }
 	@rm -rf $(VENV)/coverage && mkdir -p $(VENV)/coverage
 	@printf '[run]\nparallel = True\npatch = _exit, execv\ninclude = %s/aws_sso_credential_process.py\ndata_file = %s\n[report]\nshow_missing = True\nfail_under = 95\nexclude_lines =\n    pragma: no cover\n' \
 	  "$(CURDIR)" "$(CURDIR)/$(VENV)/coverage/.coverage" > $(VENV)/coverage/rc

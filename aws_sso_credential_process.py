@@ -2659,7 +2659,9 @@ def token_status(ctx, token, action):
         left = token.expires - ctx.now()
         return "ready" if left >= TOKEN_REFRESH_WINDOW else (
             "usable for %s, not refreshable: log in again soon" % _left(left))
-    return "the next call refreshes it" if action == "refresh" else "cannot be used"
+    if action == "refresh":
+        return "the next call refreshes it"
+    return "none: not logged in" if token is None else "cannot be used: log in again"
 
 
 def save_token(ctx, path, doc, how):
@@ -2868,7 +2870,8 @@ def _device_poll(ctx, body):
             raise LoginFailed("the login code expired before it was approved in the browser; "
                               "run again to start a new login")
         if e.code == "AccessDeniedException":
-            raise LoginFailed("the login was denied in the browser (%s)" % e)
+            raise LoginFailed("the login was denied in the browser (%s); if that was a mistake, run again and "
+                              "allow it" % e)
         raise LoginFailed("the device login failed: %s" % e)
 
 
@@ -3187,7 +3190,7 @@ def fetch_role_credentials(ctx, token):
     body = portal_call(ctx, token, "GetRoleCredentials",
                        (("role_name", cfg.role_name), ("account_id", cfg.account_id)),
                        denied="no access to role %s in account %s; check the account ID and role name "
-                              "(sso_account_id, sso_role_name) against the roles the portal shows you"
+                              "(sso_account_id, sso_role_name) against the roles --list --profile NAME shows"
                               % (cfg.role_name, cfg.account_id))
     return role_credentials(ctx, body)
 
@@ -4542,7 +4545,7 @@ def show_help(ctx, opts):
     the credential_process line that runs this copy (the installed command,
     if this is the copy --install wrote)."""
     if not __doc__:  # python -OO drops docstrings
-        return "%s %s: --help needs the docstrings that python -OO drops; run it without -OO\n" % (PROG, __version__)
+        return "%s: --help needs the docstrings that python -OO (or PYTHONOPTIMIZE=2) drops; run it without\n" % PROG
     return __doc__.replace("COMMAND", invoked_as()).replace("LINE", this_command())
 
 

@@ -11,3 +11,11 @@ runner with test_script.py's commands (runner). The tests themselves are
 in test_script.py, the suite's entry point; the SDK drivers (sdk.js,
 sdk.rb, go1/, go2/, and sdk.py for boto3 and the AWS CLI) live here too.
 """
+
+import signal
+
+# A suite started with Ctrl-C ignored (`&` from a script, some CI wrappers)
+# would hand that to every process the tests start, and the tests of Ctrl-C
+# could interrupt nothing. A handler set here is reset to the default by exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)

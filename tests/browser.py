@@ -156,7 +156,8 @@ def fake_browser(url):
     with open(os.environ["FAKE_BROWSER_LOG"], "a") as f:
         f.write(json.dumps({"url": url, "fds": fds, "sid": os.getsid(0), "pid": os.getpid()}) + "\n")
     gate, waited = os.environ.get("FAKE_BROWSER_GATE"), 0
-    while gate and not os.path.exists(gate) and waited < 1200:  # the person acts once the test says so
+    while gate and not os.path.exists(gate) and waited < 6000:  # the person acts once the test says so (the
+        # storm waits up to 300 s for that; this waits longer, and is killed with the test's sandbox if need be)
         time.sleep(0.1)
         waited += 1
     seen = browse(url, os.environ.get("FAKE_BROWSER_ACTION", "follow"))
