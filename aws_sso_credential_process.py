@@ -202,8 +202,8 @@ SETTINGS = (
     Setting("sso_session", "sso-session", "--sso-session", "AWS_SSO_SESSION", "sso_session"),
     Setting("interactive", "interactive login", "--interactive", "AWS_SSO_INTERACTIVE_AUTH", "sso_interactive_auth",
             "switch", False),
-    Setting("use_device_code", "always device code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE", "sso_use_device_code",
-            "switch", False),
+    Setting("use_device_code", "always device code", "--use-device-code", "AWS_SSO_USE_DEVICE_CODE",
+            "sso_use_device_code", "switch", False),
     Setting("no_browser", "no browser", "--no-browser", "AWS_SSO_DISABLE_BROWSER", rule="switch", default=False),
     Setting("debug", "debug log", "--debug", "AWS_SSO_CREDENTIAL_PROCESS_DEBUG", rule="switch", default=False),
     Setting("connect_timeout", "connect timeout", env="AWS_SSO_CONNECT_TIMEOUT", rule="seconds", default=5.0),
@@ -1558,13 +1558,24 @@ def resolve_config(opts, environ, need_role=True):
     return cfg
 
 
-def is_our_launcher(path):
-    """Whether path is a launcher --install wrote."""
+def launcher_head(path):
+    """The first 4 KB of path if it is a launcher --install wrote, else None."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            return LAUNCHER_MARK[2:] in f.read(4096)
+            head = f.read(4096)
     except OSError:
-        return False
+        return None
+    return head if LAUNCHER_MARK[2:] in head else None
+
+
+def is_our_launcher(path):
+    return launcher_head(path) is not None
+
+
+def installed_script(prefix):
+    """Where --install puts the script under a prefix."""
+    import os
+    return os.path.join(prefix, "share", PROG, "aws_sso_credential_process.py")
 
 
 def invoked_as():
@@ -2124,8 +2135,8 @@ def error_message(body):
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed",
-            421: "Misdirected Request", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+            405: "Method Not Allowed", 421: "Misdirected Request", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable"}
 
 
 def read_request(conn):
@@ -2168,8 +2179,9 @@ class Server:
     every connection gets a thread, its request (read_request), one answer
     from respond(method, target, headers) -> (status, content type, body
     bytes), and is closed. Beyond SERVER_MAX_CONNECTIONS open at once, the
-    oldest that is still sending its request is cut. An exception in respond costs its connection a 500 and
-    a line in the debug log, never a traceback on the terminal.
+    oldest that is still sending its request is cut. An exception in respond
+    costs its connection a 500 and a line in the debug log, never a traceback
+    on the terminal.
 
     socketserver accepts, threads and shuts down; http.server's request
     handler is not used: it parses headers with email.parser, bounds each
@@ -2246,8 +2258,7 @@ class Server:
                 status, kind, body = 500, "text/plain", b"Internal error.\n"
         conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\n"
                      b"Connection: close\r\n\r\n%s" % (status, _REASONS.get(status, "Error").encode(), kind.encode(),
-                                                         len(body),
-                                                         body))
+                                                         len(body), body))
 
     def handle(self, timeout):
         """Accept at most one connection, waiting up to timeout seconds for it."""
@@ -3305,9 +3316,9 @@ class InstallPaths:
         prefix = expand_path(opts["prefix"], environ) if opts.get("prefix") else home_path(environ, (".local",))
         self.prefix = os.path.abspath(prefix)
         self.bin = os.path.join(self.prefix, "bin")
-        self.share = os.path.join(self.prefix, "share", PROG)
+        self.module = installed_script(self.prefix)
+        self.share = os.path.dirname(self.module)
         self.pycache = os.path.join(self.share, "__pycache__")
-        self.module = os.path.join(self.share, "aws_sso_credential_process.py")
         self.record = os.path.join(self.share, INSTALL_RECORD)
         self.launcher = os.path.join(self.bin, LAUNCHER + (".cmd" if os.name == "nt" else ""))
         # The directories --install makes if missing, outermost first.
@@ -3885,8 +3896,8 @@ def run_logout(ctx, opts):
 
 
 #: What a profile holding both credential_process and sso_* keys does under
-#: each SDK, as the SDK matrix saw it (docs/reference.md, "Under each SDK"), by the
-#: kind of SSO keys it holds; other mixes were not measured.
+#: each SDK, as the SDK matrix saw it (docs/reference.md, "Under each
+#: SDK"), by the kind of SSO keys it holds; other mixes were not measured.
 SDK_TRAPS = {
     "sso-session": "botocore (boto3, the AWS CLI), JS SDK v2 and Ruby use their own SSO and never run "
                    "credential_process, the Go SDKs fail, only JS SDK v3 runs it",
@@ -3914,14 +3925,13 @@ def _runnable(path, executable, seen):
     """Why path cannot be run by an SDK (None if it can); `seen` remembers
     the answer for each path, since many profiles share one line."""
     import os
-    if (path, executable) not in seen and executable and is_our_launcher(path):
-        with open(path, encoding="utf-8", errors="replace") as f:
-            first = f.readline()
+    head = launcher_head(path) if (path, executable) not in seen and executable else None
+    if head is not None:
+        first = head.split("\n", 1)[0]
         python = first[2:].split()[0] if first.startswith("#!") and first[2:].split() else None
         if python and python != "/bin/sh" and not os.path.exists(python):
             seen[path, executable] = ("whose Python %s is gone: install again with another, python3 %s --install"
-                                      % (python, os.path.join(os.path.dirname(os.path.dirname(path)), "share",
-                                                              PROG, "aws_sso_credential_process.py")))
+                                      % (python, installed_script(os.path.dirname(os.path.dirname(path)))))
     if (path, executable) not in seen:
         seen[path, executable] = (
             "not an absolute path: SDKs and IDEs run it with their own PATH and directory"
@@ -4164,7 +4174,6 @@ class Endpoint:
                 return _answer(ENDPOINT_STATUS.get(type(e).__name__, 500), type(e).__name__,
                                "%s: %s" % (PROG, self.ctx.log.public(e)))
         return 200, "application/json", document
-
 
     def tell(self, error):
         """Say a failure the user must act on where they can see it (the

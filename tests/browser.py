@@ -32,20 +32,26 @@ def _callback_port(url):
     return urlsplit(parse_qs(urlsplit(url).query)["redirect_uri"][0]).port
 
 
-def _raw_request(port, data, wait=5):
-    """Send raw bytes to the callback server; its whole answer as text."""
-    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
-        s.sendall(data)
+def exchange(sock, data):
+    """Send raw bytes on a connected socket; everything that comes back until
+    the other side closes (or the socket's timeout), as text."""
+    with sock:
+        sock.sendall(data)
         chunks = []
         try:
             while True:
-                chunk = s.recv(65536)
+                chunk = sock.recv(65536)
                 if not chunk:
                     break
                 chunks.append(chunk)
         except OSError:
             pass
     return b"".join(chunks).decode("latin-1")
+
+
+def _raw_request(port, data, wait=5):
+    """Send raw bytes to the callback server; its whole answer as text."""
+    return exchange(socket.create_connection(("127.0.0.1", port), timeout=wait), data)
 
 
 def _drip(port, seconds):

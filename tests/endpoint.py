@@ -16,6 +16,7 @@ import threading
 
 import aws_sso_credential_process as acp
 
+from .browser import exchange
 from .sandbox import read_lines
 
 #: What an SDK does with the container-credentials variables, on the standard
@@ -54,18 +55,7 @@ def http_get(address, target, headers=(), method="GET", body=b"", raw=None, time
         sock.connect(address)
     else:
         sock = socket.create_connection(address, timeout=timeout)
-    with sock:
-        sock.sendall(data)
-        chunks = []
-        try:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except OSError:
-            pass
-    answer = b"".join(chunks).decode("latin-1")
+    answer = exchange(sock, data)
     if not answer:
         return None, None, ""
     head, _, payload = answer.partition("\r\n\r\n")
