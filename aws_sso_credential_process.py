@@ -2218,6 +2218,15 @@ class Server:
             def handle_error(self, conn, client):  # a client that went away, say
                 outer.log("connection dropped: %s", one_line(sys.exc_info()[1]))
 
+            def server_bind(self):  # a socket is 0600 from the moment it exists, whatever the umask
+                import os
+                old = os.umask(0o177) if unix_path else None
+                try:
+                    super().server_bind()
+                finally:
+                    if old is not None:
+                        os.umask(old)
+
         self._server = Base(unix_path or address, None)
         self.address = self._server.server_address
 
@@ -4401,7 +4410,6 @@ def _socket_path(path):
 def run_serve(ctx, opts):
     """--serve: the endpoint in the foreground until interrupted (Ctrl-C or
     SIGTERM: exit 0), after printing the lines that point an SDK at it."""
-    import os
     import _signal
     ctx.watching, ctx.attended = False, True  # in the foreground: its stderr is the user's
     source = _endpoint_source(ctx, opts)
@@ -4416,7 +4424,6 @@ def run_serve(ctx, opts):
     try:
         _signal.signal(_signal.SIGTERM, lambda *a: stopped.append(True))
         if endpoint.unix:
-            os.chmod(endpoint.server.address, 0o600)
             say(ctx, "serving credentials on %s; where it is mounted, run: %s --exec --upstream unix:PATH -- "
                      "COMMAND" % (endpoint.server.address, LAUNCHER))
         else:

@@ -3243,6 +3243,17 @@ class TestEndpoint(InProcessEndpoint, SandboxTest):
         with open(self.sb.role_path(session="dev")) as f:
             self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"], "shared with the CLI")
 
+    def test_a_unix_socket_is_closed_to_others_from_the_moment_it_exists(self):
+        directory = os.path.join(self.sb.root, "run")
+        os.mkdir(directory, 0o700)
+        old = os.umask(0o022)
+        try:
+            ep = self.serve(unix_path=os.path.join(directory, "aws.sock"))
+        finally:
+            os.umask(old)
+        self.assertEqual(stat.S_IMODE(os.stat(ep.server.address).st_mode), 0o600, "not left to the umask")
+        self.assertEqual(os.umask(old), old, "the umask is given back")
+
     def test_everything_but_a_credentials_request_is_refused_saying_nothing_secret(self):
         self.sb.write_token("dev")
         ep = self.serve()
