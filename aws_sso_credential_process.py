@@ -4767,6 +4767,24 @@ def _hold_standard_fds():
                 pass
 
 
+def _leave(code):
+    """Exit with code. When the interpreter's own exit has nothing to do but
+    free what the run made (no thread was started, no atexit callback was
+    registered: a credential call), leave at once instead: the teardown is
+    about 1.5 ms of a 10 ms cache hit. Every file this script writes is
+    closed before main() returns, and stdout and stderr are flushed here."""
+    import atexit
+    if "threading" not in sys.modules and not getattr(atexit, "_ncallbacks", lambda: 1)():
+        try:
+            for stream in (sys.stdout, sys.stderr):
+                stream and stream.flush()
+        except (OSError, ValueError):
+            pass  # the interpreter's exit deals with it, as it always did
+        else:
+            _posix._exit(code)
+    sys.exit(code)
+
+
 def run():
     """The program's entry point (the script run directly, and the
     launcher): exit with main()'s code. Inside main(), Ctrl-C is a
@@ -4787,7 +4805,7 @@ def run():
         _interrupted()
     if interruptible:
         _signal.signal(_signal.SIGINT, _interrupted)
-    sys.exit(code)
+    _leave(code)
 
 
 if __name__ == "__main__":

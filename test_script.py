@@ -58,7 +58,8 @@ from unittest import mock
 import aws_sso_credential_process as acp
 from tests import fuzz
 from tests.endpoint import FETCH, RELATIVE_FORM, ExecHarness, InProcessEndpoint, Serving, http_get
-from tests.fixtures import INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, network_config, parse_both, token_state
+from tests.fixtures import (INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, forward_references, function_lengths,
+                            network_config, parse_both, token_state)
 from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
 from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT,
                              SIGNAL_RECORDER, AwsCliHarness, BackgroundJobHarness, FullDiskHarness, ImportHarness,
@@ -3932,7 +3933,7 @@ class TestInterrupts(InterruptHarness, SandboxTest):
 
 
 class TestCacheHitImports(ImportHarness, SandboxTest):
-    """The cache-hit path imports nothing beyond what it must."""
+    """The cache-hit path imports nothing beyond what it must, and skips the teardown."""
 
     HEAVY = ("urllib", "urllib.parse", "urllib.request", "ssl", "http", "http.client", "email", "webbrowser",
              "json", "re", "configparser", "argparse", "logging", "datetime", "hashlib", "threading",
@@ -3947,9 +3948,25 @@ class TestCacheHitImports(ImportHarness, SandboxTest):
                 p, ours = self.imported(*mode + [SCRIPT, "--profile", "sess"])
                 self.assertEqual(p.returncode, 0)
                 extra = ours - bare
-                self.assertLessEqual(extra, {"_sha1", "_json"}, sorted(extra))
+                self.assertLessEqual(extra, {"_sha1", "_json", "atexit"}, sorted(extra))  # atexit: built in
                 for heavy in self.HEAVY + ("os", "stat", "posixpath", "_collections_abc"):
                     self.assertNotIn(heavy, extra)
+
+    def test_a_cache_hit_leaves_without_the_teardown_unless_there_is_work_for_it(self):
+        self.sb.write_token("dev")
+        self.ok(self.sb.run("--profile", "sess"))
+        boot = ("import sys; sys.path[:0] = [%r]; import aws_sso_credential_process as m\n"
+                "class Torn:\n    def __del__(self, write=__import__('posix').write): write(2, b' torn down')\n"
+                "m.torn = Torn(); sys.stderr.write('pending')\n%s\nm.run()")
+        for work, shows in [("", "pending"),
+                            ("import atexit; atexit.register(sys.stderr.write, ' atexit')", "pending atexit"),
+                            ("import threading, time; threading.Thread(target=lambda: (time.sleep(0.5), "
+                             "sys.stderr.write(' thread'))).start()", "pending thread")]:
+            p = subprocess.run([sys.executable, "-I", "-S", "-c", boot % (HERE, work), "--profile", "sess"],
+                               env=self.sb.env, capture_output=True, text=True, timeout=60)
+            self.assertEqual((p.returncode, json.loads(p.stdout)["Version"]), (0, 1), p)
+            self.assertEqual(p.stderr.replace(" torn down", ""), shows, "flushed, and the exit's work done")
+            self.assertEqual(" torn down" in p.stderr, bool(work), "no teardown when it has nothing to do")
 
     def test_the_environment_reads_the_same_without_os(self):
         # Without os, the script decodes the C core's environment itself:
@@ -4213,28 +4230,11 @@ class TestLayout(unittest.TestCase):
     after what it calls), short functions, a main that only dispatches, and a
     test file that holds tests (its infrastructure lives in tests/)."""
 
-    def setUp(self):
-        import ast
-        self.tree = ast.parse(read(SCRIPT))
-        self.ast = ast
-
     def test_every_function_comes_after_what_it_calls(self):
-        ast, top = self.ast, {}
-        for node in self.tree.body:
-            names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [
-                t.id for t in getattr(node, "targets", ()) if isinstance(t, ast.Name)]
-            for name in names:
-                top.setdefault(name, node.lineno)
-        forward = sorted({(node.name, x.id) for node in self.tree.body if isinstance(node, (ast.FunctionDef,
-                                                                                             ast.ClassDef))
-                          for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)
-                          and top.get(x.id, 0) > node.lineno})
-        self.assertEqual(forward, [], "forward references (caller, callee)")
+        self.assertEqual(forward_references(read(SCRIPT)), [], "forward references (caller, callee)")
 
     def test_functions_are_short_and_main_dispatches(self):
-        ast = self.ast
-        lengths = {x.name: x.end_lineno - x.lineno + 1 for x in ast.walk(self.tree)
-                   if isinstance(x, ast.FunctionDef)}
+        lengths = function_lengths(read(SCRIPT))
         self.assertEqual({n: k for n, k in lengths.items() if k > 60}, {}, "functions over 60 lines")
         self.assertLessEqual(lengths["main"], 30)
         self.assertLessEqual(len(read(os.path.join(HERE, "test_script.py")).splitlines()), 4500)
@@ -4251,19 +4251,11 @@ class TestReadme(ReadmeHarness, SandboxTest):
     slow = 2
 
     def test_every_link_leads_somewhere(self):
-        def slug(heading):  # as GitHub makes a heading's anchor
-            return "".join(c for c in heading.strip().lower() if c.isalnum() or c in " -_").replace(" ", "-")
-        for page in ("README.md", "docs/reference.md", "docs/development.md"):
-            text = read(os.path.join(HERE, page))
-            for target in re.findall(r"\]\(([^)#]*)(?:#([^)]*))?\)", text):
-                with self.subTest(page=page, target=target):
-                    path = os.path.normpath(os.path.join(HERE, os.path.dirname(page), target[0] or
-                                                         os.path.basename(page)))
-                    self.assertTrue(os.path.exists(path), path)
-                    if target[1]:
-                        outside_code = "".join(read(path).split("```")[0::2])
-                        headings = [line.lstrip("#") for line in outside_code.splitlines() if line.startswith("#")]
-                        self.assertIn(target[1], [slug(h) for h in headings])
+        for page, path, anchor in self.links("README.md", "docs/reference.md", "docs/development.md"):
+            with self.subTest(page=page, path=path, anchor=anchor):
+                self.assertTrue(os.path.exists(path), path)
+                if anchor:
+                    self.assertIn(anchor, self.anchors(path))
 
     def test_the_readme_user_path_runs_as_written(self):
         kinds = [kind for kind, _ in self.blocks]

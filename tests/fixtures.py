@@ -140,3 +140,24 @@ def token_state(left, refreshable=False, registration_left=3600, rejected=False,
     action, why = acp.token_action(ctx, token, None, need, refused)
     return action, str(why) if why else None
 
+
+
+def forward_references(source):
+    """[(caller, callee)] for every top-level function or class of source
+    that names a top-level name defined further down."""
+    import ast
+    tree, top = ast.parse(source), {}
+    for node in tree.body:
+        names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [
+            t.id for t in getattr(node, "targets", ()) if isinstance(t, ast.Name)]
+        for name in names:
+            top.setdefault(name, node.lineno)
+    return sorted({(node.name, x.id) for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                   for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)
+                   and top.get(x.id, 0) > node.lineno})
+
+
+def function_lengths(source):
+    """{name: lines} of every function in source, methods and nested ones too."""
+    import ast
+    return {x.name: x.end_lineno - x.lineno + 1 for x in ast.walk(ast.parse(source)) if isinstance(x, ast.FunctionDef)}

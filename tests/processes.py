@@ -445,6 +445,21 @@ class ReadmeHarness:
         self.env = self.sb.environ({"PATH": path})
         self.standin.auto_approve = 2  # the person approves the code the login prints (polled once before)
 
+    @staticmethod
+    def links(*pages):
+        """(page, path, anchor or "") of every Markdown link in pages."""
+        for page in pages:
+            for target, anchor in re.findall(r"\]\(([^)#]*)(?:#([^)]*))?\)", read(os.path.join(HERE, page))):
+                yield page, os.path.normpath(os.path.join(HERE, os.path.dirname(page), target or
+                                                          os.path.basename(page))), anchor
+
+    @staticmethod
+    def anchors(path):
+        """The anchors GitHub makes for the headings of the Markdown file at path."""
+        outside_code = "".join(read(path).split("```")[0::2])
+        return ["".join(c for c in line.lstrip("#").strip().lower() if c.isalnum() or c in " -_").replace(" ", "-")
+                for line in outside_code.splitlines() if line.startswith("#")]
+
     def sh(self, name, wanted=0):
         """Run the README's sh block that starts with `name`, as written."""
         [text] = [t for kind, t in self.blocks if kind == "sh" and t.startswith(name)]

@@ -117,7 +117,7 @@ def _cache_hit_table(sb, python, label, rounds, extra=()):
     """The cache-hit table for one interpreter: the bare interpreter, the
     forms of the line, the installed launcher (installed with this one)."""
     import statistics
-    boot = "import sys; sys.path.insert(0, %r); import aws_sso_credential_process as m; sys.exit(m.main())" % HERE
+    boot = "import sys; sys.path.insert(0, %r); import aws_sso_credential_process as m; m.run()" % HERE
     prefix = os.path.join(sb.root, "prefix-" + label)
     p = subprocess.run([python, SCRIPT, "--install", "--prefix", prefix], env=sb.env, capture_output=True)
     if p.returncode != 0:
