@@ -2181,7 +2181,8 @@ class Server:
     bytes), and is closed. Beyond SERVER_MAX_CONNECTIONS open at once, the
     oldest that is still sending its request is cut. An exception in respond
     costs its connection a 500 and a line in the debug log, never a traceback
-    on the terminal.
+    on the terminal. A Unix socket is 0600 from the start and appears at its
+    path only once it accepts connections, never over a file already there.
 
     socketserver accepts, threads and shuts down; http.server's request
     handler is not used: it parses headers with email.parser, bounds each
@@ -2189,6 +2190,7 @@ class Server:
     would hold its connection for ever), and writes to stderr."""
 
     def __init__(self, respond, log, address=("127.0.0.1", 0), unix_path=None):
+        import os
         import socketserver
         import threading
         self.respond, self.log = respond, log
@@ -2219,7 +2221,6 @@ class Server:
                 outer.log("connection dropped: %s", one_line(sys.exc_info()[1]))
 
             def server_bind(self):  # a socket is 0600 from the moment it exists, whatever the umask
-                import os
                 old = os.umask(0o177) if unix_path else None
                 try:
                     super().server_bind()
@@ -2227,8 +2228,22 @@ class Server:
                     if old is not None:
                         os.umask(old)
 
-        self._server = Base(unix_path or address, None)
-        self.address = self._server.server_address
+        if not unix_path:
+            self._server = Base(address, None)
+            self.address = self._server.server_address
+            return
+        # Bound and listening under another name, then linked into place (never over
+        # anything there): a client that sees the path can connect at once.
+        staging = "%s.%d.tmp" % (unix_path, os.getpid())
+        self._server = Base(staging, None)
+        try:
+            os.link(staging, unix_path)
+        except OSError:
+            self._server.server_close()
+            raise
+        finally:
+            os.unlink(staging)
+        self.address = unix_path
 
     def _track(self, conn):
         import socket

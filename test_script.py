@@ -43,6 +43,7 @@ import shlex
 import shutil
 import signal
 import socket
+import socketserver
 import stat
 import subprocess
 import sys
@@ -3244,16 +3245,25 @@ class TestEndpoint(InProcessEndpoint, SandboxTest):
         with open(self.sb.role_path(session="dev")) as f:
             self.assertEqual(json.load(f)["Credentials"]["AccessKeyId"], doc["AccessKeyId"], "shared with the CLI")
 
-    def test_a_unix_socket_is_closed_to_others_from_the_moment_it_exists(self):
+    def test_a_unix_socket_is_closed_to_others_and_listening_from_the_moment_it_exists(self):
         directory = os.path.join(self.sb.root, "run")
         os.mkdir(directory, 0o700)
-        old = os.umask(0o022)
+        path, seen, old = os.path.join(directory, "aws.sock"), [], os.umask(0o022)
+        activate = socketserver.UnixStreamServer.server_activate
         try:
-            ep = self.serve(unix_path=os.path.join(directory, "aws.sock"))
+            with mock.patch.object(socketserver.UnixStreamServer, "server_activate",
+                                   lambda server: (seen.append(os.path.exists(path)), activate(server))):
+                ep = self.serve(unix_path=path)
         finally:
             os.umask(old)
-        self.assertEqual(stat.S_IMODE(os.stat(ep.server.address).st_mode), 0o600, "not left to the umask")
+        self.assertEqual((ep.server.address, seen), (path, [False]), "at the path only once it listens")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600, "not left to the umask")
         self.assertEqual(os.umask(old), old, "the umask is given back")
+        status, doc, _ = http_get(path, "/", [("Host", "localhost")])
+        self.assertEqual((status, doc["Code"]), (401, "LoginRequired"), "it answers at once: no login here")
+        with self.assertRaises(FileExistsError):  # something put there meanwhile stays
+            acp.Server(lambda *a: None, print, unix_path=path)
+        self.assertEqual(os.listdir(directory), ["aws.sock"])
 
     def test_everything_but_a_credentials_request_is_refused_saying_nothing_secret(self):
         self.sb.write_token("dev")
