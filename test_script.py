@@ -62,10 +62,9 @@ from tests.endpoint import FETCH, RELATIVE_FORM, ExecHarness, InProcessEndpoint,
 from tests.fixtures import (INI_CORPUS, PRECEDENCE_CONFIG, PROXY_CASES, forward_references, function_lengths,
                             network_config, parse_both, token_state)
 from tests.matrix import CONSUMERS, GoTimeoutHarness, consumer_named, fast_line, sdk_test_classes, trap_profiles
-from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, INSTALL_KILLED_AT,
-                             SIGNAL_RECORDER, AwsCliHarness, BackgroundJobHarness, FullDiskHarness, ImportHarness,
-                             InstallHarness, InterruptHarness, LockHolderHarness, ReadmeHarness, ShellHarness,
-                             StormHarness, StreamHarness, have_debian_cli)
+from tests.processes import (AWSCLI_LOGOUT_SWEEP, AWSCLI_REGISTRATION_KEYS, CLI_STYLE, SIGNAL_RECORDER, AwsCliHarness,
+                             BackgroundJobHarness, FullDiskHarness, ImportHarness, InstallHarness, InterruptHarness,
+                             LockHolderHarness, ReadmeHarness, ShellHarness, StormHarness, StreamHarness, have_debian_cli)
 from tests.runner import main
 from tests.sandbox import (APP_PROFILE, BASE_CONFIG, DEV_SESSION, HAVE_BOTOCORE, HERE, NATIVE_PROFILE, SCRIPT, Clock,
                            FakeBrowser, Result, SandboxTest, Terminal, needs_botocore, read, read_json, temp_dir,
@@ -3002,15 +3001,13 @@ class TestInstall(InstallHarness, SandboxTest):
     def test_uninstall_leaves_nothing_behind(self):
         before = self.tree()
         self.assertEqual(self.install().rc, 0)
-        r = subprocess.run([self.launcher, "--uninstall", "--prefix", self.prefix], env=self.sb.environ(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        self.assertEqual(r.returncode, 0, r)
-        self.assertIn("removed:", r.stdout.decode())
+        r = self.uninstall(self.launcher)
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("removed:", r.out)
         self.assertEqual(self.tree(), before, "the directories --install made are gone too")
         self.assertFalse(os.path.exists(self.prefix), "the prefix it made, too")
-        r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix], stdout=subprocess.PIPE)
-        self.assertEqual((r.returncode, r.stdout.decode()),
-                         (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+        r = self.uninstall()
+        self.assertEqual((r.rc, r.out), (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
 
     def test_a_hash_bang_launcher_runs_the_bytecode_directly(self):
         self.assertEqual(self.install().rc, 0)
@@ -3036,10 +3033,8 @@ class TestInstall(InstallHarness, SandboxTest):
         shutil.copy(SCRIPT, checkout)
         os.makedirs(os.path.dirname(self.share))
         os.symlink(checkout, self.share)
-        r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix], env=self.sb.environ(),
-                           capture_output=True, text=True)
-        self.assertEqual((r.returncode, r.stdout),
-                         (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+        r = self.uninstall()
+        self.assertEqual((r.rc, r.out), (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
         self.assertEqual(os.listdir(checkout), ["aws_sso_credential_process.py"], "the checkout is untouched")
         self.fails(self.install(), 2, "%s is a symbolic link, and --install writes only into a directory of its "
                                       "own" % self.share)
@@ -3070,18 +3065,15 @@ class TestInstall(InstallHarness, SandboxTest):
                     shutil.rmtree(self.prefix, ignore_errors=True)
                     if upgrade:
                         self.assertEqual(self.install().rc, 0)
-                    p = subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
-                                       env=self.sb.environ(), capture_output=True)
-                    self.assertIn(p.returncode, (0, 9), p)
-                    if p.returncode == 0:  # no rename left to be killed at
+                    rc = self.install_killed_at(k)
+                    self.assertIn(rc, (0, 9))
+                    if rc == 0:  # no rename left to be killed at
                         self.assertGreater(k, 5)
                         break
-                    r = subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix],
-                                       env=self.sb.environ(), capture_output=True, text=True)
-                    self.assertEqual(r.returncode, 0, r)
-                    self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.stdout)
-                    p = subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
-                                       env=self.sb.environ(), capture_output=True)
+                    r = self.uninstall()
+                    self.assertEqual(r.rc, 0, r)
+                    self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.out)
+                    self.install_killed_at(k)
                     self.assertEqual(self.install().rc, 0)
                     self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
                     self.assertEqual(self.launch("--version").rc, 0)
@@ -3114,8 +3106,7 @@ class TestInstall(InstallHarness, SandboxTest):
     def test_uninstall_leaves_a_launcher_that_is_not_ours(self):
         os.makedirs(os.path.dirname(self.launcher))
         write(self.launcher, "#!/bin/sh\necho someone else's\n")
-        self.assertEqual(subprocess.run([sys.executable, SCRIPT, "--uninstall", "--prefix", self.prefix],
-                                        stdout=subprocess.PIPE).returncode, 0)
+        self.assertEqual(self.uninstall().rc, 0)
         self.assertTrue(os.path.exists(self.launcher))
 
     def test_interpreter_paths_with_spaces_long_ones_and_ones_that_go(self):

@@ -68,6 +68,18 @@ class InstallHarness:
                            start_new_session=True)
         return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
 
+    def uninstall(self, launcher=None):
+        """--uninstall of the prefix, by the installed launcher or by SCRIPT."""
+        p = subprocess.run(([launcher] if launcher else [sys.executable, SCRIPT]) + ["--uninstall", "--prefix",
+                                                                                    self.prefix],
+                           env=self.sb.environ(), capture_output=True, cwd=self.sb.root, start_new_session=True)
+        return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
+
+    def install_killed_at(self, k):
+        """--install killed (SIGKILL's status, 9) just before its k-th os.replace; 0 if it makes fewer."""
+        return subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
+                              env=self.sb.environ(), capture_output=True).returncode
+
     def launch(self, *args, env=None):
         p = subprocess.run([self.launcher] + list(args), env=self.sb.environ(env),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
