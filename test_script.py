@@ -3057,26 +3057,31 @@ class TestInstall(InstallHarness, SandboxTest):
                                        "share/aws-sso-credential-process/aws_sso_credential_process.py"])
 
     def test_an_install_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
+        self.killed_at_every_rename(upgrade=False)
+
+    def test_an_upgrade_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
+        self.killed_at_every_rename(upgrade=True)
+
+    def killed_at_every_rename(self, upgrade):
         # os.replace is every rename --install makes (the record, the bytecode, the script, the
         # launcher, the record again): killed just before each, then after the last.
-        for upgrade in (False, True):
-            for k in range(1, 10):
-                with self.subTest(upgrade=upgrade, killed_at=k):
-                    shutil.rmtree(self.prefix, ignore_errors=True)
-                    if upgrade:
-                        self.assertEqual(self.install().rc, 0)
-                    rc = self.install_killed_at(k)
-                    self.assertIn(rc, (0, 9))
-                    if rc == 0:  # no rename left to be killed at
-                        self.assertGreater(k, 5)
-                        break
-                    r = self.uninstall()
-                    self.assertEqual(r.rc, 0, r)
-                    self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.out)
-                    self.install_killed_at(k)
+        for k in range(1, 10):
+            with self.subTest(killed_at=k):
+                shutil.rmtree(self.prefix, ignore_errors=True)
+                if upgrade:
                     self.assertEqual(self.install().rc, 0)
-                    self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
-                    self.assertEqual(self.launch("--version").rc, 0)
+                rc = self.install_killed_at(k)
+                self.assertIn(rc, (0, 9))
+                if rc == 0:  # no rename left to be killed at
+                    self.assertGreater(k, 5)
+                    break
+                r = self.uninstall()
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.out)
+                self.install_killed_at(k)
+                self.assertEqual(self.install().rc, 0)
+                self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
+                self.assertEqual(self.launch("--version").rc, 0)
 
     def test_a_command_that_is_not_ours_is_never_replaced(self):
         # pip install --user aws-sso-credential-process (the PyPI tool) puts its own command there
