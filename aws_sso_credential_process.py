@@ -2181,8 +2181,8 @@ class Server:
     bytes), and is closed. Beyond SERVER_MAX_CONNECTIONS open at once, the
     oldest that is still sending its request is cut. An exception in respond
     costs its connection a 500 and a line in the debug log, never a traceback
-    on the terminal. A Unix socket is 0600 from the start and appears at its
-    path only once it accepts connections, never over a file already there.
+    on the terminal. A Unix socket is 0600 from the start, and never bound
+    over a file already there.
 
     socketserver accepts, threads and shuts down; http.server's request
     handler is not used: it parses headers with email.parser, bounds each
@@ -2228,22 +2228,8 @@ class Server:
                     if old is not None:
                         os.umask(old)
 
-        if not unix_path:
-            self._server = Base(address, None)
-            self.address = self._server.server_address
-            return
-        # Bound and listening under another name, then linked into place (never over
-        # anything there): a client that sees the path can connect at once.
-        staging = "%s.%d.tmp" % (unix_path, os.getpid())
-        self._server = Base(staging, None)
-        try:
-            os.link(staging, unix_path)
-        except OSError:
-            self._server.server_close()
-            raise
-        finally:
-            os.unlink(staging)
-        self.address = unix_path
+        self._server = Base(unix_path or address, None)
+        self.address = self._server.server_address
 
     def _track(self, conn):
         import socket

@@ -125,6 +125,13 @@ class Serving:
         self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.communicate()))
         return proc, [] if "--socket" in args else read_lines(proc, 2)
 
+    def wait_for_socket(self, path):
+        """Until the server at path accepts connections (bound, it refuses them for a moment before it listens)."""
+        def accepts():
+            with socket.socket(socket.AF_UNIX) as s:
+                return s.connect_ex(path) == 0
+        self.wait_until(accepts, "no socket at %s" % path)
+
     def socket_dir(self):
         directory = os.path.join(self.sb.root, "run")
         os.mkdir(directory, 0o700)
