@@ -3969,6 +3969,8 @@ class TestCacheHitImports(ImportHarness, SandboxTest):
             self.assertEqual((p.returncode, json.loads(p.stdout)["Version"]), (0, 1), p)
             self.assertEqual(p.stderr.replace(" torn down", ""), shows, "flushed, and the exit's work done")
             self.assertEqual(" torn down" in p.stderr, bool(work), "no teardown when it has nothing to do")
+        p = subprocess.run([sys.executable, "-m", "cProfile", SCRIPT, "--version"], capture_output=True, text=True)
+        self.assertIn("function calls", p.stdout, "a profiler gets to print its figures")
 
     def test_the_environment_reads_the_same_without_os(self):
         # Without os, the script decodes the C core's environment itself:
