@@ -4776,8 +4776,10 @@ def _leave(code):
     file this script writes is closed before main() returns, and stdout and
     stderr are flushed here."""
     import atexit
+    monitoring = getattr(sys, "monitoring", None)  # where cProfile and others hook in from Python 3.12
     if ("threading" not in sys.modules and not getattr(atexit, "_ncallbacks", lambda: 1)()
-            and sys.getprofile() is None and sys.gettrace() is None):  # a profiler or debugger has work too
+            and sys.getprofile() is None and sys.gettrace() is None
+            and not (monitoring and any(monitoring.get_tool(tool) for tool in range(6)))):
         try:
             for stream in (sys.stdout, sys.stderr):
                 stream and stream.flush()
