@@ -3864,10 +3864,10 @@ def run_logout(ctx, opts):
     path = token_path(ctx)
     cached, _ = read_token(ctx, path)
     try:
-        token, failure = obtain_token(ctx, ALIVE) if cached is not None else None, None
+        token, failure = (obtain_token(ctx, ALIVE) if cached is not None else None), None
     except Error as e:  # LoginRequired: the login ended; anything else: the portal may still hold it
         ctx.log("refreshing before the logout failed: %s", e)
-        token, failure = None, None if isinstance(e, LoginRequired) else e
+        token, failure = None, (None if isinstance(e, LoginRequired) else e)
     said, removed, pairs = [], [], _known_roles(cfg)
     if token is not None:
         try:
@@ -3900,8 +3900,9 @@ def run_logout(ctx, opts):
             login_command(cfg), aws_login_command(cfg)))))
     else:
         raise type(failure)("removed the login here, but telling the SSO portal failed (%s); the session "
-                            "stays valid at the portal until %s" % (ctx.log.public(failure), "it expires, at %s"
-                                % format_time(token.expires) if token else "it reaches its maximum duration"))
+                            "stays valid at the portal until %s" % (ctx.log.public(failure), (
+                                "it expires, at %s" % format_time(token.expires) if token
+                                else "it reaches its maximum duration")))
     return ""
 
 
@@ -4802,14 +4803,14 @@ def run():
     if hasattr(_signal, "SIGTTOU"):
         _signal.signal(_signal.SIGTTOU, _signal.SIG_IGN)
     interruptible = _signal.getsignal(_signal.SIGINT) is not _signal.SIG_IGN
-    if interruptible:
-        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
-    try:
+    try:  # both handler swaps inside: a Ctrl-C on either side of main() is caught here
+        if interruptible:
+            _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         code = main()
-    except KeyboardInterrupt:  # a second Ctrl-C while main() was handling the first
+        if interruptible:
+            _signal.signal(_signal.SIGINT, _interrupted)
+    except KeyboardInterrupt:  # just before or after main(), or a second one while it handled the first
         _interrupted()
-    if interruptible:
-        _signal.signal(_signal.SIGINT, _interrupted)
     _leave(code)
 
 

@@ -3006,7 +3006,8 @@ class TestInstall(InstallHarness, SandboxTest):
         self.assertEqual(self.tree(), before, "the directories --install made are gone too")
         self.assertFalse(os.path.exists(self.prefix), "the prefix it made, too")
         r = self.uninstall()
-        self.assertEqual((r.rc, r.out), (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+        self.assertEqual((r.rc, r.out),
+                         (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
 
     def test_a_hash_bang_launcher_runs_the_bytecode_directly(self):
         self.assertEqual(self.install().rc, 0)
@@ -3033,7 +3034,8 @@ class TestInstall(InstallHarness, SandboxTest):
         os.makedirs(os.path.dirname(self.share))
         os.symlink(checkout, self.share)
         r = self.uninstall()
-        self.assertEqual((r.rc, r.out), (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
+        self.assertEqual((r.rc, r.out),
+                         (0, "nothing of aws-sso-credential-process was installed under %s\n" % self.prefix))
         self.assertEqual(os.listdir(checkout), ["aws_sso_credential_process.py"], "the checkout is untouched")
         self.fails(self.install(), 2, "%s is a symbolic link, and --install writes only into a directory of its "
                                       "own" % self.share)
@@ -3056,31 +3058,10 @@ class TestInstall(InstallHarness, SandboxTest):
                                        "share/aws-sso-credential-process/aws_sso_credential_process.py"])
 
     def test_an_install_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
-        self.killed_at_every_rename(upgrade=False)
+        self.assert_killed_at_every_rename(upgrade=False)
 
     def test_an_upgrade_killed_at_any_rename_leaves_nothing_the_next_run_cannot_clear(self):
-        self.killed_at_every_rename(upgrade=True)
-
-    def killed_at_every_rename(self, upgrade):
-        # os.replace is every rename --install makes (the record, the bytecode, the script, the
-        # launcher, the record again): killed just before each, then after the last.
-        for k in range(1, 10):
-            with self.subTest(killed_at=k):
-                shutil.rmtree(self.prefix, ignore_errors=True)
-                if upgrade:
-                    self.assertEqual(self.install().rc, 0)
-                rc = self.install_killed_at(k)
-                self.assertIn(rc, (0, 9))
-                if rc == 0:  # no rename left to be killed at
-                    self.assertGreater(k, 5)
-                    break
-                r = self.uninstall()
-                self.assertEqual(r.rc, 0, r)
-                self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.out)
-                self.install_killed_at(k)
-                self.assertEqual(self.install().rc, 0)
-                self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
-                self.assertEqual(self.launch("--version").rc, 0)
+        self.assert_killed_at_every_rename(upgrade=True)
 
     def test_a_command_that_is_not_ours_is_never_replaced(self):
         # pip install --user aws-sso-credential-process (the PyPI tool) puts its own command there
@@ -3927,6 +3908,23 @@ class TestInterrupts(InterruptHarness, SandboxTest):
                                          "--profile", "sess"])
         self.assertTrue(seen - {0}, "no run was interrupted: the test did not test")
 
+    def test_ctrl_c_just_before_or_after_main_is_exit_130_too(self):
+        handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTTOU))
+        self.addCleanup(lambda: (signal.signal(signal.SIGINT, handlers[0]), signal.signal(signal.SIGTTOU, handlers[1])))
+        for at in (1, 2):  # the Ctrl-C comes as run() swaps SIGINT's handler: before main(), after it
+            swaps = []
+
+            def swap(signum, handler):
+                swaps.extend([handler] if signum == signal.SIGINT else [])
+                if len(swaps) == at:
+                    raise KeyboardInterrupt
+            with self.subTest(at=at), mock.patch.object(acp, "main", return_value=0), \
+                    mock.patch("_signal.signal", swap), \
+                    mock.patch.object(acp, "_interrupted", side_effect=SystemExit(130)) as interrupted:
+                with self.assertRaises(SystemExit) as left:  # not a KeyboardInterrupt and its traceback
+                    acp.run()
+                self.assertEqual((left.exception.code, interrupted.call_count, len(swaps)), (130, 1, at))
+
     def test_ctrl_c_at_any_moment_of_the_plain_form(self):
         self.sb.write_token("dev")
         self.ok(self.sb.call("--profile", "sess"))
@@ -3962,8 +3960,8 @@ class TestCacheHitImports(ImportHarness, SandboxTest):
                 "m.torn = Torn(); sys.stderr.write('pending')\n%s\nm.run()")
         for work, shows in [("", "pending"),
                             ("import atexit; atexit.register(sys.stderr.write, ' atexit')", "pending atexit"),
-                            ("import threading, time; threading.Thread(target=lambda: (time.sleep(0.5), "
-                             "sys.stderr.write(' thread'))).start()", "pending thread")]:
+                            ("import threading; threading.Thread(target=lambda: (threading.main_thread().join(), "
+                             "sys.stderr.write(' thread'))).start()", "pending thread")]:  # writes once main ends
             p = subprocess.run([sys.executable, "-I", "-S", "-c", boot % (HERE, work), "--profile", "sess"],
                                env=self.sb.env, capture_output=True, text=True, timeout=60)
             self.assertEqual((p.returncode, json.loads(p.stdout)["Version"]), (0, 1), p)

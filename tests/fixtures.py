@@ -141,7 +141,6 @@ def token_state(left, refreshable=False, registration_left=3600, rejected=False,
     return action, str(why) if why else None
 
 
-
 def forward_references(source):
     """[(caller, callee)] for every top-level function or class of source
     that names a top-level name defined further down."""

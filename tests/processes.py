@@ -80,6 +80,29 @@ class InstallHarness:
         return subprocess.run([sys.executable, "-c", INSTALL_KILLED_AT, str(k), "--install", "--prefix", self.prefix],
                               env=self.sb.environ(), capture_output=True).returncode
 
+    def assert_killed_at_every_rename(self, upgrade):
+        """An --install (or an upgrade) killed just before each os.replace it
+        makes (the record, the bytecode, the script, the launcher, the record
+        again), then after the last: the next --uninstall leaves nothing, the
+        next --install a whole install."""
+        for k in range(1, 10):
+            with self.subTest(killed_at=k):
+                shutil.rmtree(self.prefix, ignore_errors=True)
+                if upgrade:
+                    self.assertEqual(self.install().rc, 0)
+                rc = self.install_killed_at(k)
+                self.assertIn(rc, (0, 9))
+                if rc == 0:  # no rename left to be killed at
+                    self.assertGreater(k, 5)
+                    break
+                r = self.uninstall()
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(self.tree(), [], "as if the install had never started: %s" % r.out)
+                self.install_killed_at(k)
+                self.assertEqual(self.install().rc, 0)
+                self.assertEqual(self.tree(), self.INSTALLED, "as if it had finished")
+                self.assertEqual(self.launch("--version").rc, 0)
+
     def launch(self, *args, env=None):
         p = subprocess.run([self.launcher] + list(args), env=self.sb.environ(env),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.sb.root, start_new_session=True)
